@@ -1,0 +1,1 @@
+"""lazyops.codegen: lowers kernels to Numba source, compiles, caches and runs them."""

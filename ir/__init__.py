@@ -1,0 +1,9 @@
+"""lazyops.ir: types, SSA values and operations, the op registry, printer,
+parser, verifier, passes and the NumPy reference interpreter."""
+from . import ops as _ops  # noqa: F401  (registers every op)
+from .core import Block, Function, Location, Operation, Region, Value, collect
+from .registry import OpDef, all_ops, lookup
+from .types import TensorType
+
+__all__ = ["Block", "Function", "Location", "Operation", "Region", "Value", "collect",
+           "OpDef", "all_ops", "lookup", "TensorType"]

@@ -1,0 +1,149 @@
+"""Dtypes: Keras names, IR short names, NumPy types and Keras's promotion lattice.
+
+The lattice and the weak-type rules reproduce `keras.backend.result_type` for
+non-TensorFlow backends: Python scalars are weak, and 64-bit results become 32-bit.
+"""
+import functools
+
+import numpy as np
+
+FLOATX = "float32"
+
+# Keras name -> IR short name.
+SHORT = {
+    "bool": "i1", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
+    "uint8": "ui8", "uint16": "ui16", "uint32": "ui32", "uint64": "ui64",
+    "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
+}
+LONG = {v: k for k, v in SHORT.items()}
+ALL = tuple(SHORT)
+INTS = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
+FLOATS = ("bfloat16", "float16", "float32", "float64")
+# Dtypes the engine can hold as NumPy buffers.
+SUPPORTED = tuple(d for d in ALL if d != "bfloat16")
+
+_BIT64_TO_32 = {"int64": "int32", "uint64": "uint32", "float64": "float32"}
+
+
+def is_float(d):
+    return d in FLOATS
+
+
+def is_int(d):
+    return d in INTS
+
+
+def is_unsigned(d):
+    return d.startswith("uint")
+
+
+def to_numpy(d):
+    return np.dtype(d)
+
+
+def itemsize(d):
+    return np.dtype(d).itemsize
+
+
+def standardize(dtype, op="convert_to_tensor", arg="dtype"):
+    """Any dtype spelling (str, NumPy dtype or type, Python type) -> Keras name."""
+    if dtype is None:
+        return FLOATX
+    if dtype is bool:
+        return "bool"
+    if dtype is int:
+        return "int32"
+    if dtype is float:
+        return "float32"
+    if isinstance(dtype, str) and dtype in LONG:
+        return LONG[dtype]
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = getattr(dtype, "name", str(dtype))
+    if name not in SUPPORTED:
+        raise TypeError(f"{op}: unsupported dtype {dtype!r} for argument `{arg}`; "
+                        f"supported dtypes are {', '.join(SUPPORTED)}")
+    return name
+
+
+def _lattice():
+    i_, f_ = "int", "float"
+    return {
+        "bool": [i_],
+        "uint8": ["int16", "uint16"], "uint16": ["int32", "uint32"],
+        "uint32": ["int64", "uint64"], "uint64": [f_],
+        i_: ["uint8", "int8"],
+        "int8": ["int16"], "int16": ["int32"], "int32": ["int64"], "int64": [f_],
+        f_: ["bfloat16", "float16"],
+        "bfloat16": ["float32"], "float16": ["float32"], "float32": ["float64"],
+        "float64": [],
+    }
+
+
+def _upper_bounds():
+    lat = _lattice()
+    ub = {n: {n} for n in lat}
+    for n in lat:
+        while True:
+            new = set().union(*(lat[b] for b in ub[n]))
+            if new <= ub[n]:
+                break
+            ub[n] |= new
+    return ub
+
+
+_UB = _upper_bounds()
+
+
+@functools.lru_cache(maxsize=None)
+def _lub(nodes):
+    cub = set.intersection(*(_UB[n] for n in nodes))
+    lub = (cub & set(nodes)) or {c for c in cub if cub <= _UB[c]}
+    if len(lub) != 1:
+        raise TypeError(f"no implicit promotion between dtypes {sorted(nodes)}")
+    return lub.pop()
+
+
+def _weak_kind(d):
+    if d == "bool":
+        return d
+    return "float" if "float" in d else "int"
+
+
+@functools.lru_cache(maxsize=None)
+def result_type(*args):
+    """Keras result_type. Each arg is a Keras dtype name, or the Python types
+    `int`/`float`/`bool` standing for weak Python scalars."""
+    if not args:
+        return FLOATX
+    dts = tuple(standardize(a) for a in args)
+    weak = tuple(a is int or a is float for a in args)
+    if len(dts) == 1:
+        out, out_weak = dts[0], weak[0]
+    elif len(set(dts)) == 1 and not all(weak):
+        out, out_weak = dts[0], False
+    elif all(weak):
+        out, out_weak = _lub(frozenset(dts)), True
+    else:
+        out = _lub(frozenset(_weak_kind(d) if w else d for d, w in zip(dts, weak)))
+        out_weak = out in ("int", "float")
+    if out_weak and out != "bool":
+        out = {"i": "int32", "u": "uint32"}.get(out[0], FLOATX)
+    return _BIT64_TO_32.get(out, out)
+
+
+def python_scalar_kind(v):
+    """The weak type standing for a Python scalar, or None."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool
+    if isinstance(v, int):
+        return int
+    if isinstance(v, float):
+        return float
+    return None
+
+
+def canonical_input(d):
+    """Dtype a converted array takes: 64-bit becomes 32-bit, as in Keras."""
+    return _BIT64_TO_32.get(d, d)

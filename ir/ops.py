@@ -1,0 +1,277 @@
+"""Every lazy op, defined once.
+
+Elementwise ops take operands of one compute dtype (the front end casts to it
+with the op's `promote` rule, which reproduces the Keras NumPy backend) and
+broadcast them NumPy-style. Reductions, views and sources carry their static
+parameters as attributes.
+"""
+import numpy as np
+
+from . import dtypes as D
+from .registry import (ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
+                       register)
+from .shapes import broadcast_shapes, reduced_shape, size_of
+from .types import TensorType
+
+# ---------------------------------------------------------------- promotion rules
+# Each takes the operands' dtypes, where a weak Python scalar is given as the
+# Python type `int` or `float`, and returns the compute dtype.
+
+
+def arith(*ds):
+    return D.result_type(*ds)
+
+
+def true_div(*ds):
+    return D.result_type(*ds, float)
+
+
+def strong(*ds):
+    """Python scalars are converted to tensors first (int32/float32), not weak."""
+    return D.result_type(*(D.standardize(d) for d in ds))
+
+
+def mod_rule(*ds):
+    d = strong(*ds)
+    return "int32" if d == "bool" else d
+
+
+def float_unary(d):
+    return D.FLOATX if d == "int64" else D.result_type(d, float)
+
+
+def int_to_floatx(d):
+    d = D.standardize(d)
+    return D.FLOATX if (d == "bool" or D.is_int(d)) else d
+
+
+def same(d):
+    return D.standardize(d)
+
+
+def bool_to_int32(d):
+    d = D.standardize(d)
+    return "int32" if d == "bool" else d
+
+
+def to_bool(*ds):
+    return "bool"
+
+
+def no_bool(rule, what):
+    def promote(*ds):
+        if any(D.standardize(d) == "bool" for d in ds):
+            raise TypeError(f"boolean inputs are not supported by {what}; "
+                            "use logical_not or cast the input first")
+        return rule(*ds)
+    return promote
+
+
+# ---------------------------------------------------------------- type inference
+
+def _elementwise_infer(result):
+    def infer(types, attrs):
+        shape = broadcast_shapes("elementwise", [t.shape for t in types])
+        dt = types[-1].dtype  # `where` takes its compute dtype from the branches
+        return [TensorType(shape, result(dt) if callable(result) else (result or dt))]
+    return infer
+
+
+def _reduce_infer(result):
+    def infer(types, attrs):
+        (t,) = types
+        shape = reduced_shape(t.shape, attrs["axis"], attrs["keepdims"])
+        return [TensorType(shape, result(t.dtype))]
+    return infer
+
+
+def sum_dtype(d):
+    if d in ("bool", "int8", "int16"):
+        return "int32"
+    if d in ("uint8", "uint16"):
+        return "uint32"
+    return d
+
+
+def mean_dtype(d):
+    return D.result_type(d, "float32") if (d == "bool" or D.is_int(d)) else d
+
+
+def acc_dtype(d):
+    """Accumulator for sums: wide enough to keep float16/float32 sums accurate."""
+    return {"float16": "float32", "float32": "float64"}.get(d, d)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _reg(name, traits, arity, **kw):
+    return register(OpDef(name=name, traits=frozenset(traits), arity=arity, **kw))
+
+
+def unary(name, scalar, reference, promote=same, result=None, cost=1):
+    _reg(name, [ELEMENTWISE], 1, infer=_elementwise_infer(result), reference=reference,
+         scalar=scalar, promote=promote, cost=cost)
+
+
+def binary(name, scalar, reference, promote=arith, result=None, cost=1):
+    _reg(name, [ELEMENTWISE], 2, infer=_elementwise_infer(result), reference=reference,
+         scalar=scalar, promote=promote, cost=cost)
+
+
+def reduction(name, reference, result, recipe, attrs=None):
+    schema = {"axis": "ints", "keepdims": "bool"}
+    schema.update(attrs or {})
+    _reg(name, [REDUCTION], 1, attrs=schema, infer=_reduce_infer(result),
+         reference=reference, reduce=recipe)
+
+
+# ---------------------------------------------------------------- elementwise
+
+binary("add", {"bool": "({0} | {1})", "any": "({0} + {1})"}, np.add)
+binary("subtract", "({0} - {1})", np.subtract,
+       promote=no_bool(arith, "subtract (the `-` operator)"))
+binary("multiply", {"bool": "({0} & {1})", "any": "({0} * {1})"}, np.multiply)
+binary("divide", "({0} / {1})", np.divide, promote=true_div, cost=4)
+binary("floor_divide", "floor_divide({0}, {1})", np.floor_divide,
+       result=lambda d: "int8" if d == "bool" else d, cost=4)
+binary("mod", "mod({0}, {1})", np.mod, promote=mod_rule, cost=4)
+binary("power", "power({0}, {1})", np.power,
+       result=lambda d: "int8" if d == "bool" else d, cost=8)
+binary("maximum", {"bool": "({0} | {1})", "any": "maximum({0}, {1})"}, np.maximum)
+binary("minimum", {"bool": "({0} & {1})", "any": "minimum({0}, {1})"}, np.minimum)
+binary("arctan2", "arctan2({0}, {1})", np.arctan2, promote=true_div, cost=16)
+for _n, _op in [("equal", "=="), ("not_equal", "!="), ("less", "<"),
+                ("less_equal", "<="), ("greater", ">"), ("greater_equal", ">=")]:
+    binary(_n, f"({{0}} {_op} {{1}})", getattr(np, _n), result="bool")
+binary("logical_and", "({0} & {1})", np.logical_and, promote=to_bool, result="bool")
+binary("logical_or", "({0} | {1})", np.logical_or, promote=to_bool, result="bool")
+binary("logical_xor", "({0} ^ {1})", np.logical_xor, promote=to_bool, result="bool")
+
+unary("negative", "(-{0})", np.negative,
+      promote=no_bool(same, "negative (the unary `-` operator)"))
+unary("absolute", {"bool": "{0}", "any": "abs({0})"}, np.absolute)
+unary("square", "({0} * {0})", np.square, promote=bool_to_int32)
+unary("sign", "sign({0})", np.sign, promote=no_bool(same, "sign"))
+unary("logical_not", "(not {0})", np.logical_not, promote=to_bool, result="bool")
+for _n in ["sqrt", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "tanh",
+           "sinh", "cosh", "arcsin", "arccos", "arctan"]:
+    unary(_n, f"{_n}({{0}})", getattr(np, _n), promote=float_unary,
+          cost=2 if _n == "sqrt" else 16)
+unary("rsqrt", "(1 / sqrt({0}))", lambda x: 1 / np.sqrt(x), promote=float_unary, cost=4)
+unary("exp", "exp({0})", np.exp, promote=int_to_floatx, cost=16)
+unary("expm1", "expm1({0})", np.expm1, promote=int_to_floatx, cost=16)
+unary("floor", "floor({0})", np.floor, promote=float_unary)
+unary("ceil", "ceil({0})", np.ceil, promote=float_unary)
+unary("trunc", {"float": "trunc({0})", "any": "{0}"}, np.trunc)
+unary("isnan", {"float": "isnan({0})", "any": "False"}, np.isnan, result="bool")
+unary("isinf", {"float": "isinf({0})", "any": "False"}, np.isinf, result="bool")
+unary("isfinite", {"float": "isfinite({0})", "any": "True"}, np.isfinite, result="bool")
+
+_reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
+     infer=_elementwise_infer(lambda d: "float16" if d == "bool" else d),
+     reference=lambda x, decimals=0: np.round(x, decimals=decimals),
+     scalar={"float": "round_half_even({0}, {decimals})",
+             "int": "round_int({0}, {decimals})", "bool": "{0}"},
+     promote=same)
+_reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},
+     infer=lambda types, attrs: [types[0].with_dtype(attrs["dtype"])],
+     reference=lambda x, dtype: x.astype(dtype),
+     scalar={"to_bool": "({0} != 0)", "any": "{dtype}({0})"})
+_reg("where", [ELEMENTWISE], 3, infer=_elementwise_infer(None),
+     reference=lambda c, x, y: np.where(c, x, y), scalar="({1} if {0} else {2})",
+     promote=arith)
+
+# ---------------------------------------------------------------- sources
+
+_reg("constant", [SOURCE, STRUCTURAL], 0, attrs={"value": "scalar", "dtype": "dtype"},
+     infer=lambda types, attrs: [TensorType((), attrs["dtype"])],
+     reference=lambda value, dtype: np.asarray(value, dtype=dtype))
+_reg("iota", [SOURCE], 2, attrs={"size": "int"},
+     infer=lambda types, attrs: [TensorType((attrs["size"],), types[0].dtype)],
+     reference=lambda start, step, size: start + np.arange(size).astype(start.dtype) * step,
+     scalar="({0} + {index} * {1})")
+
+# ---------------------------------------------------------------- views
+
+_reg("reshape", [VIEW], 1, attrs={"shape": "ints"},
+     infer=lambda types, attrs: [TensorType(attrs["shape"], types[0].dtype)],
+     reference=lambda x, shape: np.reshape(x, shape))
+_reg("transpose", [VIEW], 1, attrs={"perm": "ints"},
+     infer=lambda types, attrs: [TensorType(tuple(types[0].shape[p] for p in attrs["perm"]),
+                                            types[0].dtype)],
+     reference=lambda x, perm: np.transpose(x, perm))
+_reg("broadcast_to", [VIEW], 1, attrs={"shape": "ints"},
+     infer=lambda types, attrs: [TensorType(attrs["shape"], types[0].dtype)],
+     reference=lambda x, shape: np.broadcast_to(x, shape))
+_reg("slice", [VIEW], 1, attrs={"start": "ints", "stop": "ints", "step": "ints"},
+     infer=lambda types, attrs: [TensorType(
+         tuple(len(range(a, b, s)) for a, b, s in zip(attrs["start"], attrs["stop"], attrs["step"])),
+         types[0].dtype)],
+     reference=lambda x, start, stop, step: x[tuple(
+         slice(a, (None if b < 0 else b), s) for a, b, s in zip(start, stop, step))])
+
+# ---------------------------------------------------------------- reductions
+
+
+def _np_reduce(f):
+    return lambda x, axis, keepdims: f(x, axis=tuple(axis), keepdims=keepdims)
+
+
+def _sum_ref(x, axis, keepdims):
+    return np.sum(x, axis=tuple(axis), keepdims=keepdims, dtype=acc_dtype(sum_dtype(x.dtype.name)))
+
+
+def _mean_ref(x, axis, keepdims):
+    d = x.dtype.name
+    acc = "float64" if (d == "bool" or D.is_int(d)) else ("float32" if d == "float16" else d)
+    return np.mean(x, axis=tuple(axis), keepdims=keepdims, dtype=acc)
+
+
+def _arg_ref(f):
+    def ref(x, axis, keepdims):
+        if D.is_float(x.dtype.name):  # -0.0 sorts below +0.0, as in Keras
+            x = np.where((x == 0) & np.signbit(x), -np.finfo(x.dtype).tiny, x)
+        if len(axis) == x.ndim and x.ndim != 1:
+            out = f(x.reshape(-1), axis=0)
+            return np.reshape(out, (1,) * x.ndim if keepdims else ())
+        return f(x, axis=axis[0], keepdims=keepdims)
+    return ref
+
+
+reduction("sum", _sum_ref, sum_dtype,
+          {"init": "zero", "combine": "({acc} + {x})", "acc": lambda d: acc_dtype(sum_dtype(d))})
+reduction("prod", _np_reduce(lambda x, **k: np.prod(x, dtype=sum_dtype(x.dtype.name), **k)),
+          sum_dtype, {"init": "one", "combine": "({acc} * {x})", "acc": sum_dtype})
+reduction("max", _np_reduce(np.max), lambda d: d,
+          {"init": "lowest", "combine": "maximum({acc}, {x})", "acc": lambda d: d})
+reduction("min", _np_reduce(np.min), lambda d: d,
+          {"init": "highest", "combine": "minimum({acc}, {x})", "acc": lambda d: d})
+reduction("any", _np_reduce(np.any), lambda d: "bool",
+          {"init": "false", "combine": "({acc} | ({x} != 0))", "acc": lambda d: "bool"})
+reduction("all", _np_reduce(np.all), lambda d: "bool",
+          {"init": "true", "combine": "({acc} & ({x} != 0))", "acc": lambda d: "bool"})
+reduction("mean", _mean_ref, mean_dtype,
+          {"init": "zero", "combine": "({acc} + {x})", "finalize": "({acc} / {count})",
+           "acc": lambda d: "float64" if (d == "bool" or D.is_int(d)) else acc_dtype(d)})
+reduction("argmax", _arg_ref(np.argmax), lambda d: "int32", {"arg": "max"})
+reduction("argmin", _arg_ref(np.argmin), lambda d: "int32", {"arg": "min"})
+
+# ---------------------------------------------------------------- library
+
+def _matmul_infer(types, attrs):
+    a, b = types
+    a2 = a.shape if a.rank > 1 else (1,) + a.shape
+    b2 = b.shape if b.rank > 1 else b.shape + (1,)
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"matmul: contraction dimensions differ: x1 {a.shape}, x2 {b.shape}")
+    batch = broadcast_shapes("matmul", [a2[:-2], b2[:-2]], ["x1", "x2"])
+    out = batch + (a2[-2:-1] if a.rank > 1 else ()) + (b2[-1:] if b.rank > 1 else ())
+    return [TensorType(out, a.dtype)]
+
+
+_reg("matmul", [LIBRARY], 2, infer=_matmul_infer, reference=np.matmul)
+
+# ---------------------------------------------------------------- structure
+
+_reg("kernel", [STRUCTURAL], None, attrs={"name": "str"})
+_reg("yield", [STRUCTURAL], None)

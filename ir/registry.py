@@ -1,0 +1,71 @@
+"""The declarative op registry: every op is defined once, as data.
+
+An `OpDef` holds what every layer needs to know about an op: its traits,
+arity, attribute schema, type inference (shape and dtype), the NumPy
+reference implementation, and, for elementwise ops, the scalar expression
+that code generators emit. Dtype *promotion* (which dtype operands are cast
+to before the op) is part of the definition too; the front end applies it.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+# Traits
+ELEMENTWISE = "Elementwise"
+REDUCTION = "Reduction"
+VIEW = "View"
+SOURCE = "Source"
+LIBRARY = "Library"
+CONTROL_FLOW = "ControlFlow"
+SCAN = "Scan"
+STRUCTURAL = "Structural"  # kernel, return, yield, constant
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str                      # IR name without the "lazy." prefix
+    traits: frozenset
+    arity: Optional[int]           # number of operands; None = variadic
+    attrs: dict = field(default_factory=dict)   # attr name -> schema (see verifier)
+    infer: Callable = None         # (operand types, attrs) -> [TensorType]
+    reference: Callable = None     # (*arrays, **attrs) -> array or tuple of arrays
+    scalar: object = None          # elementwise: template str, or {kind: template}
+    promote: Callable = None       # front end: (dtypes, weak flags) -> compute dtype
+    reduce: dict = None            # reductions: init/combine/finalize recipe
+    cost: int = 1                  # relative per-element cost (recompute rule)
+    doc: str = ""
+
+    @property
+    def full_name(self):
+        return "lazy." + self.name
+
+    def has(self, trait):
+        return trait in self.traits
+
+    def scalar_template(self, dtype):
+        """The scalar expression for operands of `dtype` (elementwise ops)."""
+        s = self.scalar
+        if isinstance(s, str) or s is None:
+            return s
+        kind = "bool" if dtype == "bool" else ("float" if "float" in dtype else "int")
+        return s.get(kind, s.get("any"))
+
+
+_REGISTRY = {}
+
+
+def register(opdef):
+    if opdef.full_name in _REGISTRY:
+        raise ValueError(f"op {opdef.full_name} registered twice")
+    _REGISTRY[opdef.full_name] = opdef
+    return opdef
+
+
+def lookup(name):
+    """OpDef for a full IR name ("lazy.add") or None for unknown names."""
+    if not name.startswith("lazy.") and not name.startswith("func."):
+        name = "lazy." + name
+    return _REGISTRY.get(name)
+
+
+def all_ops():
+    return dict(_REGISTRY)

@@ -1,0 +1,52 @@
+"""Shape rules shared by op definitions: broadcasting and axis handling.
+
+Errors name the op, the argument and the shapes, since they surface at the
+user's call.
+"""
+
+
+def broadcast_shapes(op, shapes, names=None):
+    names = names or [f"x{i + 1}" for i in range(len(shapes))]
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(rank):
+        dim = 1
+        for s in shapes:
+            d = s[i - rank + len(s)] if i - rank + len(s) >= 0 else 1
+            if d != 1:
+                if dim not in (1, d):
+                    desc = ", ".join(f"{n}: {tuple(s)}" for n, s in zip(names, shapes))
+                    raise ValueError(f"{op}: operands cannot be broadcast together ({desc})")
+                dim = d
+        out.append(dim)
+    return tuple(out)
+
+
+def normalize_axis(op, axis, rank, arg="axis"):
+    """Axis (int, sequence or None) -> sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(rank))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise TypeError(f"{op}: `{arg}` must be an int or a sequence of ints, got {axis!r}")
+        if not -rank <= a < rank:
+            raise ValueError(f"{op}: `{arg}`={axis!r} is out of range for an input of rank {rank}")
+        out.append(a % rank)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in `{arg}`={axis!r}")
+    return tuple(sorted(out))
+
+
+def reduced_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def size_of(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n

@@ -1,0 +1,451 @@
+"""The keras.ops functions. Each records ops into the IR; none computes.
+
+Elementwise ops share one path (`_elementwise`) that applies the op's
+registered promotion rule, inserts casts and checks broadcasting; composite
+functions (var, std, clip, ...) are written in terms of primitives.
+"""
+import builtins
+import math
+
+import numpy as np
+
+from .ir import dtypes as D
+from .ir.registry import lookup
+from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
+from .tensor import Tensor, leaf, record
+
+# Python scalars with these values are recorded as IR constants, visible to
+# canonicalization (x*1, x**2); any other scalar is a runtime argument, so a
+# new value never compiles a new kernel.
+_STATIC_SCALARS = {0.0, 1.0, -1.0, 2.0, 0.5}
+_POWER_STATIC = range(-4, 9)
+
+
+# ---------------------------------------------------------------- conversion
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    if sparse or ragged:
+        raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported")
+    if isinstance(x, Tensor):
+        return x if dtype is None else cast(x, dtype)
+    if dtype is not None:
+        dtype = D.standardize(dtype, "convert_to_tensor")
+    elif isinstance(x, (np.ndarray, np.generic)):
+        dtype = D.canonical_input(D.standardize(x.dtype, "convert_to_tensor", "x"))
+    else:
+        kinds = {D.python_scalar_kind(e) or _elem_dtype(e) for e in _flatten(x)}
+        dtype = D.result_type(*kinds) if kinds else D.FLOATX
+    arr = np.array(x, dtype=dtype, order="C")
+    return Tensor(leaf(arr))
+
+
+def _elem_dtype(e):
+    if isinstance(e, Tensor):
+        return e.dtype
+    if isinstance(e, (np.ndarray, np.generic)):
+        return D.standardize(e.dtype)
+    raise TypeError(f"convert_to_tensor: cannot convert element {e!r} of type {type(e).__name__}")
+
+
+def _flatten(x):
+    stack, out = [x], []
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (list, tuple)):
+            stack.extend(e)
+        elif isinstance(e, Tensor):
+            out.append(e.numpy())
+        else:
+            out.append(e)
+    return out
+
+
+def convert_to_numpy(x):
+    if isinstance(x, Tensor):
+        return x.numpy()
+    return np.array(x)
+
+
+def _tensor(x, op, arg="x"):
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return convert_to_tensor(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{op}: argument `{arg}` cannot be converted to a tensor: {e}") from None
+
+
+def shape(x):
+    return tuple(_tensor(x, "shape").shape)
+
+
+def dtype(x):
+    return _tensor(x, "dtype").dtype
+
+
+def cast(x, dtype):
+    x = _tensor(x, "cast")
+    dtype = D.standardize(dtype, "cast")
+    return _cast(x, dtype)
+
+
+def _cast(x, dtype):
+    if x.dtype == dtype:
+        return x
+    return Tensor(record("cast", [x._value], {"dtype": dtype}))
+
+
+def _scalar_value(v, dtype, static):
+    """A Python scalar as an IR constant (static) or a runtime 0-d argument."""
+    if static:
+        return record("constant", [], {"value": v, "dtype": dtype})
+    return leaf(np.asarray(v, dtype=dtype))
+
+
+# ---------------------------------------------------------------- elementwise
+
+def _operands(name, args, argnames, api, static=None):
+    """Apply op `name`'s promotion rule to `args`; returns cast operand values."""
+    d = lookup(name)
+    kinds, items = [], []
+    for a, n in zip(args, argnames):
+        k = D.python_scalar_kind(a)
+        if k is not None and k is not bool:
+            kinds.append(k)
+            items.append(a)
+        else:
+            t = _tensor(a, api, n)
+            kinds.append(t.dtype)
+            items.append(t)
+    try:
+        compute = d.promote(*kinds)
+    except TypeError as e:
+        got = ", ".join(f"{n}={k if isinstance(k, str) else k.__name__}"
+                        for n, k in zip(argnames, kinds))
+        raise TypeError(f"{api}: {e} (got {got})") from None
+    _check_supported(api, compute)
+    values = []
+    for t in items:
+        if isinstance(t, Tensor):
+            values.append(_cast(t, compute)._value)
+        else:
+            values.append(_scalar_value(t, compute, float(t) in (static or _STATIC_SCALARS)))
+    return values
+
+
+def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=None):
+    """Record elementwise op `name`: promote, cast, check broadcasting."""
+    api = api or name
+    values = _operands(name, args, argnames, api, static)
+    broadcast_shapes(api, [v.type.shape for v in values], list(argnames))
+    return Tensor(record(name, values))
+
+
+def _check_supported(api, dtype):
+    if dtype not in D.SUPPORTED:
+        raise TypeError(f"{api}: dtype {dtype} is not supported")
+
+
+def _unary(name):
+    def f(x):
+        return _elementwise(name, [x], ("x",))
+    f.__name__ = name
+    f.__doc__ = f"Elementwise `{name}` (keras.ops.{name})."
+    return f
+
+
+def _binary(name):
+    def f(x1, x2):
+        return _elementwise(name, [x1, x2])
+    f.__name__ = name
+    f.__doc__ = f"Elementwise `{name}` with broadcasting (keras.ops.{name})."
+    return f
+
+
+_UNARY = ["negative", "absolute", "square", "sqrt", "rsqrt", "exp", "expm1", "log", "log1p",
+          "log2", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
+          "arctan", "sign", "floor", "ceil", "trunc", "logical_not", "isnan", "isinf", "isfinite"]
+_BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "mod", "maximum", "minimum",
+           "arctan2", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+           "logical_and", "logical_or", "logical_xor"]
+for _n in _UNARY:
+    globals()[_n] = _unary(_n)
+for _n in _BINARY:
+    globals()[_n] = _binary(_n)
+
+abs = absolute  # noqa: A001  (keras.ops.abs)
+true_divide = divide  # noqa: F821
+
+
+def power(x1, x2):
+    return _elementwise("power", [x1, x2], static=set(map(float, _POWER_STATIC)) | _STATIC_SCALARS)
+
+
+def round(x, decimals=0):  # noqa: A001
+    if not isinstance(decimals, int):
+        raise TypeError(f"round: `decimals` must be an int, got {decimals!r}")
+    x = _tensor(x, "round")
+    return Tensor(record("round", [x._value], {"decimals": decimals}))
+
+
+def where(condition, x1=None, x2=None):
+    if x1 is None or x2 is None:
+        raise ValueError("where: the one-argument form (nonzero indices) has a data-dependent "
+                         "shape; pass both `x1` and `x2`")
+    c = _cast(_tensor(condition, "where", "condition"), "bool")
+    values = _operands("where", [x1, x2], ("x1", "x2"), "where")
+    broadcast_shapes("where", [c.shape] + [v.type.shape for v in values],
+                     ["condition", "x1", "x2"])
+    return Tensor(record("where", [c._value] + values))
+
+
+def clip(x, x_min, x_max):
+    x = _tensor(x, "clip")
+    dt = "int32" if x.dtype == "bool" else x.dtype
+    lo = _bound(x_min, dt)
+    hi = _bound(x_max, dt)
+    return minimum(maximum(cast(x, dt), lo), hi)
+
+
+def _bound(b, dt):
+    if D.python_scalar_kind(b) is not None:
+        if D.is_int(dt) or dt == "bool":
+            b = math.trunc(b)
+        return Tensor(leaf(np.asarray(b).astype(dt)))
+    return cast(_tensor(b, "clip"), dt)
+
+
+# ---------------------------------------------------------------- reductions
+
+def _reduce(name, x, axis, keepdims, api=None):
+    api = api or name
+    x = _tensor(x, api)
+    axes = normalize_axis(api, axis, x.ndim)
+    if name in ("max", "min", "argmax", "argmin") and builtins.any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{api}: cannot reduce an empty axis (input shape {x.shape}, "
+                         f"axis={axis!r}): the reduction has no identity")
+    if name in ("max", "min", "argmax", "argmin") and x.size == 0 and axis is None:
+        raise ValueError(f"{api}: cannot reduce an empty tensor of shape {x.shape}")
+    return Tensor(record(name, [x._value], {"axis": axes, "keepdims": bool(keepdims)}))
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return _reduce("sum", x, axis, keepdims)
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    t = _reduce("prod", x, axis, keepdims)
+    return t if dtype is None else cast(t, dtype)
+
+
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    t = _reduce("max", x, axis, keepdims)
+    return t if initial is None else maximum(t, cast(initial, t.dtype))
+
+
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    t = _reduce("min", x, axis, keepdims)
+    return t if initial is None else minimum(t, cast(initial, t.dtype))
+
+
+def amax(x, axis=None, keepdims=False):
+    return _reduce("max", x, axis, keepdims, "amax")
+
+
+def amin(x, axis=None, keepdims=False):
+    return _reduce("min", x, axis, keepdims, "amin")
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001
+    return _reduce("any", x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001
+    return _reduce("all", x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return _reduce("mean", x, axis, keepdims)
+
+
+def var(x, axis=None, keepdims=False):
+    x = _tensor(x, "var")
+    compute = D.result_type(x.dtype, "float32")
+    result = D.result_type(x.dtype, float)
+    xc = _cast(x, compute)
+    dev = xc - mean(xc, axis, keepdims=True)
+    return _cast(mean(dev * dev, axis, keepdims), result)
+
+
+def std(x, axis=None, keepdims=False):
+    x = _tensor(x, "std")
+    if x.dtype == "bool" or D.is_int(x.dtype):
+        x = _cast(x, D.FLOATX)
+    return sqrt(var(x, axis, keepdims))  # noqa: F821
+
+
+def _arg(name, x, axis, keepdims):
+    x = _tensor(x, name)
+    if axis is not None and not isinstance(axis, int):
+        raise TypeError(f"{name}: `axis` must be an int or None, got {axis!r}")
+    if x.ndim == 0:
+        return Tensor(leaf(np.zeros((), "int32")))
+    return _reduce(name, x, axis, keepdims)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _arg("argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg("argmin", x, axis, keepdims)
+
+
+# ---------------------------------------------------------------- shapes
+
+def _view(name, x, attrs):
+    return Tensor(record(name, [x._value], attrs))
+
+
+def reshape(x, newshape):
+    x = _tensor(x, "reshape")
+    shp = (newshape,) if isinstance(newshape, int) else tuple(int(d) for d in newshape)
+    unknown = [i for i, d in enumerate(shp) if d == -1]
+    known = size_of([d for d in shp if d != -1])
+    if len(unknown) > 1 or builtins.any(d < -1 for d in shp):
+        raise ValueError(f"reshape: invalid `newshape` {newshape!r}")
+    if unknown:
+        if known == 0 or x.size % known:
+            raise ValueError(f"reshape: cannot reshape input of shape {x.shape} "
+                             f"into shape {tuple(newshape)}")
+        shp = tuple(x.size // known if d == -1 else d for d in shp)
+    if size_of(shp) != x.size:
+        raise ValueError(f"reshape: cannot reshape input of shape {x.shape} (size {x.size}) "
+                         f"into shape {tuple(newshape)}")
+    if shp == x.shape:
+        return x
+    return _view("reshape", x, {"shape": shp})
+
+
+def transpose(x, axes=None):
+    x = _tensor(x, "transpose")
+    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(axes)
+    if sorted(a % x.ndim if -x.ndim <= a < x.ndim else -99 for a in perm) != list(range(x.ndim)):
+        raise ValueError(f"transpose: `axes`={axes!r} is not a permutation of the "
+                         f"{x.ndim} axes of an input of shape {x.shape}")
+    perm = tuple(a % x.ndim for a in perm)
+    if perm == tuple(range(x.ndim)):
+        return x
+    return _view("transpose", x, {"perm": perm})
+
+
+def expand_dims(x, axis):
+    x = _tensor(x, "expand_dims")
+    n = 1 if isinstance(axis, int) else len(axis)
+    axes = normalize_axis("expand_dims", axis, x.ndim + n)
+    dims = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(dims) for i in range(x.ndim + n)))
+
+
+def squeeze(x, axis=None):
+    x = _tensor(x, "squeeze")
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
+    else:
+        axes = normalize_axis("squeeze", axis, x.ndim)
+        bad = [a for a in axes if x.shape[a] != 1]
+        if bad:
+            raise ValueError(f"squeeze: cannot squeeze axis {bad[0]} of size "
+                             f"{x.shape[bad[0]]} (input shape {x.shape})")
+    return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+def broadcast_to(x, shape):
+    x = _tensor(x, "broadcast_to")
+    shp = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
+    ok = len(shp) >= x.ndim and builtins.all(
+        d in (1, s) for d, s in zip(reversed(x.shape), reversed(shp)))
+    if not ok:
+        raise ValueError(f"broadcast_to: input of shape {x.shape} cannot be broadcast "
+                         f"to shape {shp}")
+    if shp == x.shape:
+        return x
+    return _view("broadcast_to", x, {"shape": shp})
+
+
+# ---------------------------------------------------------------- creation
+
+def _shape_arg(op, shape):
+    shp = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if builtins.any(not isinstance(d, (int, np.integer)) or d < 0 for d in shp):
+        raise ValueError(f"{op}: `shape` must be a tuple of non-negative ints, got {shape!r}")
+    return tuple(int(d) for d in shp)
+
+
+def full(shape, fill_value, dtype=None):
+    shp = _shape_arg("full", shape)
+    dt = D.standardize(dtype, "full") if dtype is not None else D.FLOATX
+    if isinstance(fill_value, Tensor):
+        v = _cast(fill_value, dt)
+    else:
+        arr = np.asarray(fill_value)
+        v = Tensor(record("constant", [], {"value": arr.item(), "dtype": dt})
+                   if arr.ndim == 0 and float(arr) in _STATIC_SCALARS
+                   else leaf(arr.astype(dt)))
+    return broadcast_to(v, shp)
+
+
+def zeros(shape, dtype=None):
+    return full(shape, 0, dtype)
+
+
+def ones(shape, dtype=None):
+    return full(shape, 1, dtype)
+
+
+def full_like(x, fill_value, dtype=None):
+    x = _tensor(x, "full_like")
+    return full(x.shape, fill_value, dtype or x.dtype)
+
+
+def zeros_like(x, dtype=None):
+    return full_like(x, 0, dtype)
+
+
+def ones_like(x, dtype=None):
+    return full_like(x, 1, dtype)
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    if dtype is None:
+        kinds = [D.python_scalar_kind(v) or _elem_dtype(v)
+                 for v in (start, stop, step) if v is not None]
+        dt = D.result_type(*kinds)
+    else:
+        dt = D.standardize(dtype, "arange")
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    if step == 0:
+        raise ValueError("arange: `step` must not be zero")
+    n = builtins.max(0, math.ceil((float(stop) - float(start)) / float(step)))
+    if dt == "bool":
+        return convert_to_tensor(np.arange(start, stop, step, dtype=dt))
+    # np.arange computes in the dtype's precision from start and step.
+    st = np.asarray(start).astype(dt)
+    delta = (np.asarray(start + step).astype(dt) - st) if D.is_float(dt) else np.asarray(step).astype(dt)
+    return Tensor(record("iota", [leaf(np.asarray(st)), leaf(np.asarray(delta))], {"size": n}))
+
+
+# ---------------------------------------------------------------- library
+
+def matmul(x1, x2):
+    a, b = _tensor(x1, "matmul", "x1"), _tensor(x2, "matmul", "x2")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: inputs must be at least 1-d, got shapes {a.shape} and {b.shape}")
+    dt = "int32" if (a.dtype == b.dtype == "int8") else D.result_type(a.dtype, b.dtype)
+    return Tensor(record("matmul", [_cast(a, dt)._value, _cast(b, dt)._value]))

@@ -1,0 +1,1 @@
+"""lazyops.scheduler: cuts an optimized function into kernels."""
