@@ -273,5 +273,7 @@ _reg("matmul", [LIBRARY], 2, infer=_matmul_infer, reference=np.matmul)
 
 # ---------------------------------------------------------------- structure
 
-_reg("kernel", [STRUCTURAL], None, attrs={"name": "str"})
+# A fused kernel: its region computes the results over the iteration space
+# `space`; `axes` are the reduced axes of that space (empty for elementwise).
+_reg("kernel", [STRUCTURAL], None, attrs={"name": "str", "space": "ints", "axes": "ints"})
 _reg("yield", [STRUCTURAL], None)

@@ -1,1 +1,13 @@
-"""lazyops.scheduler: cuts an optimized function into kernels."""
+"""lazyops.scheduler: cuts an optimized function into kernels (IR in, IR out)."""
+from .fusion import outline, partition
+from .views import sink_views
+
+
+def schedule(func):
+    """Sink views, partition into fusion groups, outline each as a lazy.kernel."""
+    sink_views(func)
+    groups, group_of = partition(func)
+    return outline(func, groups, group_of)
+
+
+__all__ = ["schedule", "partition", "outline", "sink_views"]

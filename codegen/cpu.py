@@ -1,0 +1,318 @@
+"""Lowering a `lazy.kernel` to the source of one Numba `@njit(parallel=True)`
+function, in one of four loop forms:
+
+- `flat`: elementwise over contiguous inputs, one blocked 1-D `prange` loop;
+- `nd`:   elementwise over strided or broadcast inputs, nested loops;
+- `full`: a reduction of everything to one value: per-block partials in a
+          `prange` loop, then an ordered combine;
+- `rows`: reductions over the trailing (permuted) axes: `prange` over rows,
+          a sequential loop within each row.
+
+Inner loops run from 0 over fresh slices so LLVM can prove indices
+non-negative and vectorize them. Every op's result is wrapped in its dtype,
+so integer arithmetic wraps and float32 stays float32, as in NumPy.
+"""
+import numpy as np
+
+from ..ir import dtypes as D
+from ..ir.registry import ELEMENTWISE, REDUCTION, lookup
+
+BLOCK = 8192
+
+# Elementwise kernels run without fast-math so results match NumPy to the bit;
+# reductions allow reassociation so their accumulation loops vectorize.
+FASTMATH_REDUCE = {"reassoc"}
+
+
+class Unsupported(Exception):
+    """The kernel uses something this target cannot compile; run it elsewhere."""
+
+
+def np_name(dtype):
+    return "np.bool_" if dtype == "bool" else f"np.{dtype}"
+
+
+def literal(value, dtype):
+    if dtype == "bool":
+        return "True" if value else "False"
+    if D.is_float(dtype):
+        v = float(value)
+        s = "np.nan" if v != v else ("np.inf" if v == np.inf else ("-np.inf" if v == -np.inf else repr(v)))
+        return f"{np_name(dtype)}({s})"
+    return f"{np_name(dtype)}({int(value)})"
+
+
+def wrap(expr, dtype):
+    return expr if dtype == "bool" else f"{np_name(dtype)}({expr})"
+
+
+class KernelInfo:
+    """What lowering needs to know about a kernel region, computed once."""
+
+    def __init__(self, kernel):
+        block = kernel.regions[0].block
+        self.kernel = kernel
+        self.space = tuple(kernel.attrs["space"])
+        self.axes = tuple(kernel.attrs["axes"])
+        self.prelude = []   # free ops (views, constants), run at launch with NumPy
+        self.ops = []       # computed ops (elementwise and reductions)
+        self.consts = {}    # id(value) -> literal expression
+        self.loads = []     # values read from memory, in order
+        load_ids = {}
+        computed = set()
+        for op in block.ops[:-1]:
+            d = lookup(op.name)
+            if op.name == "lazy.constant":
+                self.consts[id(op.results[0])] = literal(op.attrs["value"], op.attrs["dtype"])
+                continue
+            if d.has(ELEMENTWISE) or d.has(REDUCTION) or op.name == "lazy.iota":
+                for v in op.operands:
+                    if id(v) not in computed and id(v) not in self.consts and id(v) not in load_ids:
+                        load_ids[id(v)] = len(self.loads)
+                        self.loads.append(v)
+                self.ops.append(op)
+                computed.update(id(r) for r in op.results)
+            else:
+                if op.operands and all(id(o) in self.consts for o in op.operands):
+                    # a view of a constant is that constant, everywhere
+                    self.consts[id(op.results[0])] = self.consts[id(op.operands[0])]
+                    continue
+                self.prelude.append(op)
+        self.load_index = load_ids
+        self.outputs = list(block.ops[-1].operands)
+        self.reductions = [op for op in self.ops if lookup(op.name).has(REDUCTION)]
+        for v in self.loads + [r for op in self.ops for r in op.results]:
+            if v.type.dtype in ("float16", "bfloat16"):
+                raise Unsupported(f"{v.type.dtype} arithmetic")
+
+
+def lower(info, variant, rank, uniform):
+    """Python source of the kernel function for one launch configuration."""
+    return _Writer(info, variant, rank, uniform).source()
+
+
+class _Writer:
+    def __init__(self, info, variant, rank, uniform):
+        self.info, self.variant, self.rank, self.uniform = info, variant, rank, uniform
+        self.names = {}
+        self.lines = []
+
+    # -- naming
+    def name(self, v):
+        if id(v) in self.info.consts:
+            return self.info.consts[id(v)]
+        k = self.info.load_index.get(id(v))
+        if k is not None:
+            return f"u{k}" if self.uniform[k] else f"l{k}[{self.idx}]"
+        return self.names[id(v)]
+
+    def emit(self, depth, line):
+        self.lines.append("    " * depth + line)
+
+    # -- per element
+    def element_body(self, depth, index_expr):
+        """Statements computing every op at one element; accumulators `a{r}`."""
+        info = self.info
+        for op in info.ops:
+            d = lookup(op.name)
+            if d.has(REDUCTION):
+                self.accumulate(depth, op, index_expr)
+                continue
+            r = op.results[0]
+            n = f"v{len(self.names)}"
+            self.names[id(r)] = n
+            operands = [self.name(v) for v in op.operands]
+            in_dt = op.operands[-1].type.dtype if op.operands else r.type.dtype
+            tpl = d.scalar_template(in_dt, r.type.dtype)
+            fmt = dict(op.attrs, dtype=np_name(r.type.dtype), index=index_expr)
+            expr = tpl.format(*operands, **fmt)
+            self.emit(depth, f"{n} = {wrap(expr, r.type.dtype)}")
+
+    def store_outputs(self, depth, target):
+        for k, v in enumerate(self.info.outputs):
+            if id(v) in self.names and v.owner not in self.info.reductions:
+                self.emit(depth, f"o{k}[{target}] = {self.names[id(v)]}")
+
+    # -- reductions
+    def red_index(self, op):
+        return self.info.reductions.index(op)
+
+    def init(self, depth, op, suffix=""):
+        r = self.red_index(op)
+        rec = lookup(op.name).reduce
+        x_dt = op.operands[0].type.dtype
+        if rec.get("arg"):
+            lo = "highest" if rec["arg"] == "min" else "lowest"
+            self.emit(depth, f"a{r}{suffix} = {literal(_extreme(lo, x_dt), x_dt) if x_dt != 'bool' else _bool_extreme(lo)}")
+            self.emit(depth, f"i{r}{suffix} = 0")
+            return
+        acc = rec["acc"](x_dt)
+        self.emit(depth, f"a{r}{suffix} = {_init_literal(rec['init'], acc)}")
+
+    def accumulate(self, depth, op, index_expr, x=None, xi=None, suffix=""):
+        r = self.red_index(op)
+        rec = lookup(op.name).reduce
+        x_dt = op.operands[0].type.dtype
+        x = x or self.name(op.operands[0])
+        if rec.get("arg"):
+            cmp = ">" if rec["arg"] == "max" else "<"
+            if xi is None:
+                self.emit(depth, f"x{r} = negzero_below({x})")
+                x, xi = f"x{r}", index_expr
+            self.emit(depth, f"if ({x} {cmp} a{r}{suffix}) or ({x} != {x} and a{r}{suffix} == a{r}{suffix}):")
+            self.emit(depth + 1, f"a{r}{suffix} = {x}")
+            self.emit(depth + 1, f"i{r}{suffix} = {xi}")
+            return
+        acc = rec["acc"](x_dt)
+        comb = rec["combine"].format(acc=f"a{r}{suffix}", x=wrap(x, acc) if acc != "bool" else x)
+        self.emit(depth, f"a{r}{suffix} = {wrap(comb, acc)}")
+
+    def final(self, op, count, suffix=""):
+        r = self.red_index(op)
+        rec = lookup(op.name).reduce
+        res = op.results[0].type.dtype
+        if rec.get("arg"):
+            return f"i{r}{suffix}"
+        expr = f"a{r}{suffix}"
+        if rec.get("finalize"):
+            expr = rec["finalize"].format(acc=expr, count=count)
+        return wrap(expr, res)
+
+    # -- loop forms
+    def header(self, params):
+        fm = FASTMATH_REDUCE if self.info.reductions else False
+        self.emit(0, f"@njit(parallel=True, error_model='numpy', fastmath={fm!r}, cache=True)")
+        self.emit(0, f"def kernel({', '.join(params)}):")
+        for k, u in enumerate(self.uniform):
+            if u:
+                self.emit(1, f"u{k} = U{k}[0]")
+
+    def params(self, extra=()):
+        p = list(extra)
+        p += [f"U{k}" if u else f"L{k}" for k, u in enumerate(self.uniform)]
+        p += [f"O{k}" for k in range(len(self.info.outputs))]
+        return p
+
+    def source(self):
+        getattr(self, "_" + self.variant)()
+        head = ("import numpy as np\nfrom numba import njit, prange\n"
+                "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
+        return head + "\n".join(self.lines) + "\n"
+
+    def _slices(self, depth, lo, hi, outs=True):
+        for k, u in enumerate(self.uniform):
+            if not u:
+                self.emit(depth, f"l{k} = L{k}[{lo}:{hi}]")
+        if outs:
+            for k, v in enumerate(self.info.outputs):
+                if v.owner not in self.info.reductions:
+                    self.emit(depth, f"o{k} = O{k}[{lo}:{hi}]")
+
+    def _flat(self):
+        self.idx = "j"
+        self.header(self.params(["n"]))
+        self.emit(1, f"for b in prange((n + {BLOCK - 1}) // {BLOCK}):")
+        self.emit(2, f"lo = b * {BLOCK}")
+        self.emit(2, f"hi = min(lo + {BLOCK}, n)")
+        self._slices(2, "lo", "hi")
+        self.emit(2, "for j in range(hi - lo):")
+        self.element_body(3, "(lo + j)")
+        self.store_outputs(3, "j")
+
+    def _nd(self):
+        r = self.rank
+        idx = [f"i{k}" for k in range(r)]
+        self.idx = ", ".join(idx)
+        shape = [f"s{k}" for k in range(r)]
+        self.header(self.params(shape))
+        for k, u in enumerate(self.uniform):
+            if not u:
+                self.emit(1, f"l{k} = L{k}")
+        for k in range(r):
+            loop = "prange" if k == 0 else "range"
+            self.emit(1 + k, f"for i{k} in {loop}(s{k}):")
+        self.element_body(1 + r, "i0")
+        for k, v in enumerate(self.info.outputs):
+            self.emit(1 + r, f"O{k}[{self.idx}] = {self.names[id(v)]}")
+
+    def _full(self):
+        info = self.info
+        self.idx = "j"
+        self.header(self.params(["n"]))
+        self.emit(1, f"nb = max(1, (n + {BLOCK - 1}) // {BLOCK})")
+        for op in info.reductions:
+            r = self.red_index(op)
+            acc = _acc_dtype(op)
+            self.emit(1, f"P{r} = np.empty(nb, {np_name(acc)})")
+            if lookup(op.name).reduce.get("arg"):
+                self.emit(1, f"Q{r} = np.empty(nb, np.int64)")
+        self.emit(1, "for b in prange(nb):")
+        self.emit(2, f"lo = b * {BLOCK}")
+        self.emit(2, f"hi = min(lo + {BLOCK}, n)")
+        self._slices(2, "lo", "hi")
+        for op in info.reductions:
+            self.init(2, op)
+        self.emit(2, "for j in range(hi - lo):")
+        self.element_body(3, "(lo + j)")
+        self.store_outputs(3, "j")
+        for op in info.reductions:
+            r = self.red_index(op)
+            self.emit(2, f"P{r}[b] = a{r}")
+            if lookup(op.name).reduce.get("arg"):
+                self.emit(2, f"Q{r}[b] = i{r}")
+        for op in info.reductions:
+            r = self.red_index(op)
+            self.init(1, op)
+            self.emit(1, "for b in range(nb):")
+            arg = lookup(op.name).reduce.get("arg")
+            self.accumulate(2, op, None, x=f"P{r}[b]", xi=f"Q{r}[b]" if arg else None)
+        for k, v in enumerate(info.outputs):
+            if v.owner in info.reductions:
+                self.emit(1, f"O{k}[0] = {self.final(v.owner, 'n')}")
+
+    def _rows(self):
+        info = self.info
+        self.idx = "j"
+        self.header(self.params(["m", "n"]))
+        self.emit(1, "for o in prange(m):")
+        for k, u in enumerate(self.uniform):
+            if not u:
+                self.emit(2, f"l{k} = L{k}[o]")
+        for k, v in enumerate(info.outputs):
+            if v.owner not in info.reductions:
+                self.emit(2, f"o{k} = O{k}[o]")
+        for op in info.reductions:
+            self.init(2, op)
+        self.emit(2, "for j in range(n):")
+        self.element_body(3, "j")
+        self.store_outputs(3, "j")
+        for k, v in enumerate(info.outputs):
+            if v.owner in info.reductions:
+                self.emit(2, f"O{k}[o] = {self.final(v.owner, 'n')}")
+
+
+def _acc_dtype(op):
+    rec = lookup(op.name).reduce
+    x_dt = op.operands[0].type.dtype
+    return x_dt if rec.get("arg") else rec["acc"](x_dt)
+
+
+def _extreme(which, dtype):
+    if D.is_float(dtype):
+        return -np.inf if which == "lowest" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if which == "lowest" else info.max
+
+
+def _bool_extreme(which):
+    return "False" if which == "lowest" else "True"
+
+
+def _init_literal(kind, acc):
+    if kind in ("zero", "one"):
+        return literal(0 if kind == "zero" else 1, acc)
+    if kind in ("false", "true"):
+        return "False" if kind == "false" else "True"
+    if acc == "bool":
+        return _bool_extreme(kind)
+    return literal(_extreme(kind, acc), acc)

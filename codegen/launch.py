@@ -1,0 +1,104 @@
+"""Launching a kernel: apply the views of its inputs with NumPy, pick the
+loop form from the inputs' layouts, and call the compiled function."""
+import numpy as np
+
+from ..ir.interpreter import run_op
+from .cache import kernel_for, launch
+from .cpu import KernelInfo, lower
+
+
+class Launcher:
+    def __init__(self, kernel):
+        self.info = KernelInfo(kernel)
+        self.block = kernel.regions[0].block
+        self.fns = {}
+
+    def _fn(self, variant, rank, uniform):
+        key = (variant, rank, uniform)
+        fn = self.fns.get(key)
+        if fn is None:
+            fn = self.fns[key] = kernel_for(lower(self.info, variant, rank, uniform))
+        return fn
+
+    def source(self, variant, rank, uniform):
+        return lower(self.info, variant, rank, uniform)
+
+    def __call__(self, args):
+        info = self.info
+        env = {id(a): x for a, x in zip(self.block.args, args)}
+        for op in info.prelude:
+            for r, x in zip(op.results, run_op(op, [env[id(o)] for o in op.operands])):
+                env[id(r)] = x
+        space, axes = info.space, info.axes
+        uniform, arrays = [], []
+        for v in info.loads:
+            a = env[id(v)]
+            u = a.size == 1
+            uniform.append(u)
+            arrays.append(a.reshape(1) if u else (a if a.shape == space else np.broadcast_to(a, space)))
+        uniform = tuple(uniform)
+        if not axes:
+            return self._elementwise(arrays, uniform)
+        return self._reduce(arrays, uniform)
+
+    def _elementwise(self, arrays, uniform):
+        info, space = self.info, self.info.space
+        outs = [np.empty(space, v.type.dtype) for v in info.outputs]
+        loads = [a for a, u in zip(arrays, uniform) if not u]
+        if all(a.flags.c_contiguous for a in loads):
+            n = int(np.prod(space, dtype=np.int64))
+            fn = self._fn("flat", 1, uniform)
+            launch(fn, [n] + [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs])
+            return outs
+        shape, views = _collapse(space, loads + outs)
+        it = iter(views)
+        args = [a if u else next(it) for a, u in zip(arrays, uniform)] + list(it)
+        fn = self._fn("nd", len(shape), uniform)
+        launch(fn, list(shape) + args)
+        return outs
+
+    def _reduce(self, arrays, uniform):
+        info, space, axes = self.info, self.info.space, self.info.axes
+        keep = [i for i in range(len(space)) if i not in axes]
+        perm = keep + list(axes)
+        m = int(np.prod([space[i] for i in keep], dtype=np.int64))
+        n = int(np.prod([space[i] for i in axes], dtype=np.int64))
+        full = m == 1
+        flat = (n,) if full else (m, n)
+        # np.reshape copies only where the permuted input cannot be viewed as rows
+        args = [a if u else a.transpose(perm).reshape(flat) for a, u in zip(arrays, uniform)]
+        outs, results = [], []
+        for v in info.outputs:
+            if v.owner in info.reductions:
+                o = np.empty(1 if full else m, v.type.dtype)
+                outs.append(o)
+                results.append(o.reshape(v.type.shape))
+            else:
+                o = np.empty(flat, v.type.dtype)
+                outs.append(o)
+                inv = np.argsort(perm)
+                results.append(o.reshape([space[i] for i in perm]).transpose(inv))
+        if full:
+            launch(self._fn("full", 1, uniform), [n] + args + outs)
+        else:
+            launch(self._fn("rows", 2, uniform), [m, n] + args + outs)
+        return results
+
+
+def _collapse(shape, arrays):
+    """Merge adjacent dims that every array walks contiguously; drop size-1 dims.
+    Returns the collapsed shape and strided views of the arrays."""
+    dims = [i for i, d in enumerate(shape) if d != 1]
+    if not dims:
+        return (1,), [a.reshape(1) for a in arrays]
+    groups = [[dims[0]]]
+    for i in dims[1:]:
+        prev = groups[-1][-1]
+        if all(a.strides[prev] == a.strides[i] * shape[i] for a in arrays):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    new_shape = tuple(int(np.prod([shape[i] for i in g])) for g in groups)
+    views = [np.lib.stride_tricks.as_strided(a, new_shape, tuple(a.strides[g[-1]] for g in groups))
+             for a in arrays]
+    return new_shape, views

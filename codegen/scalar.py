@@ -1,0 +1,168 @@
+"""The scalar vocabulary that elementwise templates in the op registry use,
+implemented for Numba's CPU target with NumPy's exact semantics (NaN
+propagation, signed zeros, integer division by zero).
+
+Generated kernel modules do `from lazyops.codegen.scalar import *`. Results
+are wrapped by the generated code in their result dtype, so helpers may
+return a wider type.
+"""
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+exp, expm1, log, log1p = np.exp, np.expm1, np.log, np.log1p
+log2, log10, tanh, sin, cos = np.log2, np.log10, np.tanh, np.sin, np.cos
+tan, sinh, cosh = np.tan, np.sinh, np.cosh
+arcsin, arccos, arctan, arctan2 = np.arcsin, np.arccos, np.arctan, np.arctan2
+sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc
+isnan, isinf, isfinite = np.isnan, np.isinf, np.isfinite
+
+_jit = njit(inline="always", error_model="numpy")
+
+
+@_jit
+def maximum(a, b):
+    return a if (a > b or a != a) else b
+
+
+@_jit
+def minimum(a, b):
+    return a if (a < b or a != a) else b
+
+
+@_jit
+def sign(a):
+    if a > 0:
+        return 1
+    if a < 0:
+        return -1
+    return a  # zero (NumPy gives +0.0 after the result cast) or NaN
+
+
+def floor_divide(a, b):
+    """NumPy's floor_divide."""
+
+
+def mod(a, b):
+    """NumPy's remainder: the result takes the divisor's sign."""
+
+
+def power(a, b):
+    """NumPy's power; integer powers by repeated squaring with wrap-around."""
+
+
+def round_half_even(x, decimals):
+    """np.round for floats."""
+
+
+def round_int(x, decimals):
+    """np.round for integers (negative decimals round to tens, hundreds...)."""
+
+
+@overload(floor_divide, inline="always", jit_options={"error_model": "numpy"})
+def _floor_divide(a, b):
+    if isinstance(a, types.Float):
+        def impl(a, b):
+            if b == 0:
+                return a / b
+            m = math.fmod(a, b)
+            div = (a - m) / b
+            if m != 0 and ((b < 0) != (m < 0)):
+                div -= 1
+            if div == 0:
+                return math.copysign(0.0, a / b)
+            fd = math.floor(div)
+            return fd + 1 if div - fd > 0.5 else fd
+        return impl
+    if isinstance(a, types.Boolean):
+        return lambda a, b: 1 if (a and b) else 0
+    return lambda a, b: (a - a) if b == 0 else a // b
+
+
+@overload(mod, inline="always", jit_options={"error_model": "numpy"})
+def _mod(a, b):
+    if isinstance(a, types.Float):
+        def impl(a, b):
+            m = math.fmod(a, b)
+            if b == 0:
+                return m
+            if m != 0:
+                return m + b if (b < 0) != (m < 0) else m
+            return math.copysign(0.0, b)
+        return impl
+    return lambda a, b: (a - a) if b == 0 else a % b
+
+
+@overload(power, inline="always", jit_options={"error_model": "numpy"})
+def _power(a, b):
+    if isinstance(a, types.Float):
+        return lambda a, b: a ** b
+    if isinstance(a, types.Boolean):
+        return lambda a, b: 1 if (a or not b) else 0
+
+    def impl(a, b):
+        if b < 0:
+            if a == 1:
+                return 1
+            if a == -1:
+                return -1 if b % 2 else 1
+            return 0
+        r, base, e = 1, a, b
+        while e > 0:
+            if e & 1:
+                r = r * base
+            base = base * base
+            e >>= 1
+        return r
+    return impl
+
+
+@overload(round_half_even, inline="always")
+def _round_half_even(x, decimals):
+    ft = np.float32 if x.bitwidth == 32 else np.float64
+
+    def impl(x, decimals):
+        if decimals == 0:
+            return np.rint(x)
+        if decimals > 0:
+            f = ft(10.0 ** decimals)
+            return np.rint(x * f) / f
+        f = ft(10.0 ** -decimals)
+        return np.rint(x / f) * f
+    return impl
+
+
+@overload(round_int, inline="always")
+def _round_int(x, decimals):
+    def impl(x, decimals):
+        if decimals >= 0:
+            return x
+        f = 10.0 ** -decimals
+        return np.rint(x / f) * f
+    return impl
+
+
+def negzero_below(x):
+    """-0.0 as the largest negative float, so that it sorts below +0.0 (arg reductions)."""
+
+
+@overload(negzero_below, inline="always")
+def _negzero_below(x):
+    if not isinstance(x, types.Float):
+        return lambda x: x
+    tiny = np.finfo(np.float32 if x.bitwidth == 32 else np.float64).tiny
+    ft = np.float32 if x.bitwidth == 32 else np.float64
+
+    def impl(x):
+        if x == 0 and math.copysign(1.0, x) < 0:
+            return ft(-tiny)
+        return x
+    return impl
+
+
+__all__ = ["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
+           "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "sqrt", "floor", "ceil",
+           "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "sign", "floor_divide",
+           "mod", "power", "round_half_even", "round_int", "negzero_below"]

@@ -1,0 +1,266 @@
+"""Fusion: partition a function's ops into kernels and outline each into a
+`lazy.kernel` op holding a region.
+
+Rules (see docs/architecture.md):
+- elementwise ops fuse when they compute over the same iteration space;
+- views and constants are free: they are cloned into every kernel that reads
+  them (a view of a kernel input is an index map, applied at launch);
+- a reduction joins the group computing its operand (input fusion), and the
+  group then loops over the outer space with the reduced axes inside; further
+  reductions over the same axes join too (multi-output kernels);
+- a reduction's result is a boundary; library ops (matmul) stand alone;
+- a value used outside its group becomes a kernel output.
+"""
+from ..ir.core import Block, Function, Operation, Region
+from ..ir.registry import ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, VIEW, lookup
+
+
+class Group:
+    __slots__ = ("id", "space", "axes", "ops", "anc", "reductions")
+
+    def __init__(self, gid, space, axes=()):
+        self.id, self.space, self.axes = gid, tuple(space), tuple(axes)
+        self.ops, self.anc, self.reductions = [], set(), set()
+
+
+def _kind(op):
+    d = lookup(op.name)
+    if d is None:
+        return "other"
+    if d.has(VIEW) or op.name == "lazy.constant":
+        return "free"
+    if d.has(REDUCTION):
+        return "reduce"
+    if d.has(ELEMENTWISE) or d.has(SOURCE):
+        return "elementwise"
+    if d.has(LIBRARY):
+        return "library"
+    return "other"
+
+
+def partition(func):
+    """Assign each non-free op of `func` to a Group; returns (groups, group_of)."""
+    group_of = {}  # id(op) -> Group
+    producer = {}  # id(value) -> op
+    groups = []
+    for op in func.ops[:-1]:
+        for r in op.results:
+            producer[id(r)] = op
+        kind = _kind(op)
+        if kind in ("free", "other"):
+            continue
+        deps = _operand_groups(op, producer, group_of)
+        if kind == "library":
+            g = Group(len(groups), op.results[0].type.shape)
+            groups.append(g)
+        elif kind == "elementwise":
+            g = _elementwise_target(op, deps, producer, group_of, groups)
+        else:
+            g = _reduction_target(op, deps, producer, group_of, groups)
+        for h in deps:
+            if h is not g:
+                g.anc |= {h.id} | h.anc
+        g.ops.append(op)
+        group_of[id(op)] = g
+        if kind == "reduce":
+            g.reductions.add(id(op.results[0]))
+    return [g for g in groups if g.ops], group_of
+
+
+def _operand_groups(op, producer, group_of):
+    """Groups whose results `op` reads, looking through free ops."""
+    out, stack = [], list(op.operands)
+    while stack:
+        v = stack.pop()
+        p = producer.get(id(v))
+        if p is None:
+            continue
+        g = group_of.get(id(p))
+        if g is not None:
+            if g not in out:
+                out.append(g)
+        elif _kind(p) == "free":
+            stack.extend(p.operands)
+    return out
+
+
+def _direct_group(v, producer, group_of):
+    p = producer.get(id(v))
+    return group_of.get(id(p)) if p is not None else None
+
+
+def _can_join(g, op, deps, producer, group_of):
+    if g.space != op.results[0].type.shape or _kind(g.ops[0]) == "library":
+        return False
+    for v in op.operands:  # never consume a reduction result in its own group
+        if id(v) in g.reductions:
+            return False
+    return all(g.id not in h.anc for h in deps if h is not g)
+
+
+def _elementwise_target(op, deps, producer, group_of, groups):
+    direct = []
+    for v in op.operands:
+        h = _direct_group(v, producer, group_of)
+        if h is not None and h not in direct:
+            direct.append(h)
+    for g in direct:
+        if _can_join(g, op, deps, producer, group_of):
+            return g
+    g = Group(len(groups), op.results[0].type.shape)
+    groups.append(g)
+    return g
+
+
+def _reduction_target(op, deps, producer, group_of, groups):
+    (x,) = op.operands
+    axes = tuple(op.attrs["axis"])
+    h = _direct_group(x, producer, group_of)
+    if (h is not None and h.space == x.type.shape and h.axes in ((), axes)
+            and id(x) not in h.reductions and _kind(h.ops[0]) != "library"
+            and all(h.id not in d.anc for d in deps if d is not h)):
+        h.axes = axes
+        return h
+    g = Group(len(groups), x.type.shape, axes)
+    groups.append(g)
+    return g
+
+
+def outline(func, groups, group_of):
+    """Rewrite `func` with each multi-op or kernel-worthy group as a lazy.kernel."""
+    uses = {}
+    for op in func.ops:
+        for v in op.operands:
+            uses.setdefault(id(v), []).append(op)
+    producer = {id(r): op for op in func.ops for r in op.results}
+    outside_free = _free_ops_needed_outside(func, group_of, producer)
+    order = _group_order(func, groups, group_of, producer)
+    pos = {id(op): i for i, op in enumerate(func.ops)}
+    body = Block([a.type for a in func.args])
+    vmap = {id(a): b for a, b in zip(func.args, body.args)}
+    for item in order:
+        if isinstance(item, Group):
+            _emit_group(item, body, vmap, uses, group_of, producer, func, pos)
+        elif id(item) in outside_free or _kind(item) == "library" or _kind(item) == "other":
+            new = Operation(item.name, [vmap[id(o)] for o in item.operands],
+                            [r.type for r in item.results], item.attrs, item.regions, item.loc)
+            body.ops.append(new)
+            for r, nr in zip(item.results, new.results):
+                vmap[id(r)] = nr
+    body.ops.append(Operation("func.return", [vmap[id(v)] for v in func.returns], []))
+    return Function(func.name, body)
+
+
+def _free_ops_needed_outside(func, group_of, producer):
+    """Free ops whose results are read outside kernels (returns, library ops)."""
+    need, stack = set(), []
+    for op in func.ops:
+        if op.name == "func.return" or _kind(op) in ("library", "other"):
+            stack.extend(op.operands)
+    while stack:
+        v = stack.pop()
+        p = producer.get(id(v))
+        if p is not None and _kind(p) == "free" and id(p) not in need:
+            need.add(id(p))
+            stack.extend(p.operands)
+    return need
+
+
+def _group_order(func, groups, group_of, producer):
+    """Topological order of groups and top-level ops (Kahn's algorithm)."""
+    items, index = [], {}
+    for op in func.ops[:-1]:
+        g = group_of.get(id(op))
+        key = id(g) if g is not None else id(op)
+        if key not in index:
+            index[key] = len(items)
+            items.append(g if g is not None else op)
+    preds = [set() for _ in items]
+    for op in func.ops[:-1]:
+        g = group_of.get(id(op))
+        me = index[id(g) if g is not None else id(op)]
+        stack = list(op.operands)
+        while stack:
+            v = stack.pop()
+            p = producer.get(id(v))
+            if p is None:
+                continue
+            pg = group_of.get(id(p))
+            src = index[id(pg) if pg is not None else id(p)]
+            if src != me:
+                preds[me].add(src)
+            if pg is None and _kind(p) == "free" and g is not None:
+                stack.extend(p.operands)
+    succs = [[] for _ in items]
+    for i, ps in enumerate(preds):
+        for p in ps:
+            succs[p].append(i)
+    count = [len(p) for p in preds]
+    ready = [i for i, c in enumerate(count) if c == 0]
+    out = []
+    while ready:
+        i = min(ready)
+        ready.remove(i)
+        out.append(items[i])
+        for s in succs[i]:
+            count[s] -= 1
+            if count[s] == 0:
+                ready.append(s)
+    if len(out) != len(items):
+        raise RuntimeError("scheduler: cyclic kernel dependencies")
+    return out
+
+
+def _emit_group(g, body, vmap, uses, group_of, producer, func, pos):
+    if _kind(g.ops[0]) == "library":
+        (op,) = g.ops
+        new = Operation(op.name, [vmap[id(o)] for o in op.operands],
+                        [r.type for r in op.results], op.attrs, op.regions, op.loc)
+        body.ops.append(new)
+        for r, nr in zip(op.results, new.results):
+            vmap[id(r)] = nr
+        return
+    members = {id(op) for op in g.ops}
+    returned = {id(v) for v in func.returns}
+    inputs, clones = [], []  # outer values read; free ops cloned into the region
+    seen_in, seen_clone = set(), set()
+
+    def visit(v):
+        p = producer.get(id(v))
+        if p is not None and id(p) in members:
+            return
+        if p is not None and _kind(p) == "free" and group_of.get(id(p)) is None:
+            for o in p.operands:
+                visit(o)
+            if id(p) not in seen_clone:
+                seen_clone.add(id(p))
+                clones.append(p)
+            return
+        if id(v) not in seen_in:
+            seen_in.add(id(v))
+            inputs.append(v)
+
+    for op in g.ops:
+        for v in op.operands:
+            visit(v)
+    outputs = []
+    for op in g.ops:
+        for r in op.results:
+            used_out = any(id(u) not in members for u in uses.get(id(r), []))
+            if used_out or id(r) in returned:
+                outputs.append(r)
+    block = Block([v.type for v in inputs])
+    local = {id(v): a for v, a in zip(inputs, block.args)}
+    for op in sorted(clones, key=lambda o: pos[id(o)]) + g.ops:
+        new = Operation(op.name, [local[id(o)] for o in op.operands],
+                        [r.type for r in op.results], op.attrs, op.regions, op.loc)
+        block.ops.append(new)
+        for r, nr in zip(op.results, new.results):
+            local[id(r)] = nr
+    block.ops.append(Operation("lazy.yield", [local[id(r)] for r in outputs], []))
+    kernel = Operation("lazy.kernel", [vmap[id(v)] for v in inputs], [r.type for r in outputs],
+                       {"name": f"k{g.id}", "space": g.space, "axes": g.axes},
+                       [Region([block])], g.ops[0].loc)
+    body.ops.append(kernel)
+    for r, nr in zip(outputs, kernel.results):
+        vmap[id(r)] = nr

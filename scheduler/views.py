@@ -1,0 +1,75 @@
+"""Sinking views toward kernel inputs.
+
+`transpose(exp(x))` is rewritten to `exp(transpose(x))`: elementwise ops
+commute with views, and a view of a kernel input is an index map applied at
+launch for free, while a view of a value computed inside a kernel would cut
+the kernel in two. Only single-use elementwise results are rewritten, so no
+work is duplicated.
+"""
+from ..ir.core import Operation
+from ..ir.registry import ELEMENTWISE, SOURCE, VIEW, lookup
+from ..ir.types import TensorType
+
+
+def _sinkable(op, producer, uses, returned):
+    d = lookup(op.name)
+    if d is None or not d.has(VIEW):
+        return None
+    e = producer.get(id(op.operands[0]))
+    if e is None or id(op.operands[0]) in returned or uses.get(id(op.operands[0])) != 1:
+        return None
+    de = lookup(e.name)
+    if de is None or not de.has(ELEMENTWISE) or de.has(SOURCE):
+        return None
+    return e
+
+
+def _sink(view, e):
+    """Ops computing `view(e(...))` as `e(view(...))`; the last one is the result."""
+    d = lookup(view.name)
+    shape = e.results[0].type.shape
+    emitted, operands = [], []
+    for w in e.operands:
+        if w.type.shape == ():
+            operands.append(w)
+            continue
+        cur = w
+        if cur.type.shape != shape:
+            b = Operation("lazy.broadcast_to", [cur], [TensorType(shape, cur.type.dtype)],
+                          {"shape": shape}, loc=view.loc)
+            emitted.append(b)
+            cur = b.results[0]
+        v = Operation(view.name, [cur], d.infer([cur.type], view.attrs), view.attrs, loc=view.loc)
+        emitted.append(v)
+        operands.append(v.results[0])
+    emitted.append(Operation(e.name, operands, [view.results[0].type], e.attrs, loc=e.loc))
+    return emitted
+
+
+def sink_views(func):
+    """Rewrite `func` in place until no view sits on a single-use elementwise op."""
+    changed = True
+    while changed:
+        changed = False
+        ops = func.body.ops
+        producer = {id(r): op for op in ops for r in op.results}
+        uses = {}
+        for op in ops:
+            for v in op.operands:
+                uses[id(v)] = uses.get(id(v), 0) + 1
+        returned = {id(v) for v in func.returns}
+        replace, out, dead = {}, [], set()
+        for op in ops:
+            if replace:
+                op.operands = [replace.get(id(v), v) for v in op.operands]
+            e = _sinkable(op, producer, uses, returned)
+            if e is None or id(e) in dead:
+                out.append(op)
+                continue
+            new = _sink(op, e)
+            out.extend(new)
+            replace[id(op.results[0])] = new[-1].results[0]
+            dead.add(id(e))
+            changed = True
+        func.body.ops = [op for op in out if id(op) not in dead]
+    return func
