@@ -20,10 +20,18 @@ class Launcher:
             fn = self.fns[key] = kernel_for(lower(self.info, variant, rank, uniform))
         return fn
 
-    def source(self, variant, rank, uniform):
-        return lower(self.info, variant, rank, uniform)
+    def source_for(self, args):
+        """The loop form and generated source a launch on `args` would use."""
+        variant, rank, uniform, _, _ = self.configure(args)
+        return variant, lower(self.info, variant, rank, uniform)
 
     def __call__(self, args):
+        variant, rank, uniform, call_args, results = self.configure(args)
+        launch(self._fn(variant, rank, uniform), call_args)
+        return results
+
+    def configure(self, args):
+        """Loop form, rank, uniform loads, call arguments and result arrays."""
         info = self.info
         env = {id(a): x for a, x in zip(self.block.args, args)}
         for op in info.prelude:
@@ -47,15 +55,11 @@ class Launcher:
         loads = [a for a, u in zip(arrays, uniform) if not u]
         if all(a.flags.c_contiguous for a in loads):
             n = int(np.prod(space, dtype=np.int64))
-            fn = self._fn("flat", 1, uniform)
-            launch(fn, [n] + [a.reshape(-1) for a in arrays] + [o.reshape(-1) for o in outs])
-            return outs
+            return "flat", 1, uniform, [n] + [a.reshape(-1) for a in arrays + outs], outs
         shape, views = _collapse(space, loads + outs)
         it = iter(views)
         args = [a if u else next(it) for a, u in zip(arrays, uniform)] + list(it)
-        fn = self._fn("nd", len(shape), uniform)
-        launch(fn, list(shape) + args)
-        return outs
+        return "nd", len(shape), uniform, list(shape) + args, outs
 
     def _reduce(self, arrays, uniform):
         info, space, axes = self.info, self.info.space, self.info.axes
@@ -79,10 +83,8 @@ class Launcher:
                 inv = np.argsort(perm)
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
         if full:
-            launch(self._fn("full", 1, uniform), [n] + args + outs)
-        else:
-            launch(self._fn("rows", 2, uniform), [m, n] + args + outs)
-        return results
+            return "full", 1, uniform, [n] + args + outs, results
+        return "rows", 2, uniform, [m, n] + args + outs, results
 
 
 def _collapse(shape, arrays):

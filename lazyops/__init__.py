@@ -1,7 +1,15 @@
-"""lazyops: keras.ops as a lazy, fusing dataflow engine."""
+"""lazyops: keras.ops as a lazy, fusing dataflow engine.
+
+Calls record operations into an SSA IR and return lazy `Tensor` handles;
+forcing (`.numpy()`, `convert_to_numpy`, `evaluate`) optimizes the graph,
+fuses it into kernels, compiles them with Numba and runs them.
+"""
+from . import config
 from .api import *  # noqa: F401,F403
-from .api import abs, all, any, max, min, round, sum  # noqa: F401  (shadow builtins on purpose)
+from .api import abs, all, any, max, min, round, sum  # noqa: F401  (keras.ops names)
+from .codegen.cache import cache_info
 from .engine import evaluate
+from .explain import explain
 from .tensor import Tensor
 
 __version__ = "0.1.0"

@@ -102,7 +102,7 @@ def _cast(x, dtype):
 def _scalar_value(v, dtype, static):
     """A Python scalar as an IR constant (static) or a runtime 0-d argument."""
     if static:
-        return record("constant", [], {"value": v, "dtype": dtype})
+        return record("constant", [], {"value": np.asarray(v, dtype=dtype).item(), "dtype": dtype})
     return leaf(np.asarray(v, dtype=dtype))
 
 
@@ -393,7 +393,7 @@ def full(shape, fill_value, dtype=None):
         v = _cast(fill_value, dt)
     else:
         arr = np.asarray(fill_value)
-        v = Tensor(record("constant", [], {"value": arr.item(), "dtype": dt})
+        v = Tensor(record("constant", [], {"value": arr.astype(dt).item(), "dtype": dt})
                    if arr.ndim == 0 and float(arr) in _STATIC_SCALARS
                    else leaf(arr.astype(dt)))
     return broadcast_to(v, shp)

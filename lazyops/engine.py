@@ -5,57 +5,66 @@ the collected function's structural key, so a pipeline repeated in a loop
 skips passes and scheduling; kernels are cached by structure in
 `codegen.cache`, so a pipeline on new sizes compiles nothing.
 """
-import os
 import time
 
 import numpy as np
 
+from . import config
 from .codegen.cpu import Unsupported
 from .codegen.launch import Launcher
 from .ir.core import collect
 from .ir.interpreter import interpret, run_op
+from .ir.passes import default_pipeline
+from .ir.printer import print_function
 from .scheduler import schedule
-
-# Below this many elements of work a graph runs on the NumPy interpreter:
-# thread start-up and launch overhead cost more than fusion saves.
-SMALL_WORK = int(os.environ.get("LAZYOPS_SMALL_WORK", 1 << 15))
 
 _plans = {}
 _MAX_PLANS = 512
 
 
 class Plan:
-    def __init__(self, func):
-        self.recorded = str(func)
-        from .ir import passes as _passes
-        _passes.default_pipeline().run(func)
-        self.optimized = str(func)
-        self.interpretable = func
-        self.scheduled = schedule(func)
-        self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64))
-                        for op in self.scheduled.ops if op.name == "lazy.kernel")
-        self.launchers = {}
-        for op in self.scheduled.ops:
-            if op.name == "lazy.kernel":
-                try:
-                    self.launchers[id(op)] = Launcher(op)
-                except Unsupported:
-                    pass  # the interpreter runs this kernel's region
+    """One collected function, optimized and scheduled, with its launchers."""
 
-    def run(self, args, compiled=None):
+    def __init__(self, func):
+        self.recorded = print_function(func)
+        debug = config.get("debug") >= 3
+        default_pipeline().run(func, callback=_print_pass if debug else None)
+        self.optimized = print_function(func)
+        self.reference = func
+        self.scheduled = schedule(func)
+        self.kernels = [op for op in self.scheduled.ops if op.name == "lazy.kernel"]
+        self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
+        self.launchers = {}
+        for op in self.kernels:
+            try:
+                self.launchers[id(op)] = Launcher(op)
+            except Unsupported:
+                pass  # the interpreter runs this kernel's region
+
+    def compiled_by_default(self):
+        return self.work >= config.get("small_work")
+
+    def run(self, args, compiled=None, timings=None):
         if compiled is None:
-            compiled = self.work >= SMALL_WORK
+            compiled = self.compiled_by_default()
         if not compiled:
-            return interpret(self.interpretable, args)
+            return interpret(self.reference, args)
         f = self.scheduled
         env = {id(a): x for a, x in zip(f.args, args)}
         for op in f.ops[:-1]:
             vals = [env[id(o)] for o in op.operands]
             launcher = self.launchers.get(id(op))
+            t0 = time.perf_counter()
             outs = launcher(vals) if launcher is not None else run_op(op, vals)
+            if timings is not None:
+                timings.append((op, time.perf_counter() - t0, vals, outs))
             for r, x in zip(op.results, outs):
                 env[id(r)] = x
         return [env[id(v)] for v in f.returns]
+
+
+def _print_pass(name, func):
+    print(f"// ----- IR after {name}\n{print_function(func)}")
 
 
 def plan_for(func):
@@ -68,17 +77,30 @@ def plan_for(func):
     return plan
 
 
-def evaluate_values(values, compiled=None):
+def pending_graph(values):
+    """The function computing the unmaterialized `values`, and its leaves."""
     pending, seen = [], set()
     for v in values:
         if v.data is None and id(v) not in seen:
             seen.add(id(v))
             pending.append(v)
     if not pending:
-        return
+        return pending, None, None
     func, leaves = collect(pending)
+    return pending, func, leaves
+
+
+def evaluate_values(values, compiled=None):
+    pending, func, leaves = pending_graph(values)
+    if not pending:
+        return
     plan = plan_for(func)
-    outs = plan.run([leaf.data for leaf in leaves], compiled)
+    debug = config.get("debug")
+    timings = [] if debug else None
+    t0 = time.perf_counter()
+    outs = plan.run([leaf.data for leaf in leaves], compiled, timings)
+    if debug:
+        _report(plan, timings, time.perf_counter() - t0, debug)
     for v, out in zip(pending, outs):
         out = np.ascontiguousarray(out).reshape(v.type.shape)
         out.flags.writeable = False  # a buffer other graphs may read
@@ -86,7 +108,19 @@ def evaluate_values(values, compiled=None):
         v.owner = None  # drop the graph: later graphs read the buffer
 
 
+def _report(plan, timings, total, level):
+    path = "compiled" if timings else "interpreter"
+    print(f"[lazyops] forced {len(plan.kernels)} kernel(s) via {path} in {total * 1e3:.3f} ms")
+    for op, dt, vals, _ in timings or []:
+        name = op.attrs.get("name", op.name)
+        print(f"[lazyops]   {name:>8} {dt * 1e3:9.3f} ms  {op.name}")
+        launcher = plan.launchers.get(id(op))
+        if level >= 2 and launcher is not None:
+            print(launcher.source_for(vals)[1])
+
+
 def evaluate(*tensors):
-    """Force several tensors in one schedule; returns their NumPy arrays."""
+    """Force several tensors in one schedule (shared subexpressions computed
+    once); returns their NumPy arrays."""
     evaluate_values([t._value for t in tensors])
     return tuple(t._value.data for t in tensors)

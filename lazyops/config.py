@@ -1,0 +1,40 @@
+"""Engine settings.
+
+- `small_work`: graphs whose kernels cover fewer elements than this run on
+  the NumPy interpreter (no compile, no thread start-up); 0 compiles always.
+- `debug`: 1 prints kernels and timings at each force, 2 adds the generated
+  source, 3 adds the IR after each pass (env `LAZYOPS_DEBUG`).
+- `device`: "cpu" (the CUDA target is selected here).
+"""
+import contextlib
+import os
+
+_SETTINGS = {
+    "small_work": int(os.environ.get("LAZYOPS_SMALL_WORK", 1 << 15)),
+    "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
+    "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
+}
+
+
+def get(name):
+    return _SETTINGS[name]
+
+
+def set(**settings):  # noqa: A001
+    for k, v in settings.items():
+        if k not in _SETTINGS:
+            raise KeyError(f"config.set: unknown setting {k!r}; known: {sorted(_SETTINGS)}")
+        if k == "device" and v != "cpu":
+            raise ValueError(f"config.set: device {v!r} is not available; devices: 'cpu'")
+        _SETTINGS[k] = v
+
+
+@contextlib.contextmanager
+def override(**settings):
+    """Temporarily change settings: `with lazyops.config.override(small_work=0): ...`."""
+    old = {k: _SETTINGS[k] for k in settings if k in _SETTINGS}
+    set(**settings)
+    try:
+        yield
+    finally:
+        _SETTINGS.update(old)
