@@ -104,12 +104,30 @@ def _elementwise_target(op, deps, producer, group_of, groups):
         h = _direct_group(v, producer, group_of)
         if h is not None and h not in direct:
             direct.append(h)
-    for g in direct:
-        if _can_join(g, op, deps, producer, group_of):
-            return g
-    g = Group(len(groups), op.results[0].type.shape)
-    groups.append(g)
+    joinable = [g for g in direct if _can_join(g, op, deps, producer, group_of)]
+    if not joinable:
+        g = Group(len(groups), op.results[0].type.shape)
+        groups.append(g)
+        return g
+    g = joinable[0]
+    for h in joinable[1:]:
+        if g.id not in h.anc and h.id not in g.anc and (not g.axes or not h.axes or g.axes == h.axes):
+            _merge(g, h, group_of, groups)
     return g
+
+
+def _merge(g, h, group_of, groups):
+    """Fold group `h` into `g`; they are independent, so no cycle can form."""
+    g.ops.extend(h.ops)
+    g.anc |= h.anc
+    g.reductions |= h.reductions
+    g.axes = g.axes or h.axes
+    for op in h.ops:
+        group_of[id(op)] = g
+    h.ops = []
+    for k in groups:
+        if h.id in k.anc:
+            k.anc.add(g.id)
 
 
 def _reduction_target(op, deps, producer, group_of, groups):
@@ -251,7 +269,7 @@ def _emit_group(g, body, vmap, uses, group_of, producer, func, pos):
                 outputs.append(r)
     block = Block([v.type for v in inputs])
     local = {id(v): a for v, a in zip(inputs, block.args)}
-    for op in sorted(clones, key=lambda o: pos[id(o)]) + g.ops:
+    for op in sorted(clones, key=lambda o: pos[id(o)]) + sorted(g.ops, key=lambda o: pos[id(o)]):
         new = Operation(op.name, [local[id(o)] for o in op.operands],
                         [r.type for r in op.results], op.attrs, op.regions, op.loc)
         block.ops.append(new)

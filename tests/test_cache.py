@@ -1,0 +1,58 @@
+"""Kernels are cached by structure: new sizes and new scalar values compile nothing."""
+import numpy as np
+
+import lazyops as lo
+
+
+def pipeline(x, y, lr):
+    return lo.sum(((x * 2.0 + y) * lr - x) ** 2, axis=-1)
+
+
+def test_new_lengths_and_scalars_compile_nothing():
+    rng = np.random.default_rng(1)
+    with lo.config.override(small_work=0):
+        for n in (50, 64):  # warm: this structure at rank 2
+            x = lo.convert_to_tensor(rng.standard_normal((3, n)).astype(np.float32))
+            y = lo.convert_to_tensor(rng.standard_normal((3, n)).astype(np.float32))
+            pipeline(x, y, 0.25).numpy()
+        before = lo.cache_info()
+        for n, lr in [(10, 0.1), (1000, 0.3), (7, 0.7), (4096, 1.7)]:
+            xa = rng.standard_normal((5, n)).astype(np.float32)
+            ya = rng.standard_normal((5, n)).astype(np.float32)
+            got = pipeline(lo.convert_to_tensor(xa), lo.convert_to_tensor(ya), lr).numpy()
+            want = np.sum(((xa * 2 + ya) * np.float32(lr) - xa) ** 2, axis=-1)
+            np.testing.assert_allclose(got, want, rtol=1e-5)
+        after = lo.cache_info()
+    assert after["compiles"] == before["compiles"]
+    assert after["kernels"] == before["kernels"]
+    assert after["launches"] > before["launches"]
+
+
+def test_cache_info_reports_counts_and_times():
+    info = lo.cache_info()
+    for key in ("compiles", "disk_loads", "hits", "launches", "compile_time", "run_time"):
+        assert key in info
+
+
+def test_repeated_pipeline_reuses_its_plan():
+    from lazyops import engine
+    x = lo.convert_to_tensor(np.ones(8, np.float32))
+    (x * 3.0 + 1.0).numpy()
+    n = len(engine._plans)
+    for _ in range(5):
+        (x * 3.0 + 1.0).numpy()
+    assert len(engine._plans) == n
+
+
+def test_second_process_loads_kernels_from_disk(tmp_path):
+    import subprocess
+    import sys
+    code = ("import numpy as np, lazyops as lo\n"
+            "lo.config.set(small_work=0)\n"
+            "x = lo.convert_to_tensor(np.arange(10, dtype=np.float32))\n"
+            "print((x * 3.0 - 1.0).numpy()[2]); print(lo.cache_info()['compiles'], lo.cache_info()['disk_loads'])\n")
+    env = dict(__import__("os").environ, LAZYOPS_CACHE_DIR=str(tmp_path))
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split()[:2] == ["5.0", "1"]
+    assert second.stdout.split() == ["5.0", "0", "1"]
