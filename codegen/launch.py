@@ -45,7 +45,7 @@ class Launcher:
             uniform.append(u)
             arrays.append(a.reshape(1) if u else (a if a.shape == space else np.broadcast_to(a, space)))
         uniform = tuple(uniform)
-        if not axes:
+        if not info.reductions:
             return self._elementwise(arrays, uniform)
         return self._reduce(arrays, uniform)
 

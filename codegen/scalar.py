@@ -67,13 +67,13 @@ def _floor_divide(a, b):
         def impl(a, b):
             if b == 0:
                 return a / b
-            m = math.fmod(a, b)
+            m = np.fmod(a, b)
             div = (a - m) / b
             if m != 0 and ((b < 0) != (m < 0)):
                 div -= 1
             if div == 0:
                 return math.copysign(0.0, a / b)
-            fd = math.floor(div)
+            fd = np.floor(div)
             return fd + 1 if div - fd > 0.5 else fd
         return impl
     if isinstance(a, types.Boolean):
@@ -85,7 +85,7 @@ def _floor_divide(a, b):
 def _mod(a, b):
     if isinstance(a, types.Float):
         def impl(a, b):
-            m = math.fmod(a, b)
+            m = np.fmod(a, b)
             if b == 0:
                 return m
             if m != 0:
