@@ -21,10 +21,12 @@ Timing method
   the order is rotated from round to round so slow drifts of the shared
   machine hit every contender alike.  Reported: median (and min, IQR) of the
   per-call times over the rounds.  The garbage collector is off while timing.
-* "lazyops 1st" is the first call in a *fresh subprocess* (``--first-call``,
-  default on): import lazyops, build the input tensors, then time one
-  record+compile+run of the expression.  The subprocess gets an empty
-  NUMBA_CACHE_DIR so Numba's on-disk cache cannot make it warm.
+* "lazyops 1st" is the first call in a *fresh subprocess*: import lazyops,
+  build the input tensors, then time one record+compile+run of the
+  expression.  The subprocess gets empty NUMBA_CACHE_DIR and LAZYOPS_CACHE_DIR
+  so no on-disk cache can make it warm.  "lazyops 1st/d" is the same with the
+  normal on-disk caches, primed by one untimed subprocess
+  (``--first-call-cache cold|disk|both``, default both).
 """
 from __future__ import annotations
 
@@ -318,13 +320,15 @@ LABELS = {
     "numpy": "numpy eager",
     "lazyops": "lazyops warm",
     "lazyops_first": "lazyops 1st",
+    "lazyops_first_disk": "lazyops 1st/d",
     "numexpr": "numexpr",
     "jax": "jax jit",
     "numba": "numba njit",
     "copyto": "[np.copyto]",
     "copy_fresh": "[x.copy()]",
 }
-SUMMARY_ORDER = ["lazyops", "lazyops_first", "numexpr", "jax", "numba"]
+SUMMARY_ORDER = ["lazyops", "lazyops_first", "lazyops_first_disk", "numexpr", "jax",
+                 "numba"]
 
 
 # --------------------------------------------------------------------------
@@ -395,6 +399,27 @@ def check_result(wl, out, ref):
     return "ok", detail
 
 
+def busy_neighbours():
+    """Runnable tasks on the machine that are not threads of this process
+    (procs_running from /proc/stat minus our own running threads); None where
+    /proc is unavailable.  Only an indicator: it is read between samples."""
+    try:
+        with open("/proc/stat") as f:
+            total = next(int(l.split()[1]) for l in f if l.startswith("procs_running"))
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if st[st.rindex(")") + 2] == "R":
+                own += 1
+        return max(0, total - own)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def calibrate(fn, min_sample_s, warmup):
     ts = []
     for _ in range(max(1, warmup)):
@@ -459,14 +484,18 @@ def child_first_call(args):
     print(FIRST_CALL_MARK + json.dumps(res), flush=True)
 
 
-def run_first_call_subprocess(args, wl_name):
+def run_first_call_subprocess(args, wl_name, cache_mode):
+    """cache_mode 'cold': empty NUMBA_CACHE_DIR and LAZYOPS_CACHE_DIR, so the
+    first call compiles from scratch.  'disk': the normal cache directories,
+    primed by one untimed subprocess, so the first call measures a new process
+    that finds its kernels on disk."""
     cmd = [sys.executable, os.path.abspath(__file__), "--_first-call", wl_name,
            "--size", str(args.size), "--seed", str(args.seed),
            "--latency-size", str(args.latency_size),
            "--softmax-shape", "x".join(map(str, args.softmax_shape))]
     env = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="lazyops_bench_numba_cache_") as cache:
-        env["NUMBA_CACHE_DIR"] = cache
+
+    def one():
         t0 = time.perf_counter()
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, env=env,
@@ -474,13 +503,29 @@ def run_first_call_subprocess(args, wl_name):
         except subprocess.TimeoutExpired:
             return {"error": f"subprocess timed out after {args.first_call_timeout}s"}
         wall = time.perf_counter() - t0
-    for line in reversed(p.stdout.splitlines()):
-        if line.startswith(FIRST_CALL_MARK):
-            res = json.loads(line[len(FIRST_CALL_MARK):])
-            res["subprocess_wall_s"] = wall
-            return res
-    tail = (p.stderr or p.stdout or "").strip().splitlines()[-3:]
-    return {"error": f"subprocess rc={p.returncode}: " + " | ".join(tail)}
+        for line in reversed(p.stdout.splitlines()):
+            if line.startswith(FIRST_CALL_MARK):
+                res = json.loads(line[len(FIRST_CALL_MARK):])
+                res["subprocess_wall_s"] = wall
+                return res
+        tail = (p.stderr or p.stdout or "").strip().splitlines()[-3:]
+        return {"error": f"subprocess rc={p.returncode}: " + " | ".join(tail)}
+
+    if cache_mode == "disk":
+        one()  # prime the on-disk caches
+        return one()
+    with tempfile.TemporaryDirectory(prefix="lazyops_bench_cold_") as cache:
+        env["NUMBA_CACHE_DIR"] = os.path.join(cache, "numba")
+        env["LAZYOPS_CACHE_DIR"] = os.path.join(cache, "lazyops")
+        return one()
+
+
+FIRST_CALL_MODES = {
+    "lazyops_first": ("cold", "fresh subprocess, empty NUMBA_CACHE_DIR and "
+                              "LAZYOPS_CACHE_DIR (compiles from scratch)"),
+    "lazyops_first_disk": ("disk", "fresh subprocess, on-disk kernel caches primed "
+                                   "by an untimed subprocess"),
+}
 
 
 def jsonable(obj):
@@ -500,11 +545,13 @@ def jsonable(obj):
 # --------------------------------------------------------------------------
 
 def run_workload(wl, args, contenders):
-    print(f"\n=== {wl.name}: {wl.desc}   shape={wl.shape} float32 ===", flush=True)
+    la = loadavg()
+    print(f"\n=== {wl.name}: {wl.desc}   shape={wl.shape} float32"
+          f"   (load avg {la[0] if la else '?'}) ===", flush=True)
     x, y = make_inputs(wl, args.seed)
     ref = reference(wl, x, y)
     res = {"description": wl.desc, "shape": list(wl.shape), "n": wl.n,
-           "dtype": "float32", "contenders": {}}
+           "dtype": "float32", "loadavg_before": la, "contenders": {}}
     C = res["contenders"]
 
     # -- lazyops first call, fresh subprocess (before anything heavy runs here)
@@ -512,21 +559,26 @@ def run_workload(wl, args, contenders):
         try:
             import_lazyops()
         except Exception as e:  # noqa: BLE001
-            C["lazyops_first"] = {"error": err_str(e)}
+            for key, (mode, _) in FIRST_CALL_MODES.items():
+                if args.first_call_cache in (mode, "both"):
+                    C[key] = {"error": err_str(e)}
         else:
-            print("  lazyops first call (fresh subprocess) ...", flush=True)
-            fc = [run_first_call_subprocess(args, wl.name)
-                  for _ in range(args.first_call_repeats)]
-            good = [r for r in fc if "first_call_s" in r]
-            entry = {"mode": "fresh subprocess, empty NUMBA_CACHE_DIR",
-                     "runs": fc}
-            if good:
-                entry["median_s"] = float(np.median([r["first_call_s"] for r in good]))
-                entry["check"] = good[0].get("check")
-                entry["check_detail"] = good[0].get("check_detail")
-            else:
-                entry["error"] = fc[0].get("error", "no result")
-            C["lazyops_first"] = entry
+            for key, (mode, desc) in FIRST_CALL_MODES.items():
+                if args.first_call_cache not in (mode, "both"):
+                    continue
+                print(f"  lazyops first call (fresh subprocess, {mode} cache) ...",
+                      flush=True)
+                fc = [run_first_call_subprocess(args, wl.name, mode)
+                      for _ in range(args.first_call_repeats)]
+                good = [r for r in fc if "first_call_s" in r]
+                entry = {"mode": desc, "runs": fc}
+                if good:
+                    entry["median_s"] = float(np.median([r["first_call_s"] for r in good]))
+                    entry["check"] = good[0].get("check")
+                    entry["check_detail"] = good[0].get("check_detail")
+                else:
+                    entry["error"] = fc[0].get("error", "no result")
+                C[key] = entry
 
     # -- build + check (the check call is the in-process first call)
     fns = {}
@@ -573,6 +625,7 @@ def run_workload(wl, args, contenders):
     # -- interleaved rounds
     names = list(timed)
     samples = {n: [] for n in names}
+    neighbours = []
     gc.collect()
     gc_was = gc.isenabled()
     gc.disable()
@@ -582,6 +635,13 @@ def run_workload(wl, args, contenders):
             for name in names[k:] + names[:k]:
                 if name not in timed:
                     continue
+                if args.gap_ms > 0:
+                    # let the previous contender's worker threads (OpenMP,
+                    # XLA, numexpr) stop spinning before this sample starts
+                    time.sleep(args.gap_ms / 1e3)
+                nb = busy_neighbours()
+                if nb is not None:
+                    neighbours.append(nb)
                 try:
                     samples[name].append(sample(timed[name], numbers[name]))
                 except Exception as e:  # noqa: BLE001
@@ -593,6 +653,9 @@ def run_workload(wl, args, contenders):
     for name in names:
         if samples[name] and name in timed:
             C[name].update(stats(samples[name]))
+
+    if neighbours:
+        res["busy_neighbour_fraction"] = sum(1 for v in neighbours if v > 0) / len(neighbours)
 
     # -- ratios
     t_np = C.get("numpy", {}).get("median_s")
@@ -606,11 +669,11 @@ def run_workload(wl, args, contenders):
         res["copy_bandwidth_GBps"] = bw / 1e9
         res["bytes_moved_per_elem"] = wl.bytes_per_elem
         res["bandwidth_bound_s"] = bound
-        if C.get("copy_fresh", {}).get("median_s"):
+        if C.get("copy_fresh", {}).get("median_s") and not wl.reduction:
             res["alloc_bound_s"] = (C["copy_fresh"]["median_s"]
                                     * wl.bytes_per_elem / 8)
         for name, e in C.items():
-            if e.get("median_s"):
+            if e.get("median_s") and name not in FIRST_CALL_MODES:
                 e["fraction_of_bandwidth"] = bound / e["median_s"]
     print_workload(wl, res)
     return res
@@ -626,7 +689,7 @@ def print_workload(wl, res):
            f"{'speedup':>9}{'%bw':>7}  {'check':<9}{'calls':>7}")
     print(hdr)
     print("  " + "-" * (len(hdr) - 2))
-    order = ["numpy", "lazyops", "lazyops_first", "numexpr", "jax", "numba",
+    order = ["numpy", "lazyops", "lazyops_first", "lazyops_first_disk", "numexpr", "jax", "numba",
              "copyto", "copy_fresh"]
     notes = []
     for name in order:
@@ -635,7 +698,8 @@ def print_workload(wl, res):
         e = C[name]
         label = LABELS[name]
         if e.get("error") and not e.get("median_s"):
-            print(f"  {label:<14}ERROR: {e['error']}")
+            msg = e["error"] if len(e["error"]) <= 100 else e["error"][:97] + "..."
+            print(f"  {label:<14}ERROR: {msg}")
             continue
         med = e.get("median_s")
         iqr = ((e["p75_s"] - e["p25_s"]) / med * 100) if "p75_s" in e else None
@@ -651,26 +715,36 @@ def print_workload(wl, res):
             notes.append(f"{label}: {chk}: {e.get('check_detail')}")
         if e.get("error"):
             notes.append(f"{label}: error during timing: {e['error']}")
-    if "lazyops_first" in C and "runs" in C["lazyops_first"]:
-        r0 = C["lazyops_first"]["runs"][0]
+    for key in FIRST_CALL_MODES:
+        if key not in C or "runs" not in C[key]:
+            continue
+        r0 = C[key]["runs"][0]
         if "first_call_s" in r0:
             notes.append(
-                f"lazyops 1st = fresh subprocess: import {fmt_t(r0.get('import_s'))}, "
+                f"{LABELS[key]} = {C[key]['mode']}: import {fmt_t(r0.get('import_s'))}, "
                 f"first call {fmt_t(r0['first_call_s'])}, second call "
-                f"{fmt_t(r0.get('second_call_s'))}; cache_info {r0.get('cache_info')}")
+                f"{fmt_t(r0.get('second_call_s'))}; cache_info "
+                f"{r0.get('cache_info', r0.get('cache_info_error'))}")
     if "bandwidth_bound_s" in res:
         notes.append(
             f"bandwidth: np.copyto {res['copy_bandwidth_GBps']:.1f} GB/s (8 B/elem) -> "
             f"bound for {wl.bytes_per_elem} B/elem = {fmt_t(res['bandwidth_bound_s'])}"
             + (f"; with a fresh output allocation (x.copy() scaled) "
                f"{fmt_t(res['alloc_bound_s'])}" if "alloc_bound_s" in res else ""))
+    bf = res.get("busy_neighbour_fraction")
+    if bf:
+        notes.append(
+            f"NOISE: another process was runnable before {bf:.0%} of the samples; "
+            "multi-threaded contenders (numba, numexpr, jax, lazyops) lose a core "
+            "and can be many times slower -- rerun on a quiet machine or use --threads 1")
     for n in notes:
         print("  * " + n)
     sys.stdout.flush()
 
 
 def print_summary(results):
-    cols = ["numpy"] + SUMMARY_ORDER
+    cols = ["numpy"] + [c for c in SUMMARY_ORDER if c in ("lazyops", "numexpr", "jax", "numba")
+                        or any(c in r.get("contenders", {}) for r in results.values())]
     print("\n=== summary: speedup vs NumPy eager (numpy_time / time; >1 = faster"
           " than NumPy; ! = wrong result, E = error) ===")
     line = f"  {'workload':<16}{'numpy':>10}" + "".join(
@@ -721,6 +795,8 @@ def parse_args(argv=None):
                    help="untimed calls after the check call (default 2)")
     p.add_argument("--min-sample-ms", type=float, default=20.0,
                    help="calls per sample are calibrated to last at least this (default 20)")
+    p.add_argument("--gap-ms", type=float, default=0.0,
+                   help="untimed sleep before each sample (default 0)")
     p.add_argument("--only", default=None,
                    help="workload name(s), comma separated: chain,sumsq,latency,"
                         "softmax_rows,transcendental")
@@ -731,10 +807,18 @@ def parse_args(argv=None):
     p.add_argument("--latency-size", type=lambda s: int(s.replace("_", "")), default=1000)
     p.add_argument("--softmax-shape", type=parse_shape, default=(4096, 1024),
                    help="ROWSxCOLS (default 4096x1024)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="thread count for numba (and lazyops if it uses numba), numexpr "
+                        "and OpenMP; 1 also makes XLA single-threaded. Default: "
+                        "each library's own default (all cores)")
     p.add_argument("--no-fastmath", dest="fastmath", action="store_false",
                    help="compile the hand-written Numba kernels with fastmath=False")
     p.add_argument("--no-first-call", dest="first_call", action="store_false",
                    help="skip the fresh-subprocess lazyops first-call measurement")
+    p.add_argument("--first-call-cache", choices=["cold", "disk", "both"], default="both",
+                   help="lazyops 1st: 'cold' = empty NUMBA_CACHE_DIR/LAZYOPS_CACHE_DIR "
+                        "(compile from scratch), 'disk' = primed on-disk caches "
+                        "(row 'lazyops 1st/d'), 'both' (default)")
     p.add_argument("--first-call-repeats", type=int, default=1,
                    help="fresh subprocesses per workload for lazyops 1st (median)")
     p.add_argument("--first-call-timeout", type=float, default=600.0)
@@ -742,6 +826,13 @@ def parse_args(argv=None):
     p.add_argument("--_first-call", dest="_first_call", default=None,
                    help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def loadavg():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def meta_info(args):
@@ -756,8 +847,8 @@ def meta_info(args):
                  for k, v in vars(args).items() if not k.startswith("_")},
         "timing": ("median over interleaved rounds (order rotated per round), "
                    "per-call time; gc disabled while timing"),
-        "lazyops_first_call_mode": "fresh subprocess, empty NUMBA_CACHE_DIR, "
-                                   "import and input conversion excluded",
+        "lazyops_first_call_mode": {k: v[1] + "; import and input conversion excluded"
+                                    for k, v in FIRST_CALL_MODES.items()},
     }
     for mod in ("numba", "numexpr", "jax", "jaxlib"):
         try:
@@ -767,8 +858,15 @@ def meta_info(args):
     try:
         import numba
         m["numba_num_threads"] = numba.config.NUMBA_NUM_THREADS
+        m["numba_using_svml"] = bool(numba.config.USING_SVML)
     except Exception:  # noqa: BLE001
         pass
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+        m["numpy_simd"] = [k for k in ("AVX2", "AVX512F", "AVX512_SKX") if feats.get(k)]
+    except Exception:  # noqa: BLE001
+        pass
+    m["loadavg_start"] = loadavg()
     try:
         import numexpr
         m["numexpr_threads"] = numexpr.get_num_threads()
@@ -777,8 +875,22 @@ def meta_info(args):
     return m
 
 
+def apply_threads(n):
+    """Must run before numba / numexpr / jax are imported."""
+    os.environ["NUMBA_NUM_THREADS"] = str(n)
+    os.environ["NUMEXPR_NUM_THREADS"] = str(n)
+    os.environ["NUMEXPR_MAX_THREADS"] = str(max(n, 1))
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if n == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false"
+                                   " intra_op_parallelism_threads=1").strip()
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads is not None:
+        apply_threads(args.threads)
     if args._first_call:
         child_first_call(args)
         return 0
@@ -804,9 +916,14 @@ def main(argv=None):
     print("lazyops core benchmark")
     print(f"  python {meta['python']}, numpy {meta['numpy']}, numba {meta['numba']}, "
           f"numexpr {meta['numexpr']}, jax {meta['jax']}; {meta['cpu_count']} CPUs; "
-          f"numba fastmath={args.fastmath}")
+          f"numba fastmath={args.fastmath}, SVML={meta.get('numba_using_svml')}, "
+          f"threads={meta.get('numba_num_threads')}; numpy SIMD {meta.get('numpy_simd')}; "
+          f"load avg {meta['loadavg_start']}")
     print(f"  {args.repeats} interleaved rounds, {args.warmup} warmups, "
           f">= {args.min_sample_ms:g} ms per sample; times are per call")
+    print("  lazyops 1st = first call in a fresh subprocess (record + compile + run,"
+          " import excluded) with empty kernel caches; lazyops 1st/d = same with the"
+          " on-disk caches primed" if args.first_call else "  lazyops 1st: skipped")
     if "lazyops" in contenders:
         try:
             lo = import_lazyops()
@@ -833,6 +950,7 @@ def main(argv=None):
         meta["numba_threading_layer"] = numba.threading_layer()
     except Exception:  # noqa: BLE001
         pass
+    meta["loadavg_end"] = loadavg()
 
     cache_info = None
     if _LO is not None:

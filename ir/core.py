@@ -91,11 +91,16 @@ class Region:
 
 
 class Function:
-    """`func.func @name(args) -> results` with a single body block ending in `return`."""
+    """`func.func @name(args) -> results` with a single body block ending in `return`.
 
-    def __init__(self, name, body):
+    `result_types`, when given (the parser gives the declared ones), are the
+    declared result types the verifier checks the return operands against;
+    None means "the types of the return operands"."""
+
+    def __init__(self, name, body, result_types=None):
         self.name = name
         self.body = body
+        self.result_types = None if result_types is None else list(result_types)
 
     @property
     def returns(self):

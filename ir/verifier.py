@@ -1,0 +1,273 @@
+"""The IR verifier: `verify(func)` raises `VerificationError` on the first
+ill-formed construct, naming the op, its location and its text.
+
+Checks:
+- every op is registered under its full name (`lazy.add`); `func.return` only
+  ends the function body;
+- operand count matches `OpDef.arity` (None = variadic);
+- attributes match the op's schema: no unknown or missing keys, each value of
+  its kind ("ints", "int", "bool", "str", "dtype", "scalar"); a reduction's
+  `axis` is sorted, unique and in range;
+- result types equal what `OpDef.infer` gives (where the op has `infer`);
+- elementwise operands share one dtype (`lazy.where`: a bool condition, then
+  branches of one dtype);
+- SSA dominance: each operand is defined earlier in the same block or is an
+  argument of that block. Regions are closed: a kernel body reads outer
+  values only through the kernel's operands, bound to its block arguments;
+- each block ends with its terminator (`func.return` for the function body,
+  `lazy.yield` for a region), and no terminator sits in the middle;
+- `lazy.kernel`: one region of one block, whose argument types are the
+  kernel's operand types and whose yield operand types are its result types;
+- the function returns its declared result types (`Function.result_types`).
+
+The walk is iterative and linear: graphs may hold 100k ops.
+"""
+import numpy as np
+
+from . import dtypes
+from .registry import CONTROL_FLOW, ELEMENTWISE, REDUCTION, SCAN, lookup
+
+RETURN = "func.return"
+YIELD = "lazy.yield"
+KERNEL = "lazy.kernel"
+TERMINATORS = (RETURN, YIELD)
+
+
+class VerificationError(ValueError):
+    pass
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_kind(kind, v):
+    """None if `v` is a valid value of schema `kind`, else what was expected."""
+    if kind == "ints":
+        if isinstance(v, (tuple, list)) and all(_is_int(e) for e in v):
+            return None
+        return "a list of ints"
+    if kind == "int":
+        return None if _is_int(v) else "an int"
+    if kind == "bool":
+        return None if isinstance(v, (bool, np.bool_)) else "a bool"
+    if kind == "str":
+        return None if isinstance(v, str) else "a string"
+    if kind == "dtype":
+        return None if isinstance(v, str) and v in dtypes.SHORT else \
+            f"a dtype (one of {', '.join(dtypes.SHORT)})"
+    if kind == "scalar":
+        ok = isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating))
+        return None if ok else "a Python scalar (bool, int or float)"
+    return None  # a schema kind this verifier does not know: not checked
+
+
+class _Verifier:
+    def __init__(self, func):
+        self.func = func
+        self._names = None
+
+    # -- messages
+    def fail(self, op, msg, where=""):
+        from .printer import op_head, value_names
+        try:
+            if self._names is None:
+                self._names = value_names(self.func)
+            text = op_head(op, self._names)
+        except Exception:  # an unprintable op: the message still names it
+            text = None
+        name = getattr(op, "name", repr(op))
+        loc = getattr(op, "loc", None)
+        at = f" at {loc}" if loc is not None else " (no location)"
+        msg = f"verify: {name}{at}{where}: {msg}"
+        if text:
+            msg += f"\n    {text}"
+        raise VerificationError(msg)
+
+    def vname(self, v):
+        from .printer import value_names
+        try:
+            if self._names is None:
+                self._names = value_names(self.func)
+            return self._names[v]
+        except Exception:
+            return repr(v)
+
+    # -- walk
+    def run(self):
+        func = self.func
+        body = getattr(func, "body", None)
+        if body is None:
+            raise VerificationError("verify: not a Function")
+        # (block, terminator name, description of where)
+        stack = [(body, RETURN, "function body", None)]
+        while stack:
+            block, term, where, owner = stack.pop()
+            self.block(block, term, where, owner, stack)
+        self.returns(body)
+
+    def block(self, block, term, where, owner, stack):
+        ops = block.ops
+        if not ops:
+            what = "a function body" if term == RETURN else f"a region of {owner.name}"
+            if owner is not None:
+                self.fail(owner, f"{what} is empty; it must end with {term}")
+            raise VerificationError(f"verify: {what} is empty; it must end with {term}")
+        defined = {id(a) for a in block.args}
+        last = len(ops) - 1
+        for i, op in enumerate(ops):
+            w = f" (op #{i} of the {where})"
+            name = op.name
+            if name in TERMINATORS:
+                if i != last:
+                    self.fail(op, f"terminator {name} in the middle of a block; "
+                                  "it must be the block's last op", w)
+                if name != term:
+                    self.fail(op, f"{name} cannot end the {where}; it must end with {term}", w)
+            elif i == last:
+                self.fail(op, f"the {where} must end with {term}, not {name}", w)
+            for k, o in enumerate(op.operands):
+                if id(o) not in defined:
+                    self.fail(op, self.undefined(o, block, k), w)
+            for j, r in enumerate(op.results):
+                if r.owner is not op or r.index != j:
+                    self.fail(op, f"result #{j} {self.vname(r)} is not owned by this op", w)
+                if id(r) in defined:
+                    self.fail(op, f"value {self.vname(r)} is defined twice", w)
+            self.op(op, w)
+            defined.update(id(r) for r in op.results)
+            for ri, region in enumerate(op.regions):
+                for bi, b in enumerate(region.blocks):
+                    stack.append((b, YIELD, f"block {bi} of region {ri} of {name}", op))
+
+    def undefined(self, v, block, k):
+        """Why operand #k, `v`, is not visible here (slow path: errors only)."""
+        n = self.vname(v)
+        owner = v.owner
+        if owner is block or any(r is v for op in block.ops for r in op.results):
+            return (f"operand #{k} {n} is used before its definition "
+                    "(SSA values must be defined before use)")
+        for b in self.all_blocks():
+            if owner is b or any(r is v for op in b.ops for r in op.results):
+                return (f"operand #{k} {n} is defined outside this block; regions are closed: "
+                        "pass outer values as operands of the region's op and use its "
+                        "block arguments")
+        return f"operand #{k} {n} is not defined in this function"
+
+    def all_blocks(self):
+        stack, out = [self.func.body], []
+        while stack:
+            b = stack.pop()
+            out.append(b)
+            for op in b.ops:
+                for r in op.regions:
+                    stack.extend(r.blocks)
+        return out
+
+    # -- one op
+    def op(self, op, w):
+        name = op.name
+        if name == RETURN:
+            if op.results or op.attrs or op.regions:
+                self.fail(op, "func.return takes no results, attributes or regions", w)
+            return
+        d = lookup(name)
+        if d is None or d.full_name != name:
+            hint = f" (did you mean {d.full_name}?)" if d is not None else ""
+            self.fail(op, f"unknown operation {name!r}{hint}", w)
+        if d.arity is not None and len(op.operands) != d.arity:
+            self.fail(op, f"expects {d.arity} operand(s), got {len(op.operands)}", w)
+        self.attrs(op, d, w)
+        types = [o.type for o in op.operands]
+        if d.has(ELEMENTWISE) and name != "lazy.cast" and types:
+            self.elementwise_dtypes(op, types, w)
+        if name == KERNEL:
+            self.kernel(op, w)
+        elif op.regions and not (d.has(CONTROL_FLOW) or d.has(SCAN)):
+            self.fail(op, f"{name} takes no regions, got {len(op.regions)}", w)
+        elif name == YIELD and op.results:
+            self.fail(op, "lazy.yield has no results", w)
+        if d.infer is not None:
+            try:
+                expected = list(d.infer(types, op.attrs))
+            except Exception as e:  # noqa: BLE001 - any failure is a type error here
+                self.fail(op, f"type inference failed for operand types "
+                              f"({', '.join(map(str, types))}): {e}", w)
+            got = [r.type for r in op.results]
+            if got != expected:
+                self.fail(op, f"result types ({', '.join(map(str, got))}) differ from the "
+                              f"inferred ({', '.join(map(str, expected))})", w)
+
+    def attrs(self, op, d, w):
+        schema = d.attrs
+        attrs = op.attrs
+        unknown = sorted(set(attrs) - set(schema), key=str)
+        if unknown:
+            allowed = ", ".join(sorted(schema)) or "none"
+            self.fail(op, f"unknown attribute(s) {', '.join(map(str, unknown))} "
+                          f"(allowed: {allowed})", w)
+        missing = sorted(set(schema) - set(attrs))
+        if missing:
+            self.fail(op, f"missing attribute(s) {', '.join(missing)}", w)
+        for key, kind in schema.items():
+            bad = _check_kind(kind, attrs[key])
+            if bad is not None:
+                self.fail(op, f"attribute {key} = {attrs[key]!r} must be {bad}", w)
+        if d.has(REDUCTION) and "axis" in schema and len(op.operands) == 1:
+            axis = tuple(int(a) for a in attrs["axis"])
+            rank = len(op.operands[0].type.shape)
+            if any(not 0 <= a < rank for a in axis):
+                self.fail(op, f"axis {list(axis)} out of range for an operand of rank {rank}", w)
+            if len(set(axis)) != len(axis):
+                self.fail(op, f"axis {list(axis)} repeats an axis", w)
+            if list(axis) != sorted(axis):
+                self.fail(op, f"axis {list(axis)} is not sorted", w)
+
+    def elementwise_dtypes(self, op, types, w):
+        if op.name == "lazy.where":
+            if types[0].dtype != "bool":
+                self.fail(op, f"the condition (operand #0) must be bool, got {types[0]}", w)
+            types = types[1:]
+        dts = [t.dtype for t in types]
+        if len(set(dts)) > 1:
+            self.fail(op, "elementwise operands must share one dtype (the front end casts "
+                          f"to the compute dtype), got {', '.join(map(str, types))}", w)
+
+    def kernel(self, op, w):
+        if len(op.regions) != 1 or len(op.regions[0].blocks) != 1:
+            shape = [len(r.blocks) for r in op.regions]
+            self.fail(op, f"a kernel holds exactly one region of one block, got "
+                          f"{len(op.regions)} region(s) with {shape} block(s)", w)
+        block = op.regions[0].blocks[0]
+        arg_types = [a.type for a in block.args]
+        opd_types = [o.type for o in op.operands]
+        if arg_types != opd_types:
+            self.fail(op, f"operand types ({', '.join(map(str, opd_types))}) differ from the "
+                          f"region's block argument types ({', '.join(map(str, arg_types))})", w)
+        term = block.ops[-1] if block.ops else None
+        if term is not None and term.name == YIELD:
+            yt = [v.type for v in term.operands]
+            rt = [r.type for r in op.results]
+            if yt != rt:
+                self.fail(op, f"result types ({', '.join(map(str, rt))}) differ from the "
+                              f"types the region yields ({', '.join(map(str, yt))})", w)
+
+    def returns(self, body):
+        declared = getattr(self.func, "result_types", None)
+        if declared is None:
+            return
+        ret = body.ops[-1]
+        got = [v.type for v in ret.operands]
+        if list(declared) != got:
+            self.fail(ret, f"returns ({', '.join(map(str, got))}) but the function declares "
+                           f"({', '.join(map(str, declared))})", " (function body)")
+
+
+def verify(func):
+    """Check `func`; raise `VerificationError` naming the op and location of
+    the first problem. Returns `func` (so it can serve as a pass)."""
+    _Verifier(func).run()
+    return func
+
+
+__all__ = ["verify", "VerificationError"]

@@ -1,0 +1,18 @@
+"""Test configuration: the Keras oracle runs on the NumPy backend.
+
+`KERAS_BACKEND` must be set before anything imports keras, so it is set here,
+at import time of the first conftest pytest loads.
+"""
+import os
+import sys
+
+os.environ["KERAS_BACKEND"] = "numpy"
+
+# Make `tests/oracle.py` importable as `oracle` from every test module.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("lazyops", max_examples=50, deadline=None, derandomize=True, database=None,
+                          print_blob=True)
+settings.load_profile("lazyops")
