@@ -81,6 +81,15 @@ class KernelInfo:
         self.load_index = load_ids
         self.outputs = list(block.ops[-1].operands)
         self.reductions = [op for op in self.ops if lookup(op.name).has(REDUCTION)]
+        # values computed once per outer index: reduction results and the
+        # elementwise epilogue computed from them
+        self.outer = {id(op.results[0]) for op in self.reductions}
+        self.epilogue = []
+        for op in self.ops:
+            if op not in self.reductions and any(id(v) in self.outer for v in op.operands):
+                self.epilogue.append(op)
+                self.outer.add(id(op.results[0]))
+        self.inner = [op for op in self.ops if op not in self.epilogue]
         for v in self.loads + [r for op in self.ops for r in op.results]:
             if v.type.dtype in ("float16", "bfloat16"):
                 raise Unsupported(f"{v.type.dtype} arithmetic")
@@ -110,10 +119,11 @@ class _Writer:
         self.lines.append("    " * depth + line)
 
     # -- per element
-    def element_body(self, depth, index_expr):
-        """Statements computing every op at one element; accumulators `a{r}`."""
+    def element_body(self, depth, index_expr, ops=None):
+        """Statements computing `ops` (default: the inner ops) at one element;
+        reductions update their accumulators `a{r}`."""
         info = self.info
-        for op in info.ops:
+        for op in info.inner if ops is None else ops:
             d = lookup(op.name)
             if d.has(REDUCTION):
                 self.accumulate(depth, op, index_expr)
@@ -130,8 +140,20 @@ class _Writer:
 
     def store_outputs(self, depth, target):
         for k, v in enumerate(self.info.outputs):
-            if id(v) in self.names and v.owner not in self.info.reductions:
+            if id(v) not in self.info.outer:
                 self.emit(depth, f"o{k}[{target}] = {self.names[id(v)]}")
+
+    def finish(self, depth, count, target):
+        """Finalize reductions, compute the epilogue, store the outer outputs."""
+        info = self.info
+        for op in info.reductions:
+            r = self.red_index(op)
+            self.emit(depth, f"r{r} = {self.final(op, count)}")
+            self.names[id(op.results[0])] = f"r{r}"
+        self.element_body(depth, None, info.epilogue)
+        for k, v in enumerate(info.outputs):
+            if id(v) in info.outer:
+                self.emit(depth, f"O{k}[{target}] = {self.names[id(v)]}")
 
     # -- reductions
     def red_index(self, op):
@@ -205,7 +227,7 @@ class _Writer:
                 self.emit(depth, f"l{k} = L{k}[{lo}:{hi}]")
         if outs:
             for k, v in enumerate(self.info.outputs):
-                if v.owner not in self.info.reductions:
+                if id(v) not in self.info.outer:
                     self.emit(depth, f"o{k} = O{k}[{lo}:{hi}]")
 
     def _flat(self):
@@ -266,9 +288,7 @@ class _Writer:
             self.emit(1, "for b in range(nb):")
             arg = lookup(op.name).reduce.get("arg")
             self.accumulate(2, op, None, x=f"P{r}[b]", xi=f"Q{r}[b]" if arg else None)
-        for k, v in enumerate(info.outputs):
-            if v.owner in info.reductions:
-                self.emit(1, f"O{k}[0] = {self.final(v.owner, 'n')}")
+        self.finish(1, "n", "0")
 
     def _rows(self):
         info = self.info
@@ -279,16 +299,14 @@ class _Writer:
             if not u:
                 self.emit(2, f"l{k} = L{k}[o]")
         for k, v in enumerate(info.outputs):
-            if v.owner not in info.reductions:
+            if id(v) not in info.outer:
                 self.emit(2, f"o{k} = O{k}[o]")
         for op in info.reductions:
             self.init(2, op)
         self.emit(2, "for j in range(n):")
         self.element_body(3, "j")
         self.store_outputs(3, "j")
-        for k, v in enumerate(info.outputs):
-            if v.owner in info.reductions:
-                self.emit(2, f"O{k}[o] = {self.final(v.owner, 'n')}")
+        self.finish(2, "n", "o")
 
 
 def _acc_dtype(op):

@@ -8,7 +8,11 @@ Rules (see docs/architecture.md):
 - a reduction joins the group computing its operand (input fusion), and the
   group then loops over the outer space with the reduced axes inside; further
   reductions over the same axes join too (multi-output kernels);
-- a reduction's result is a boundary; library ops (matmul) stand alone;
+- elementwise ops on reduction results over the same outer space join as the
+  kernel's epilogue (computed once per row); anything else reading a
+  reduction result starts a new kernel; library ops (matmul) stand alone;
+- ops over the same space reading the same memory share a kernel
+  (horizontal fusion), so the data is read once;
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
@@ -16,11 +20,14 @@ from ..ir.registry import ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, VIEW, lookup
 
 
 class Group:
-    __slots__ = ("id", "space", "axes", "ops", "anc", "reductions")
+    """Ops that become one kernel. `outer` holds the values computed once per
+    outer index (reduction results and the epilogue computed from them);
+    `reads` the values the group loads from memory."""
+    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads")
 
     def __init__(self, gid, space, axes=()):
         self.id, self.space, self.axes = gid, tuple(space), tuple(axes)
-        self.ops, self.anc, self.reductions = [], set(), set()
+        self.ops, self.anc, self.outer, self.reads = [], set(), set(), set()
 
 
 def _kind(op):
@@ -38,110 +45,171 @@ def _kind(op):
     return "other"
 
 
+class _State:
+    def __init__(self):
+        self.group_of = {}  # id(op) -> Group
+        self.producer = {}  # id(value) -> op
+        self.groups = []
+
+    def new_group(self, space, axes=()):
+        g = Group(len(self.groups), space, axes)
+        self.groups.append(g)
+        return g
+
+    def group(self, v):
+        p = self.producer.get(id(v))
+        return self.group_of.get(id(p)) if p is not None else None
+
+    def roots(self, op):
+        """Values `op` reads from memory (id -> value), looking through free ops."""
+        out, stack = {}, list(op.operands)
+        while stack:
+            v = stack.pop()
+            p = self.producer.get(id(v))
+            if p is not None and id(p) not in self.group_of and _kind(p) == "free":
+                stack.extend(p.operands)
+            elif p is None or id(p) in self.group_of:
+                out[id(v)] = v
+        return out
+
+    def deps(self, op):
+        """Groups whose results `op` reads, looking through free ops."""
+        out, stack = [], list(op.operands)
+        while stack:
+            v = stack.pop()
+            p = self.producer.get(id(v))
+            if p is None:
+                continue
+            g = self.group_of.get(id(p))
+            if g is not None:
+                if g not in out:
+                    out.append(g)
+            elif _kind(p) == "free":
+                stack.extend(p.operands)
+        return out
+
+
 def partition(func):
     """Assign each non-free op of `func` to a Group; returns (groups, group_of)."""
-    group_of = {}  # id(op) -> Group
-    producer = {}  # id(value) -> op
-    groups = []
+    st = _State()
     for op in func.ops[:-1]:
         for r in op.results:
-            producer[id(r)] = op
+            st.producer[id(r)] = op
         kind = _kind(op)
         if kind in ("free", "other"):
             continue
-        deps = _operand_groups(op, producer, group_of)
+        deps = st.deps(op)
+        outer = False
         if kind == "library":
-            g = Group(len(groups), op.results[0].type.shape)
-            groups.append(g)
+            g = st.new_group(op.results[0].type.shape)
         elif kind == "elementwise":
-            g = _elementwise_target(op, deps, producer, group_of, groups)
+            g = _epilogue_target(st, op, deps)
+            outer = g is not None
+            g = g or _elementwise_target(st, op, deps)
         else:
-            g = _reduction_target(op, deps, producer, group_of, groups)
+            g = _reduction_target(st, op, deps)
+            outer = True
         for h in deps:
             if h is not g:
                 g.anc |= {h.id} | h.anc
         g.ops.append(op)
-        group_of[id(op)] = g
-        if kind == "reduce":
-            g.reductions.add(id(op.results[0]))
-    return [g for g in groups if g.ops], group_of
+        g.reads |= set(st.roots(op))
+        st.group_of[id(op)] = g
+        if outer:
+            g.outer.add(id(op.results[0]))
+    return [g for g in st.groups if g.ops], st.group_of
 
 
-def _operand_groups(op, producer, group_of):
-    """Groups whose results `op` reads, looking through free ops."""
-    out, stack = [], list(op.operands)
-    while stack:
-        v = stack.pop()
-        p = producer.get(id(v))
-        if p is None:
-            continue
-        g = group_of.get(id(p))
-        if g is not None:
-            if g not in out:
-                out.append(g)
-        elif _kind(p) == "free":
-            stack.extend(p.operands)
-    return out
-
-
-def _direct_group(v, producer, group_of):
-    p = producer.get(id(v))
-    return group_of.get(id(p)) if p is not None else None
-
-
-def _can_join(g, op, deps, producer, group_of):
-    if g.space != op.results[0].type.shape or _kind(g.ops[0]) == "library":
-        return False
-    for v in op.operands:  # never consume a reduction result in its own group
-        if id(v) in g.reductions:
-            return False
+def _safe(g, deps):
+    """Joining `g` creates no cycle: no other dependency depends on `g`."""
     return all(g.id not in h.anc for h in deps if h is not g)
 
 
-def _elementwise_target(op, deps, producer, group_of, groups):
+def _compute_group(g):
+    return bool(g.ops) and _kind(g.ops[0]) != "library"
+
+
+def _epilogue_target(st, op, deps):
+    """The group whose reduction results `op` combines, computed per outer index."""
+    for v in op.operands:
+        g = st.group(v)
+        if g is None or id(v) not in g.outer:
+            continue
+        shape = v.type.shape
+        ok = op.results[0].type.shape == shape and _safe(g, deps) and all(
+            (id(w) in g.outer) or (w.type.size == 1 and st.group(w) is not g)
+            for w in op.operands)
+        if ok:
+            return g
+    return None
+
+
+def _can_join(g, op, deps):
+    if g.space != op.results[0].type.shape or not _compute_group(g):
+        return False
+    if any(id(v) in g.outer for v in op.operands):
+        return False
+    return _safe(g, deps)
+
+
+def _sibling(st, op, deps, space, axes_ok):
+    """A recent group over the same space reading the same memory (horizontal fusion)."""
+    roots = st.roots(op)
+    if not roots:
+        return None
+    for g in reversed(st.groups[-16:]):
+        if (_compute_group(g) and g.space == space and axes_ok(g.axes) and g.reads & set(roots)
+                and _safe(g, deps) and all(st.group(v) is not g for v in roots.values())):
+            return g
+    return None
+
+
+def _elementwise_target(st, op, deps):
     direct = []
     for v in op.operands:
-        h = _direct_group(v, producer, group_of)
+        h = st.group(v)
         if h is not None and h not in direct:
             direct.append(h)
-    joinable = [g for g in direct if _can_join(g, op, deps, producer, group_of)]
+    joinable = [g for g in direct if _can_join(g, op, deps)]
     if not joinable:
-        g = Group(len(groups), op.results[0].type.shape)
-        groups.append(g)
-        return g
+        shape = op.results[0].type.shape
+        g = _sibling(st, op, deps, shape, lambda axes: True)
+        return g or st.new_group(shape)
     g = joinable[0]
     for h in joinable[1:]:
         if g.id not in h.anc and h.id not in g.anc and (not g.axes or not h.axes or g.axes == h.axes):
-            _merge(g, h, group_of, groups)
+            _merge(st, g, h)
     return g
 
 
-def _merge(g, h, group_of, groups):
+def _merge(st, g, h):
     """Fold group `h` into `g`; they are independent, so no cycle can form."""
     g.ops.extend(h.ops)
     g.anc |= h.anc
-    g.reductions |= h.reductions
+    g.outer |= h.outer
+    g.reads |= h.reads
     g.axes = g.axes or h.axes
     for op in h.ops:
-        group_of[id(op)] = g
+        st.group_of[id(op)] = g
     h.ops = []
-    for k in groups:
+    for k in st.groups:
         if h.id in k.anc:
             k.anc.add(g.id)
 
 
-def _reduction_target(op, deps, producer, group_of, groups):
+def _reduction_target(st, op, deps):
     (x,) = op.operands
     axes = tuple(op.attrs["axis"])
-    h = _direct_group(x, producer, group_of)
+    h = st.group(x)
     if (h is not None and h.space == x.type.shape and h.axes in ((), axes)
-            and id(x) not in h.reductions and _kind(h.ops[0]) != "library"
-            and all(h.id not in d.anc for d in deps if d is not h)):
+            and id(x) not in h.outer and _compute_group(h) and _safe(h, deps)):
         h.axes = axes
         return h
-    g = Group(len(groups), x.type.shape, axes)
-    groups.append(g)
-    return g
+    g = _sibling(st, op, deps, x.type.shape, lambda a: a in ((), axes))
+    if g is not None:
+        g.axes = axes
+        return g
+    return st.new_group(x.type.shape, axes)
 
 
 def outline(func, groups, group_of):

@@ -42,6 +42,11 @@ CASES = [
     ("softmax rows", lambda: softmax(X), 3),
     ("var", lambda: lo.var(X, axis=1), 2),
     ("matmul then bias", lambda: (X @ lo.transpose(Y)) + 1.5, 1),
+    ("reductions of one input (horizontal)", lambda: [lo.sum(X, axis=1), lo.max(X, axis=1)], 1),
+    ("elementwise siblings (horizontal)", lambda: [X * 3.0, X + Y], 1),
+    ("epilogue on row reductions", lambda: lo.mean((X - Y) ** 2, axis=1) * 0.5 + lo.max(X, axis=1), 1),
+    ("epilogue on a full reduction", lambda: lo.sqrt(lo.sum((X - Y) ** 2) / 10.0), 1),
+    ("std", lambda: lo.std(X, axis=1), 2),
 ]
 
 
