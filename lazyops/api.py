@@ -238,8 +238,10 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
-    t = _reduce("prod", x, axis, keepdims)
-    return t if dtype is None else cast(t, dtype)
+    if dtype is None:
+        return _reduce("prod", x, axis, keepdims)
+    dtype = D.standardize(dtype, "prod")  # multiply in `dtype`, as np.prod(dtype=) does
+    return _cast(_reduce("prod", cast(_tensor(x, "prod"), dtype), axis, keepdims), dtype)
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
@@ -392,10 +394,12 @@ def full(shape, fill_value, dtype=None):
     if isinstance(fill_value, Tensor):
         v = _cast(fill_value, dt)
     else:
-        arr = np.asarray(fill_value)
-        v = Tensor(record("constant", [], {"value": arr.astype(dt).item(), "dtype": dt})
-                   if arr.ndim == 0 and float(arr) in _STATIC_SCALARS
-                   else leaf(arr.astype(dt)))
+        try:
+            arr = np.array(fill_value, dtype=dt)  # NumPy rejects out-of-range Python ints
+        except (OverflowError, ValueError, TypeError) as e:
+            raise type(e)(f"full: `fill_value`={fill_value!r} does not fit dtype {dt}: {e}") from None
+        v = Tensor(record("constant", [], {"value": arr.item(), "dtype": dt})
+                   if arr.ndim == 0 and float(arr) in _STATIC_SCALARS else leaf(arr))
     return broadcast_to(v, shp)
 
 
