@@ -9,7 +9,10 @@ For every function and dtype (float32, float64) it times, on n elements:
   ml-1t    a plain (serial) @njit loop calling codegen.mathlib.<fn>
 and prints the median wall time of --repeat runs (and the minimum, which is
 less sensitive to other processes on a shared machine) and the ratios
-numpy/mathlib and numba/mathlib (> 1 means mathlib is faster).  It also checks
+numpy/mathlib and numba/mathlib of the medians (> 1 means mathlib is faster).
+On a loaded machine the prange timings mostly measure scheduling, so it also
+prints the CPU time (time.thread_time, min) of the two single-threaded runs,
+numpy and ml-1t, and their ratio: that compares the code per core.  It also checks
 in the LLVM IR of each mathlib loop that the loop was vectorized (vector type
 of the element dtype, e.g. <16 x float>) and that no libm call is left.
 """
@@ -54,13 +57,16 @@ def make_loop(fn, parallel=True):
 
 
 def timeit(f, repeat):
+    """(median wall, min wall, min CPU time of this thread) in seconds."""
     f()
-    ts = []
+    ts, cs = [], []
     for _ in range(repeat):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         f()
         ts.append(time.perf_counter() - t0)
-    return float(np.median(ts)), float(np.min(ts))
+        cs.append(time.thread_time() - c0)
+    return float(np.median(ts)), float(np.min(ts)), float(np.min(cs))
 
 
 def check_vectorized(loop, dtype):
@@ -87,7 +93,8 @@ def main(argv=None):
           f"numpy {np.__version__}  load average {os.getloadavg()[0]:.1f}")
     print(f"times in ms: median of {args.repeat} (min in parentheses); ratios of medians")
     print(f"{'func':6s} {'dtype':8s} {'numpy':>14s} {'numba':>14s} {'mathlib':>14s} "
-          f"{'ml-1t':>14s} {'np/ml':>6s} {'nb/ml':>6s}  vector widths, libm calls (ml loop)")
+          f"{'ml-1t':>14s} {'np/ml':>6s} {'nb/ml':>6s} | {'cpu:np':>7s} {'ml-1t':>7s} "
+          f"{'np/ml':>6s}  vector widths, libm calls (ml loop)")
     for name in funcs:
         npf = getattr(np, name)
         nb_loop = make_loop(npf)
@@ -105,7 +112,8 @@ def main(argv=None):
             cell = lambda t: f"{t[0] * 1e3:6.2f} ({t[1] * 1e3:5.2f})"
             print(f"{name:6s} {np.dtype(dtype).name:8s} {cell(t_np):>14s} {cell(t_nb):>14s} "
                   f"{cell(t_ml):>14s} {cell(t_1t):>14s} {t_np[0] / t_ml[0]:6.2f} "
-                  f"{t_nb[0] / t_ml[0]:6.2f}  {widths} {libm if libm else 'no libm'}")
+                  f"{t_nb[0] / t_ml[0]:6.2f} | {t_np[2] * 1e3:7.2f} {t_1t[2] * 1e3:7.2f} "
+                  f"{t_np[2] / t_1t[2]:6.2f}  {widths} {libm if libm else 'no libm'}")
 
 
 if __name__ == "__main__":

@@ -26,12 +26,30 @@ STATS = {"kernels": 0, "compiles": 0, "disk_loads": 0, "hits": 0, "launches": 0,
 _kernels = {}
 
 
+def _library_hash():
+    """Hash of the code that generated kernels call into. Numba's cache checks
+    only a kernel's own file, so a change here must change the folder."""
+    h = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("scalar.py", "mathlib.py"):
+        with open(os.path.join(here, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:12]
+
+
+_DIR = None
+
+
 def cache_dir():
+    global _DIR
     root = os.environ.get("LAZYOPS_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "lazyops")
-    tag = f"v{VERSION}-numba{numba.__version__}-numpy{np.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    tag = (f"v{VERSION}-{_library_hash()}-numba{numba.__version__}-numpy{np.__version__}"
+           f"-py{sys.version_info[0]}{sys.version_info[1]}")
     path = os.path.join(root, tag)
-    os.makedirs(path, exist_ok=True)
+    if path != _DIR:
+        os.makedirs(path, exist_ok=True)
+        _DIR = path
     return path
 
 

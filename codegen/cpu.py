@@ -16,11 +16,13 @@ import numpy as np
 
 from ..ir import dtypes as D
 from ..ir.registry import ELEMENTWISE, REDUCTION, lookup
+from .scalar import STRICT
 
 BLOCK = 8192
 
 # Elementwise kernels run without fast-math so results match NumPy to the bit;
-# reductions allow reassociation so their accumulation loops vectorize.
+# reductions allow reassociation so their accumulation loops vectorize, unless
+# they call math functions whose evaluation order is part of their accuracy.
 FASTMATH_REDUCE = {"reassoc"}
 
 
@@ -29,6 +31,11 @@ class Unsupported(Exception):
 
 
 def np_name(dtype):
+    """The Numba type a value of `dtype` has inside a kernel. float16 values
+    are held as float32 rounded to float16 after every op (NumPy computes
+    float16 ufuncs the same way); they are stored as uint16 bits."""
+    if dtype == "float16":
+        return "np.float32"
     return "np.bool_" if dtype == "bool" else f"np.{dtype}"
 
 
@@ -43,7 +50,17 @@ def literal(value, dtype):
 
 
 def wrap(expr, dtype):
+    if dtype == "float16":
+        return f"f16_round({expr})"
     return expr if dtype == "bool" else f"{np_name(dtype)}({expr})"
+
+
+def load(expr, dtype):
+    return f"f16_to_f32({expr})" if dtype == "float16" else expr
+
+
+def store(expr, dtype):
+    return f"f32_to_f16({expr})" if dtype == "float16" else expr
 
 
 class KernelInfo:
@@ -91,7 +108,7 @@ class KernelInfo:
                 self.outer.add(id(op.results[0]))
         self.inner = [op for op in self.ops if op not in self.epilogue]
         for v in self.loads + [r for op in self.ops for r in op.results]:
-            if v.type.dtype in ("float16", "bfloat16"):
+            if v.type.dtype == "bfloat16":
                 raise Unsupported(f"{v.type.dtype} arithmetic")
 
 
@@ -112,7 +129,7 @@ class _Writer:
             return self.info.consts[id(v)]
         k = self.info.load_index.get(id(v))
         if k is not None:
-            return f"u{k}" if self.uniform[k] else f"l{k}[{self.idx}]"
+            return f"u{k}" if self.uniform[k] else load(f"l{k}[{self.idx}]", v.type.dtype)
         return self.names[id(v)]
 
     def emit(self, depth, line):
@@ -141,7 +158,7 @@ class _Writer:
     def store_outputs(self, depth, target):
         for k, v in enumerate(self.info.outputs):
             if id(v) not in self.info.outer:
-                self.emit(depth, f"o{k}[{target}] = {self.names[id(v)]}")
+                self.emit(depth, f"o{k}[{target}] = {store(self.names[id(v)], v.type.dtype)}")
 
     def finish(self, depth, count, target):
         """Finalize reductions, compute the epilogue, store the outer outputs."""
@@ -153,7 +170,7 @@ class _Writer:
         self.element_body(depth, None, info.epilogue)
         for k, v in enumerate(info.outputs):
             if id(v) in info.outer:
-                self.emit(depth, f"O{k}[{target}] = {self.names[id(v)]}")
+                self.emit(depth, f"O{k}[{target}] = {store(self.names[id(v)], v.type.dtype)}")
 
     # -- reductions
     def red_index(self, op):
@@ -202,12 +219,13 @@ class _Writer:
 
     # -- loop forms
     def header(self, params):
-        fm = FASTMATH_REDUCE if self.info.reductions else False
+        strict = any(op.name.split(".", 1)[1] in STRICT for op in self.info.ops)
+        fm = FASTMATH_REDUCE if self.info.reductions and not strict else False
         self.emit(0, f"@njit(parallel=True, error_model='numpy', fastmath={fm!r}, cache=True)")
         self.emit(0, f"def kernel({', '.join(params)}):")
         for k, u in enumerate(self.uniform):
             if u:
-                self.emit(1, f"u{k} = U{k}[0]")
+                self.emit(1, f"u{k} = {load(f'U{k}[0]', self.info.loads[k].type.dtype)}")
 
     def params(self, extra=()):
         p = list(extra)
@@ -255,7 +273,7 @@ class _Writer:
             self.emit(1 + k, f"for i{k} in {loop}(s{k}):")
         self.element_body(1 + r, "i0")
         for k, v in enumerate(self.info.outputs):
-            self.emit(1 + r, f"O{k}[{self.idx}] = {self.names[id(v)]}")
+            self.emit(1 + r, f"O{k}[{self.idx}] = {store(self.names[id(v)], v.type.dtype)}")
 
     def _full(self):
         info = self.info

@@ -45,21 +45,23 @@ class Launcher:
             uniform.append(u)
             arrays.append(a.reshape(1) if u else (a if a.shape == space else np.broadcast_to(a, space)))
         uniform = tuple(uniform)
+        arrays = [_bits(a) for a in arrays]
         if not info.reductions:
             return self._elementwise(arrays, uniform)
         return self._reduce(arrays, uniform)
 
     def _elementwise(self, arrays, uniform):
         info, space = self.info, self.info.space
-        outs = [np.empty(space, v.type.dtype) for v in info.outputs]
+        results = [np.empty(space, v.type.dtype) for v in info.outputs]
+        outs = [_bits(o) for o in results]
         loads = [a for a, u in zip(arrays, uniform) if not u]
         if all(a.flags.c_contiguous for a in loads):
             n = int(np.prod(space, dtype=np.int64))
-            return "flat", 1, uniform, [n] + [a.reshape(-1) for a in arrays + outs], outs
+            return "flat", 1, uniform, [n] + [a.reshape(-1) for a in arrays + outs], results
         shape, views = _collapse(space, loads + outs)
         it = iter(views)
         args = [a if u else next(it) for a, u in zip(arrays, uniform)] + list(it)
-        return "nd", len(shape), uniform, list(shape) + args, outs
+        return "nd", len(shape), uniform, list(shape) + args, results
 
     def _reduce(self, arrays, uniform):
         info, space, axes = self.info, self.info.space, self.info.axes
@@ -75,16 +77,20 @@ class Launcher:
         for v in info.outputs:
             if id(v) in info.outer:
                 o = np.empty(1 if full else m, v.type.dtype)
-                outs.append(o)
                 results.append(o.reshape(v.type.shape))
             else:
                 o = np.empty(flat, v.type.dtype)
-                outs.append(o)
                 inv = np.argsort(perm)
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
+            outs.append(_bits(o))
         if full:
             return "full", 1, uniform, [n] + args + outs, results
         return "rows", 2, uniform, [m, n] + args + outs, results
+
+
+def _bits(a):
+    """float16 arrays travel to kernels as their uint16 bits."""
+    return a.view(np.uint16) if a.dtype == np.float16 else a
 
 
 def _collapse(shape, arrays):

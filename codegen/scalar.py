@@ -12,14 +12,38 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-exp, expm1, log, log1p = np.exp, np.expm1, np.log, np.log1p
-log2, log10, tanh, sin, cos = np.log2, np.log10, np.tanh, np.sin, np.cos
+from . import mathlib
+
+# Transcendentals: vectorizable polynomial implementations (within 1 ulp).
+exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
+log2, log10, tanh, sin, cos = mathlib.log2, mathlib.log10, mathlib.tanh, mathlib.sin, mathlib.cos
+# Whose evaluation order must survive: kernels using them get no fast-math.
+STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos"])
 tan, sinh, cosh = np.tan, np.sinh, np.cosh
 arcsin, arccos, arctan, arctan2 = np.arcsin, np.arccos, np.arctan, np.arctan2
 sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc
 isnan, isinf, isfinite = np.isnan, np.isinf, np.isfinite
 
 _jit = njit(inline="always", error_model="numpy")
+
+
+# float16 conversions are ordinary (not Numba-inlined) functions: inlining
+# their bit manipulation into every use made kernels take seconds to compile;
+# LLVM still inlines them where it pays.
+@njit(cache=True)
+def f16_to_f32(h):
+    return mathlib.f16_to_f32(h)
+
+
+@njit(cache=True)
+def f32_to_f16(x):
+    return mathlib.f32_to_f16(x)
+
+
+@njit(cache=True)
+def f16_round(x):
+    """Round a float32/float64 to the nearest float16, held as float32."""
+    return mathlib.f16_to_f32(mathlib.f32_to_f16(x))
 
 
 @_jit
@@ -162,7 +186,7 @@ def _negzero_below(x):
     return impl
 
 
-__all__ = ["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
+__all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
            "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "sign", "floor_divide",
            "mod", "power", "round_half_even", "round_int", "negzero_below"]

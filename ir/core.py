@@ -101,6 +101,7 @@ class Function:
         self.name = name
         self.body = body
         self.result_types = None if result_types is None else list(result_types)
+        self.key = None  # structural key computed by `collect`, if any
 
     @property
     def returns(self):
@@ -122,7 +123,12 @@ class Function:
         return hash(self.structural_key())
 
     def structural_key(self):
-        """A hashable key of the function's structure, without locations."""
+        """A hashable key of the function's structure, without locations.
+        `collect` computes it as it builds the function (cheaper than
+        printing); passes mutate in place, so it describes the function as
+        collected."""
+        if self.key is not None:
+            return self.key
         from .printer import print_function
         return print_function(self, locs=False)
 
@@ -164,15 +170,26 @@ def collect(outputs, name="main"):
                 stack.append((o, False))
     body = Block([v.type for v in leaves])
     mapping = {id(v): a for v, a in zip(leaves, body.args)}
+    number = {id(v): i for i, v in enumerate(leaves)}
+    key = [tuple((v.type.shape, v.type.dtype) for v in leaves)]
     for op in order:
         new = Operation(op.name, [mapping[id(o)] for o in op.operands],
                         [r.type for r in op.results], op.attrs, op.regions, op.loc)
         for r, nr in zip(op.results, new.results):
             mapping[id(r)] = nr
+            number[id(r)] = len(number)
         body.ops.append(new)
+        # repr keeps -0.0 apart from 0.0, which equality would merge
+        key.append((op.name, repr(sorted(op.attrs.items())) if op.attrs else "",
+                    tuple(number[id(o)] for o in op.operands),
+                    tuple((r.type.shape, r.type.dtype) for r in op.results), len(op.regions)))
     returns = [mapping[id(v)] for v in outputs]
     body.ops.append(Operation("func.return", returns, []))
-    return Function(name, body), leaves
+    key.append(tuple(number[id(v)] for v in outputs))
+    func = Function(name, body)
+    # region bodies are not part of this key: such functions key by printing
+    func.key = None if any(op.regions for op in order) else tuple(key)
+    return func, leaves
 
 
 __all__ = ["Value", "Operation", "Block", "Region", "Function", "Location", "TensorType", "collect"]

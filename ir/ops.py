@@ -241,7 +241,9 @@ def _arg_ref(f):
 reduction("sum", _sum_ref, sum_dtype,
           {"init": "zero", "combine": "({acc} + {x})", "acc": lambda d: acc_dtype(sum_dtype(d))})
 reduction("prod", _np_reduce(lambda x, **k: np.prod(x, dtype=sum_dtype(x.dtype.name), **k)),
-          sum_dtype, {"init": "one", "combine": "({acc} * {x})", "acc": sum_dtype})
+          sum_dtype, {"init": "one", "combine": "({acc} * {x})",
+                      # NumPy multiplies float16 in float32 and rounds once
+                      "acc": lambda d: "float32" if d == "float16" else sum_dtype(d)})
 reduction("max", _np_reduce(np.max), lambda d: d,
           {"init": "lowest", "combine": "maximum({acc}, {x})", "acc": lambda d: d})
 reduction("min", _np_reduce(np.min), lambda d: d,

@@ -6,6 +6,9 @@ user's call.
 
 
 def broadcast_shapes(op, shapes, names=None):
+    first = shapes[0] if shapes else ()
+    if all(s == first or s == () for s in shapes):  # the common cases, fast
+        return tuple(first) if first or not shapes else max(shapes, key=len)
     names = names or [f"x{i + 1}" for i in range(len(shapes))]
     rank = max((len(s) for s in shapes), default=0)
     out = []

@@ -122,7 +122,7 @@ def _operands(name, args, argnames, api, static=None):
             kinds.append(t.dtype)
             items.append(t)
     try:
-        compute = d.promote(*kinds)
+        compute = _promote(d, tuple(kinds))
     except TypeError as e:
         got = ", ".join(f"{n}={k if isinstance(k, str) else k.__name__}"
                         for n, k in zip(argnames, kinds))
@@ -135,6 +135,18 @@ def _operands(name, args, argnames, api, static=None):
         else:
             values.append(_scalar_value(t, compute, float(t) in (static or _STATIC_SCALARS)))
     return values
+
+
+_PROMOTED = {}
+
+
+def _promote(d, kinds):
+    """The op's promotion rule, memoized: it runs on every recorded call."""
+    key = (d.name, kinds)
+    out = _PROMOTED.get(key)
+    if out is None:
+        out = _PROMOTED[key] = d.promote(*kinds)
+    return out
 
 
 def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=None):

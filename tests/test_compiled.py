@@ -17,7 +17,7 @@ BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "mod", "power
           "minimum", "arctan2", "equal", "not_equal", "less", "less_equal", "greater",
           "greater_equal", "logical_and", "logical_or", "logical_xor"]
 REDUCE = ["sum", "prod", "max", "min", "mean", "any", "all", "argmax", "argmin"]
-DTYPES = ["bool", "int8", "int32", "uint8", "float32", "float64"]
+DTYPES = ["bool", "int8", "int32", "uint8", "float16", "float32", "float64"]
 
 
 def sample(dtype, shape, seed):
@@ -63,7 +63,7 @@ def test_elementwise_ops_compiled(dtype):
         assert_same(g, w, f"{n}({dtype})")
 
 
-@pytest.mark.parametrize("dtype", ["bool", "int32", "uint8", "float32", "float64"])
+@pytest.mark.parametrize("dtype", ["bool", "int32", "uint8", "float16", "float32", "float64"])
 def test_reductions_compiled(dtype):
     x = lo.convert_to_tensor(sample(dtype, (5, 6, 37), 3))
     if dtype.startswith("float"):
