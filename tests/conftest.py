@@ -11,8 +11,11 @@ os.environ["KERAS_BACKEND"] = "numpy"
 # Make `tests/oracle.py` importable as `oracle` from every test module.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# Hypothesis: deterministic runs (the same examples every time, so CI does not
+# flake and compiles the same kernel structures), no example database, no
+# deadline (a first force may compile a kernel).
 from hypothesis import settings  # noqa: E402
 
-settings.register_profile("lazyops", max_examples=50, deadline=None, derandomize=True, database=None,
-                          print_blob=True)
+settings.register_profile("lazyops", max_examples=50, deadline=None, derandomize=True,
+                          database=None, print_blob=True)
 settings.load_profile("lazyops")
