@@ -62,7 +62,7 @@ def sign(a):
         return 1
     if a < 0:
         return -1
-    return a  # zero (NumPy gives +0.0 after the result cast) or NaN
+    return a - a  # +0 for either zero (as NumPy), NaN for NaN
 
 
 def floor_divide(a, b):

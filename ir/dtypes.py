@@ -45,8 +45,9 @@ def itemsize(d):
     return np.dtype(d).itemsize
 
 
-def standardize(dtype, op="convert_to_tensor", arg="dtype"):
-    """Any dtype spelling (str, NumPy dtype or type, Python type) -> Keras name."""
+def standardize(dtype, op="convert_to_tensor", arg="dtype", allowed=SUPPORTED):
+    """Any dtype spelling (str, NumPy dtype or type, Python type) -> Keras name,
+    one of `allowed`."""
     if dtype is None:
         return FLOATX
     if dtype is bool:
@@ -56,14 +57,14 @@ def standardize(dtype, op="convert_to_tensor", arg="dtype"):
     if dtype is float:
         return "float32"
     if isinstance(dtype, str) and dtype in LONG:
-        return LONG[dtype]
+        dtype = LONG[dtype]
     try:
         name = np.dtype(dtype).name
     except TypeError:
         name = getattr(dtype, "name", str(dtype))
-    if name not in SUPPORTED:
+    if name not in allowed:
         raise TypeError(f"{op}: unsupported dtype {dtype!r} for argument `{arg}`; "
-                        f"supported dtypes are {', '.join(SUPPORTED)}")
+                        f"supported dtypes are {', '.join(allowed)}")
     return name
 
 
@@ -117,7 +118,7 @@ def result_type(*args):
     `int`/`float`/`bool` standing for weak Python scalars."""
     if not args:
         return FLOATX
-    dts = tuple(standardize(a) for a in args)
+    dts = tuple(standardize(a, "result_type", allowed=ALL) for a in args)
     weak = tuple(a is int or a is float for a in args)
     if len(dts) == 1:
         out, out_weak = dts[0], weak[0]

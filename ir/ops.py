@@ -58,12 +58,18 @@ def to_bool(*ds):
     return "bool"
 
 
+def strong_true_div(*ds):
+    return D.result_type(*(D.standardize(d) for d in ds), float)
+
+
 def no_bool(rule, what):
+    """NumPy rejects booleans here once operands are promoted (bool - bool)."""
     def promote(*ds):
-        if any(D.standardize(d) == "bool" for d in ds):
+        d = rule(*ds)
+        if d == "bool":
             raise TypeError(f"boolean inputs are not supported by {what}; "
-                            "use logical_not or cast the input first")
-        return rule(*ds)
+                            "use logical_xor / logical_not or cast the input first")
+        return d
     return promote
 
 
@@ -139,7 +145,7 @@ binary("power", "power({0}, {1})", np.power,
        result=lambda d: "int8" if d == "bool" else d, cost=8)
 binary("maximum", {"bool": "({0} | {1})", "any": "maximum({0}, {1})"}, np.maximum)
 binary("minimum", {"bool": "({0} & {1})", "any": "minimum({0}, {1})"}, np.minimum)
-binary("arctan2", "arctan2({0}, {1})", np.arctan2, promote=true_div, cost=16)
+binary("arctan2", "arctan2({0}, {1})", np.arctan2, promote=strong_true_div, cost=16)
 for _n, _op in [("equal", "=="), ("not_equal", "!="), ("less", "<"),
                 ("less_equal", "<="), ("greater", ">"), ("greater_equal", ">=")]:
     binary(_n, f"({{0}} {_op} {{1}})", getattr(np, _n), result="bool")
@@ -157,7 +163,7 @@ for _n in ["sqrt", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "tanh",
            "sinh", "cosh", "arcsin", "arccos", "arctan"]:
     unary(_n, f"{_n}({{0}})", getattr(np, _n), promote=float_unary,
           cost=2 if _n == "sqrt" else 16)
-unary("rsqrt", "(1 / sqrt({0}))", lambda x: 1 / np.sqrt(x), promote=float_unary, cost=4)
+unary("rsqrt", "(1 / sqrt({0}))", lambda x: 1 / np.sqrt(x), promote=same, cost=4)
 unary("exp", "exp({0})", np.exp, promote=int_to_floatx, cost=16)
 unary("expm1", "expm1({0})", np.expm1, promote=int_to_floatx, cost=16)
 unary("floor", "floor({0})", np.floor, promote=float_unary)

@@ -25,20 +25,26 @@ def broadcast_shapes(op, shapes, names=None):
     return tuple(out)
 
 
-def normalize_axis(op, axis, rank, arg="axis"):
-    """Axis (int, sequence or None) -> sorted tuple of non-negative ints."""
+def normalize_axis(op, axis, shape, arg="axis", what="an input"):
+    """Axis (int, sequence or None) -> sorted tuple of non-negative ints.
+    `shape` is the shape the axes index (or its rank, as an int)."""
+    rank = shape if isinstance(shape, int) else len(shape)
+    desc = f"{what} of rank {rank}" + ("" if isinstance(shape, int) else f" (shape {tuple(shape)})")
     if axis is None:
         return tuple(range(rank))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, (list, tuple)):
+        axes = tuple(axis)
+    else:
+        axes = (axis,)
     out = []
     for a in axes:
         if not isinstance(a, int) or isinstance(a, bool):
             raise TypeError(f"{op}: `{arg}` must be an int or a sequence of ints, got {axis!r}")
         if not -rank <= a < rank:
-            raise ValueError(f"{op}: `{arg}`={axis!r} is out of range for an input of rank {rank}")
+            raise ValueError(f"{op}: `{arg}`={axis!r} is out of range for {desc}")
         out.append(a % rank)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in `{arg}`={axis!r}")
+        raise ValueError(f"{op}: repeated axis in `{arg}`={axis!r} for {desc}")
     return tuple(sorted(out))
 
 

@@ -99,11 +99,15 @@ def _cast(x, dtype):
     return Tensor(record("cast", [x._value], {"dtype": dtype}))
 
 
-def _scalar_value(v, dtype, static):
+def _scalar_value(v, dtype, static, api):
     """A Python scalar as an IR constant (static) or a runtime 0-d argument."""
+    try:
+        arr = np.asarray(v, dtype=dtype)
+    except OverflowError as e:
+        raise OverflowError(f"{api}: Python scalar {v!r} does not fit dtype {dtype}: {e}") from None
     if static:
-        return record("constant", [], {"value": np.asarray(v, dtype=dtype).item(), "dtype": dtype})
-    return leaf(np.asarray(v, dtype=dtype))
+        return record("constant", [], {"value": arr.item(), "dtype": dtype})
+    return leaf(arr)
 
 
 # ---------------------------------------------------------------- elementwise
@@ -133,7 +137,7 @@ def _operands(name, args, argnames, api, static=None):
         if isinstance(t, Tensor):
             values.append(_cast(t, compute)._value)
         else:
-            values.append(_scalar_value(t, compute, float(t) in (static or _STATIC_SCALARS)))
+            values.append(_scalar_value(t, compute, float(t) in (static or _STATIC_SCALARS), api))
     return values
 
 
@@ -178,7 +182,7 @@ def _binary(name):
     return f
 
 
-_UNARY = ["negative", "absolute", "square", "sqrt", "rsqrt", "exp", "expm1", "log", "log1p",
+_UNARY = ["negative", "absolute", "square", "sqrt", "exp", "expm1", "log", "log1p",
           "log2", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
           "arctan", "sign", "floor", "ceil", "trunc", "logical_not", "isnan", "isinf", "isfinite"]
 _BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "mod", "maximum", "minimum",
@@ -193,7 +197,21 @@ abs = absolute  # noqa: A001  (keras.ops.abs)
 true_divide = divide  # noqa: F821
 
 
+def rsqrt(x):
+    """1/sqrt(x). Like the Keras NumPy backend, integer and boolean inputs keep
+    their dtype: the float64 result is cast back."""
+    x = _tensor(x, "rsqrt")
+    if D.is_float(x.dtype):
+        return _elementwise("rsqrt", [x], ("x",))
+    return _cast(_elementwise("rsqrt", [_cast(x, "float64")], ("x",)), x.dtype)
+
+
 def power(x1, x2):
+    if isinstance(x2, int) and not isinstance(x2, bool) and x2 < 0:
+        base = D.python_scalar_kind(x1) or _tensor(x1, "power", "x1").dtype
+        if _promote(lookup("power"), (base, int)) not in D.FLOATS:
+            raise ValueError(f"power: integers to negative integer powers are not allowed "
+                             f"(x1 has dtype {getattr(base, '__name__', base)}, x2={x2})")
     return _elementwise("power", [x1, x2], static=set(map(float, _POWER_STATIC)) | _STATIC_SCALARS)
 
 
@@ -236,7 +254,9 @@ def _bound(b, dt):
 def _reduce(name, x, axis, keepdims, api=None):
     api = api or name
     x = _tensor(x, api)
-    axes = normalize_axis(api, axis, x.ndim)
+    if x.ndim == 0 and name != "mean" and axis in (0, -1, (0,), (-1,), [0], [-1]):
+        axis = None  # NumPy's ufunc reductions (not np.mean) take axis 0 or -1 on 0-d input
+    axes = normalize_axis(api, axis, x.shape)
     if name in ("max", "min", "argmax", "argmin") and builtins.any(x.shape[a] == 0 for a in axes):
         raise ValueError(f"{api}: cannot reduce an empty axis (input shape {x.shape}, "
                          f"axis={axis!r}): the reduction has no identity")
@@ -288,6 +308,7 @@ def mean(x, axis=None, keepdims=False):
 
 def var(x, axis=None, keepdims=False):
     x = _tensor(x, "var")
+    axis = normalize_axis("var", axis, x.shape)
     compute = D.result_type(x.dtype, "float32")
     result = D.result_type(x.dtype, float)
     xc = _cast(x, compute)
@@ -297,6 +318,7 @@ def var(x, axis=None, keepdims=False):
 
 def std(x, axis=None, keepdims=False):
     x = _tensor(x, "std")
+    axis = normalize_axis("std", axis, x.shape)
     if x.dtype == "bool" or D.is_int(x.dtype):
         x = _cast(x, D.FLOATX)
     return sqrt(var(x, axis, keepdims))  # noqa: F821
@@ -360,7 +382,8 @@ def transpose(x, axes=None):
 def expand_dims(x, axis):
     x = _tensor(x, "expand_dims")
     n = 1 if isinstance(axis, int) else len(axis)
-    axes = normalize_axis("expand_dims", axis, x.ndim + n)
+    axes = normalize_axis("expand_dims", axis, x.ndim + n,
+                          what=f"the output (the input has shape {x.shape})")
     dims = iter(x.shape)
     return reshape(x, tuple(1 if i in axes else next(dims) for i in range(x.ndim + n)))
 
@@ -370,7 +393,7 @@ def squeeze(x, axis=None):
     if axis is None:
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
-        axes = normalize_axis("squeeze", axis, x.ndim)
+        axes = normalize_axis("squeeze", axis, x.shape)
         bad = [a for a in axes if x.shape[a] != 1]
         if bad:
             raise ValueError(f"squeeze: cannot squeeze axis {bad[0]} of size "
@@ -400,40 +423,40 @@ def _shape_arg(op, shape):
     return tuple(int(d) for d in shp)
 
 
-def full(shape, fill_value, dtype=None):
-    shp = _shape_arg("full", shape)
-    dt = D.standardize(dtype, "full") if dtype is not None else D.FLOATX
+def full(shape, fill_value, dtype=None, _api="full"):
+    shp = _shape_arg(_api, shape)
+    dt = D.standardize(dtype, _api) if dtype is not None else D.FLOATX
     if isinstance(fill_value, Tensor):
         v = _cast(fill_value, dt)
     else:
         try:
             arr = np.array(fill_value, dtype=dt)  # NumPy rejects out-of-range Python ints
         except (OverflowError, ValueError, TypeError) as e:
-            raise type(e)(f"full: `fill_value`={fill_value!r} does not fit dtype {dt}: {e}") from None
+            raise type(e)(f"{_api}: `fill_value`={fill_value!r} does not fit dtype {dt}: {e}") from None
         v = Tensor(record("constant", [], {"value": arr.item(), "dtype": dt})
                    if arr.ndim == 0 and float(arr) in _STATIC_SCALARS else leaf(arr))
     return broadcast_to(v, shp)
 
 
 def zeros(shape, dtype=None):
-    return full(shape, 0, dtype)
+    return full(shape, 0, dtype, "zeros")
 
 
 def ones(shape, dtype=None):
-    return full(shape, 1, dtype)
+    return full(shape, 1, dtype, "ones")
 
 
-def full_like(x, fill_value, dtype=None):
-    x = _tensor(x, "full_like")
-    return full(x.shape, fill_value, dtype or x.dtype)
+def full_like(x, fill_value, dtype=None, _api="full_like"):
+    x = _tensor(x, _api)
+    return full(x.shape, fill_value, dtype or x.dtype, _api)
 
 
 def zeros_like(x, dtype=None):
-    return full_like(x, 0, dtype)
+    return full_like(x, 0, dtype, "zeros_like")
 
 
 def ones_like(x, dtype=None):
-    return full_like(x, 1, dtype)
+    return full_like(x, 1, dtype, "ones_like")
 
 
 def arange(start, stop=None, step=None, dtype=None):

@@ -19,6 +19,12 @@ from ..ir.core import Block, Function, Operation, Region
 from ..ir.registry import ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, VIEW, lookup
 
 
+# Numba's compile time grows faster than linearly with function length: long
+# chains are cut into kernels of at most this many ops (repeated pieces of a
+# chain share one compiled kernel).
+MAX_OPS = 48
+
+
 class Group:
     """Ops that become one kernel. `outer` holds the values computed once per
     outer index (reduction results and the epilogue computed from them);
@@ -126,7 +132,7 @@ def _safe(g, deps):
 
 
 def _compute_group(g):
-    return bool(g.ops) and _kind(g.ops[0]) != "library"
+    return bool(g.ops) and _kind(g.ops[0]) != "library" and len(g.ops) < MAX_OPS
 
 
 def _epilogue_target(st, op, deps):
@@ -136,7 +142,7 @@ def _epilogue_target(st, op, deps):
         if g is None or id(v) not in g.outer:
             continue
         shape = v.type.shape
-        ok = op.results[0].type.shape == shape and _safe(g, deps) and all(
+        ok = op.results[0].type.shape == shape and _compute_group(g) and _safe(g, deps) and all(
             (id(w) in g.outer) or (w.type.size == 1 and st.group(w) is not g)
             for w in op.operands)
         if ok:
@@ -177,7 +183,8 @@ def _elementwise_target(st, op, deps):
         return g or st.new_group(shape)
     g = joinable[0]
     for h in joinable[1:]:
-        if g.id not in h.anc and h.id not in g.anc and (not g.axes or not h.axes or g.axes == h.axes):
+        if (g.id not in h.anc and h.id not in g.anc and len(g.ops) + len(h.ops) < MAX_OPS
+                and (not g.axes or not h.axes or g.axes == h.axes)):
             _merge(st, g, h)
     return g
 

@@ -39,12 +39,7 @@ UNARY_CONFIGS = [
     ("float32", (2, 1, 3, 2)),
 ]
 
-KNOWN_UNARY = {
-    **{f"rsqrt-{d}-{s}": "BUG: rsqrt of bool/int input is float32; keras (numpy) keeps the "
-                         "input dtype: keras.ops.rsqrt(int32) -> int32, rsqrt(bool) -> bool"
-       for d, s in [("bool", "3x4"), ("int8", "3x4"), ("int16", "2x3x4"), ("int32", "7"),
-                    ("uint8", "3x4"), ("int32", "scalar")]},
-}
+KNOWN_UNARY = {}
 
 
 def _sid(shape):
@@ -146,11 +141,8 @@ def _scalar_cases():
     return out
 
 
-SUBTRACT_BOOL = ("BUG: subtract rejects a bool operand before promotion; Keras promotes first "
-                 "(subtract(bool, int32) -> int32, subtract(bool, 1) -> int32) and only "
-                 "bool - bool is an error")
-KNOWN_BINARY = {"subtract-bool3x4-int324": SUBTRACT_BOOL}
-KNOWN_SCALAR = {"subtract-bool-right-int1": SUBTRACT_BOOL}
+KNOWN_BINARY = {}
+KNOWN_SCALAR = {}
 
 
 @pytest.mark.parametrize("op,d1,d2,s1,s2", xfail_cases(_binary_cases(), KNOWN_BINARY))
@@ -190,15 +182,9 @@ def test_float_floor_divide_mod_signs(op):
     check(op, x, y)
 
 
-NEGATIVE_INT_POWER = ("BUG: power(int32 tensor, -1): Keras (NumPy) raises ValueError 'Integers "
-                      "to negative integer powers are not allowed'; lazyops records the call "
-                      "and fails only when forced")
-
-
 @pytest.mark.parametrize("dtype,exponent", xfail_cases(
     [(f"{d}-{e}", (d, e)) for d in ["float32", "int32", "uint8", "float16"]
-     for e in [0, 1, 2, 3, -1, 0.5, -2, 8]],
-    {"int32--1": NEGATIVE_INT_POWER, "int32--2": NEGATIVE_INT_POWER}))
+     for e in [0, 1, 2, 3, -1, 0.5, -2, 8]], {}))
 def test_power_static_exponents(dtype, exponent):
     """Small constant exponents may be rewritten (x**2 -> x*x); values must not change."""
     x = values((2, 3), dtype, "small")
@@ -612,12 +598,7 @@ COMPILED_BATCHES = {
     "reduce-float32": (REDUCTIONS, SPECIAL_ROW[:12] + [1.0, -1.0, 2.0, 0.25], None, "float32",
                        {"axis": 1}),
 }
-KNOWN_COMPILED = {
-    "unary-float32-sign": "BUG (compiled path): sign(-0.0) is -0.0; NumPy/Keras give 0.0. "
-                          "Repro: with lazyops.config.override(small_work=0): "
-                          "lo.sign(lo.convert_to_tensor(np.float32([-0.0]))).numpy()",
-    "unary-float16-sign": "BUG (compiled path): sign(-0.0) is -0.0; NumPy/Keras give 0.0",
-}
+KNOWN_COMPILED = {}
 
 
 def _batch_input(name, row, dtype):
@@ -663,3 +644,17 @@ def test_compiled_vs_keras(compiled_results, batch, op):
     atol = reduction_atol(args[0], expected.dtype) if batch.startswith("reduce") else None
     assert_same(got, expected, atol=atol, signed_zero=not batch.startswith("reduce"),
                 what=f"compiled {op}{tuple(a.dtype.name for a in args)}")
+
+
+def test_mean_0d_over_axis_0_raises_like_numpy():
+    with pytest.raises(ValueError):
+        lo.mean(lo.convert_to_tensor(np.float32(2.5)), axis=0)
+
+
+@pytest.mark.parametrize("op", ["sum", "max", "min", "prod", "any", "argmax"])
+def test_reduce_0d_over_axis_0_like_numpy(op):
+    x = np.float32(2.5)
+    got = lo.convert_to_numpy(getattr(lo, op)(lo.convert_to_tensor(x), axis=0))
+    want = K.convert_to_numpy(getattr(K, op)(K.convert_to_tensor(x), axis=0))
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
