@@ -137,15 +137,12 @@ class Function:
         return print_function(self)
 
 
-def collect(outputs, name="main"):
-    """Gather the detached graph reaching `outputs` into a Function.
-
-    Iterative post-order walk (graphs may be very deep). Values holding data,
-    and values with no defining op, become function arguments, in first-visit
-    order. The recorded ops are cloned, so the recorded graph is untouched.
-    Returns (function, arg_sources) where arg_sources[i] is the original Value
-    bound to argument i.
-    """
+def walk(outputs):
+    """The detached graph reaching `outputs`: (ops in topological order,
+    leaves, structural key). Iterative post-order (graphs may be very deep).
+    Values holding data, and values with no defining op, are the leaves, in
+    first-visit order. The key identifies the graph's structure without
+    locations: equal keys mean the same function up to argument data."""
     order, seen, stack = [], set(), []
     leaves = []
     for v in outputs:
@@ -168,28 +165,47 @@ def collect(outputs, name="main"):
             stack.append((val, True))
             for o in reversed(op.operands):
                 stack.append((o, False))
-    body = Block([v.type for v in leaves])
-    mapping = {id(v): a for v, a in zip(leaves, body.args)}
     number = {id(v): i for i, v in enumerate(leaves)}
     key = [tuple((v.type.shape, v.type.dtype) for v in leaves)]
+    for op in order:
+        if op.regions:  # region bodies are not in this key: such graphs key by printing
+            key = None
+            break
+        for r in op.results:
+            number[id(r)] = len(number)
+        # repr keeps -0.0 apart from 0.0, which equality would merge
+        key.append((op.name, repr(sorted(op.attrs.items())) if op.attrs else "",
+                    tuple(number[id(o)] for o in op.operands),
+                    tuple((r.type.shape, r.type.dtype) for r in op.results)))
+    if key is not None:
+        key.append(tuple(number[id(v)] for v in outputs))
+        key = tuple(key)
+    return order, leaves, key
+
+
+def build(order, leaves, outputs, name="main"):
+    """A Function from `walk`'s results; the recorded ops are cloned, so the
+    recorded graph is untouched."""
+    body = Block([v.type for v in leaves])
+    mapping = {id(v): a for v, a in zip(leaves, body.args)}
     for op in order:
         new = Operation(op.name, [mapping[id(o)] for o in op.operands],
                         [r.type for r in op.results], op.attrs, op.regions, op.loc)
         for r, nr in zip(op.results, new.results):
             mapping[id(r)] = nr
-            number[id(r)] = len(number)
         body.ops.append(new)
-        # repr keeps -0.0 apart from 0.0, which equality would merge
-        key.append((op.name, repr(sorted(op.attrs.items())) if op.attrs else "",
-                    tuple(number[id(o)] for o in op.operands),
-                    tuple((r.type.shape, r.type.dtype) for r in op.results), len(op.regions)))
-    returns = [mapping[id(v)] for v in outputs]
-    body.ops.append(Operation("func.return", returns, []))
-    key.append(tuple(number[id(v)] for v in outputs))
-    func = Function(name, body)
-    # region bodies are not part of this key: such functions key by printing
-    func.key = None if any(op.regions for op in order) else tuple(key)
+    body.ops.append(Operation("func.return", [mapping[id(v)] for v in outputs], []))
+    return Function(name, body)
+
+
+def collect(outputs, name="main"):
+    """Gather the detached graph reaching `outputs` into a Function.
+    Returns (function, leaves): leaves[i] is the Value bound to argument i."""
+    order, leaves, key = walk(outputs)
+    func = build(order, leaves, outputs, name)
+    func.key = key
     return func, leaves
 
 
-__all__ = ["Value", "Operation", "Block", "Region", "Function", "Location", "TensorType", "collect"]
+__all__ = ["Value", "Operation", "Block", "Region", "Function", "Location", "TensorType",
+           "collect", "walk", "build"]

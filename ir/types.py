@@ -10,7 +10,8 @@ class TensorType:
     dtype: str  # Keras name, e.g. "float32"
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        if type(self.shape) is not tuple or not all(type(d) is int for d in self.shape):
+            object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
 
     @property
     def rank(self):

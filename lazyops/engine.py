@@ -12,7 +12,7 @@ import numpy as np
 from . import config
 from .codegen.cpu import Unsupported
 from .codegen.launch import Launcher
-from .ir.core import collect
+from .ir.core import build, walk
 from .ir.interpreter import interpret, run_op
 from .ir.passes import default_pipeline
 from .ir.printer import print_function
@@ -51,15 +51,16 @@ class Plan:
             return interpret(self.reference, args)
         f = self.scheduled
         env = {id(a): x for a, x in zip(f.args, args)}
-        for op in f.ops[:-1]:
-            vals = [env[id(o)] for o in op.operands]
-            launcher = self.launchers.get(id(op))
-            t0 = time.perf_counter()
-            outs = launcher(vals) if launcher is not None else run_op(op, vals)
-            if timings is not None:
-                timings.append((op, time.perf_counter() - t0, vals, outs))
-            for r, x in zip(op.results, outs):
-                env[id(r)] = x
+        with np.errstate(all="ignore"):
+            for op in f.ops[:-1]:
+                vals = [env[id(o)] for o in op.operands]
+                launcher = self.launchers.get(id(op))
+                t0 = time.perf_counter()
+                outs = launcher(vals) if launcher is not None else run_op(op, vals)
+                if timings is not None:
+                    timings.append((op, time.perf_counter() - t0, vals, outs))
+                for r, x in zip(op.results, outs):
+                    env[id(r)] = x
         return [env[id(v)] for v in f.returns]
 
 
@@ -68,33 +69,48 @@ def _print_pass(name, func):
 
 
 def plan_for(func):
-    key = func.structural_key()
-    plan = _plans.get(key)
+    """The cached plan for a function built by `walk`/`build` or `collect`."""
+    return _plan(func.structural_key(), lambda: func)
+
+
+def _plan(key, make_func):
+    plan = _plans.get(key) if key is not None else None
     if plan is None:
         if len(_plans) >= _MAX_PLANS:
             _plans.pop(next(iter(_plans)))
-        plan = _plans[key] = Plan(func)
+        func = make_func()
+        plan = Plan(func)
+        _plans[key if key is not None else func.structural_key()] = plan
     return plan
 
 
-def pending_graph(values):
-    """The function computing the unmaterialized `values`, and its leaves."""
+def _pending(values):
     pending, seen = [], set()
     for v in values:
         if v.data is None and id(v) not in seen:
             seen.add(id(v))
             pending.append(v)
+    return pending
+
+
+def pending_graph(values):
+    """The function computing the unmaterialized `values`, and its leaves."""
+    pending = _pending(values)
     if not pending:
         return pending, None, None
-    func, leaves = collect(pending)
+    order, leaves, key = walk(pending)
+    func = build(order, leaves, pending)
+    func.key = key
     return pending, func, leaves
 
 
 def evaluate_values(values, compiled=None):
-    pending, func, leaves = pending_graph(values)
+    pending = _pending(values)
     if not pending:
         return
-    plan = plan_for(func)
+    order, leaves, key = walk(pending)
+    # the function is built only when no plan exists for this structure
+    plan = _plan(key, lambda: build(order, leaves, pending))
     debug = config.get("debug")
     timings = [] if debug else None
     t0 = time.perf_counter()
