@@ -112,14 +112,16 @@ class KernelInfo:
                 raise Unsupported(f"{v.type.dtype} arithmetic")
 
 
-def lower(info, variant, rank, uniform):
-    """Python source of the kernel function for one launch configuration."""
-    return _Writer(info, variant, rank, uniform).source()
+def lower(info, variant, rank, kinds):
+    """Python source of the kernel function for one launch configuration.
+    `kinds[k]` says how load k is read: "u" one value for the whole kernel,
+    "r" one value per row (rows form), "a" an array indexed per element."""
+    return _Writer(info, variant, rank, kinds).source()
 
 
 class _Writer:
-    def __init__(self, info, variant, rank, uniform):
-        self.info, self.variant, self.rank, self.uniform = info, variant, rank, uniform
+    def __init__(self, info, variant, rank, kinds):
+        self.info, self.variant, self.rank, self.kinds = info, variant, rank, kinds
         self.names = {}
         self.lines = []
 
@@ -129,7 +131,10 @@ class _Writer:
             return self.info.consts[id(v)]
         k = self.info.load_index.get(id(v))
         if k is not None:
-            return f"u{k}" if self.uniform[k] else load(f"l{k}[{self.idx}]", v.type.dtype)
+            kind = self.kinds[k]
+            if kind == "a":
+                return load(f"l{k}[{self.idx}]", v.type.dtype)
+            return f"u{k}" if kind == "u" else f"w{k}"
         return self.names[id(v)]
 
     def emit(self, depth, line):
@@ -187,11 +192,42 @@ class _Writer:
             return
         acc = rec["acc"](x_dt)
         self.emit(depth, f"a{r}{suffix} = {_init_literal(rec['init'], acc)}")
+        if self.tracks_nan(op):
+            self.emit(depth, f"n{r}{suffix} = False")
+
+    def tracks_nan(self, op):
+        return lookup(op.name).reduce.get("nan") and D.is_float(op.operands[0].type.dtype)
+
+    def buffered(self, op):
+        """Reductions of strict kernels stage values in a buffer that a
+        reassociating helper sums, so both loops vectorize (see FASTMATH_REDUCE)."""
+        rec = lookup(op.name).reduce
+        return (self.strict and rec.get("bulk") is not None
+                and D.is_float(rec["acc"](op.operands[0].type.dtype)))
+
+    def alloc_buffers(self, depth, count):
+        for op in self.info.reductions:
+            if self.buffered(op):
+                r = self.red_index(op)
+                acc = lookup(op.name).reduce["acc"](op.operands[0].type.dtype)
+                self.emit(depth, f"t{r} = np.empty({count}, {np_name(acc)})")
+
+    def flush_buffers(self, depth, count):
+        for op in self.info.reductions:
+            if self.buffered(op):
+                r = self.red_index(op)
+                rec = lookup(op.name).reduce
+                acc = rec["acc"](op.operands[0].type.dtype)
+                total = f"{rec['bulk']}(t{r}, {count}, {literal(0, acc)})"
+                self.emit(depth, f"a{r} = {wrap(rec['combine'].format(acc=f'a{r}', x=total), acc)}")
 
     def accumulate(self, depth, op, index_expr, x=None, xi=None, suffix=""):
         r = self.red_index(op)
         rec = lookup(op.name).reduce
         x_dt = op.operands[0].type.dtype
+        if x is None and self.buffered(op):
+            self.emit(depth, f"t{r}[j] = {wrap(self.name(op.operands[0]), rec['acc'](x_dt))}")
+            return
         x = x or self.name(op.operands[0])
         if rec.get("arg"):
             cmp = ">" if rec["arg"] == "max" else "<"
@@ -203,6 +239,8 @@ class _Writer:
             self.emit(depth + 1, f"i{r}{suffix} = {xi}")
             return
         acc = rec["acc"](x_dt)
+        if self.tracks_nan(op):
+            self.emit(depth, f"n{r}{suffix} |= {x} != {x}")
         comb = rec["combine"].format(acc=f"a{r}{suffix}", x=wrap(x, acc) if acc != "bool" else x)
         self.emit(depth, f"a{r}{suffix} = {wrap(comb, acc)}")
 
@@ -213,23 +251,28 @@ class _Writer:
         if rec.get("arg"):
             return f"i{r}{suffix}"
         expr = f"a{r}{suffix}"
+        if self.tracks_nan(op):
+            expr = f"({literal(np.nan, rec['acc'](op.operands[0].type.dtype))} if n{r}{suffix} else {expr})"
         if rec.get("finalize"):
             expr = rec["finalize"].format(acc=expr, count=count)
         return wrap(expr, res)
 
     # -- loop forms
+    @property
+    def strict(self):
+        return any(op.name.split(".", 1)[1] in STRICT for op in self.info.ops)
+
     def header(self, params):
-        strict = any(op.name.split(".", 1)[1] in STRICT for op in self.info.ops)
-        fm = FASTMATH_REDUCE if self.info.reductions and not strict else False
+        fm = FASTMATH_REDUCE if self.info.reductions and not self.strict else False
         self.emit(0, f"@njit(parallel=True, error_model='numpy', fastmath={fm!r}, cache=True)")
         self.emit(0, f"def kernel({', '.join(params)}):")
-        for k, u in enumerate(self.uniform):
-            if u:
+        for k, kind in enumerate(self.kinds):
+            if kind == "u":
                 self.emit(1, f"u{k} = {load(f'U{k}[0]', self.info.loads[k].type.dtype)}")
 
     def params(self, extra=()):
         p = list(extra)
-        p += [f"U{k}" if u else f"L{k}" for k, u in enumerate(self.uniform)]
+        p += [{"u": "U", "r": "W", "a": "L"}[kind] + str(k) for k, kind in enumerate(self.kinds)]
         p += [f"O{k}" for k in range(len(self.info.outputs))]
         return p
 
@@ -240,8 +283,8 @@ class _Writer:
         return head + "\n".join(self.lines) + "\n"
 
     def _slices(self, depth, lo, hi, outs=True):
-        for k, u in enumerate(self.uniform):
-            if not u:
+        for k, kind in enumerate(self.kinds):
+            if kind == "a":
                 self.emit(depth, f"l{k} = L{k}[{lo}:{hi}]")
         if outs:
             for k, v in enumerate(self.info.outputs):
@@ -265,8 +308,8 @@ class _Writer:
         self.idx = ", ".join(idx)
         shape = [f"s{k}" for k in range(r)]
         self.header(self.params(shape))
-        for k, u in enumerate(self.uniform):
-            if not u:
+        for k, kind in enumerate(self.kinds):
+            if kind == "a":
                 self.emit(1, f"l{k} = L{k}")
         for k in range(r):
             loop = "prange" if k == 0 else "range"
@@ -292,9 +335,11 @@ class _Writer:
         self._slices(2, "lo", "hi")
         for op in info.reductions:
             self.init(2, op)
+        self.alloc_buffers(2, "hi - lo")
         self.emit(2, "for j in range(hi - lo):")
         self.element_body(3, "(lo + j)")
         self.store_outputs(3, "j")
+        self.flush_buffers(2, "hi - lo")
         for op in info.reductions:
             r = self.red_index(op)
             self.emit(2, f"P{r}[b] = a{r}")
@@ -313,17 +358,21 @@ class _Writer:
         self.idx = "j"
         self.header(self.params(["m", "n"]))
         self.emit(1, "for o in prange(m):")
-        for k, u in enumerate(self.uniform):
-            if not u:
+        for k, kind in enumerate(self.kinds):
+            if kind == "a":
                 self.emit(2, f"l{k} = L{k}[o]")
+            elif kind == "r":
+                self.emit(2, f"w{k} = {load(f'W{k}[o]', self.info.loads[k].type.dtype)}")
         for k, v in enumerate(info.outputs):
             if id(v) not in info.outer:
                 self.emit(2, f"o{k} = O{k}[o]")
         for op in info.reductions:
             self.init(2, op)
+        self.alloc_buffers(2, "n")
         self.emit(2, "for j in range(n):")
         self.element_body(3, "j")
         self.store_outputs(3, "j")
+        self.flush_buffers(2, "n")
         self.finish(2, "n", "o")
 
 

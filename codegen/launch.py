@@ -13,57 +13,57 @@ class Launcher:
         self.block = kernel.regions[0].block
         self.fns = {}
 
-    def _fn(self, variant, rank, uniform):
-        key = (variant, rank, uniform)
+    def _fn(self, variant, rank, kinds):
+        key = (variant, rank, kinds)
         fn = self.fns.get(key)
         if fn is None:
-            fn = self.fns[key] = kernel_for(lower(self.info, variant, rank, uniform))
+            fn = self.fns[key] = kernel_for(lower(self.info, variant, rank, kinds))
         return fn
 
     def source_for(self, args):
         """The loop form and generated source a launch on `args` would use."""
-        variant, rank, uniform, _, _ = self.configure(args)
-        return variant, lower(self.info, variant, rank, uniform)
+        variant, rank, kinds, _, _ = self.configure(args)
+        return variant, lower(self.info, variant, rank, kinds)
 
     def __call__(self, args):
-        variant, rank, uniform, call_args, results = self.configure(args)
-        launch(self._fn(variant, rank, uniform), call_args)
+        variant, rank, kinds, call_args, results = self.configure(args)
+        launch(self._fn(variant, rank, kinds), call_args)
         return results
 
     def configure(self, args):
-        """Loop form, rank, uniform loads, call arguments and result arrays."""
+        """Loop form, rank, load kinds (see `cpu.lower`), call arguments and
+        result arrays."""
         info = self.info
         env = {id(a): x for a, x in zip(self.block.args, args)}
         for op in info.prelude:
             for r, x in zip(op.results, run_op(op, [env[id(o)] for o in op.operands])):
                 env[id(r)] = x
         space, axes = info.space, info.axes
-        uniform, arrays = [], []
+        kinds, arrays = [], []
         for v in info.loads:
             a = env[id(v)]
             u = a.size == 1
-            uniform.append(u)
+            kinds.append("u" if u else "a")
             arrays.append(a.reshape(1) if u else (a if a.shape == space else np.broadcast_to(a, space)))
-        uniform = tuple(uniform)
         arrays = [_bits(a) for a in arrays]
         if not info.reductions:
-            return self._elementwise(arrays, uniform)
-        return self._reduce(arrays, uniform)
+            return self._elementwise(arrays, tuple(kinds))
+        return self._reduce(arrays, kinds)
 
-    def _elementwise(self, arrays, uniform):
+    def _elementwise(self, arrays, kinds):
         info, space = self.info, self.info.space
         results = [np.empty(space, v.type.dtype) for v in info.outputs]
         outs = [_bits(o) for o in results]
-        loads = [a for a, u in zip(arrays, uniform) if not u]
+        loads = [a for a, k in zip(arrays, kinds) if k == "a"]
         if all(a.flags.c_contiguous for a in loads):
             n = int(np.prod(space, dtype=np.int64))
-            return "flat", 1, uniform, [n] + [a.reshape(-1) for a in arrays + outs], results
+            return "flat", 1, kinds, [n] + [a.reshape(-1) for a in arrays + outs], results
         shape, views = _collapse(space, loads + outs)
         it = iter(views)
-        args = [a if u else next(it) for a, u in zip(arrays, uniform)] + list(it)
-        return "nd", len(shape), uniform, list(shape) + args, results
+        args = [next(it) if k == "a" else a for a, k in zip(arrays, kinds)] + list(it)
+        return "nd", len(shape), kinds, list(shape) + args, results
 
-    def _reduce(self, arrays, uniform):
+    def _reduce(self, arrays, kinds):
         info, space, axes = self.info, self.info.space, self.info.axes
         keep = [i for i in range(len(space)) if i not in axes]
         perm = keep + list(axes)
@@ -71,8 +71,20 @@ class Launcher:
         n = int(np.prod([space[i] for i in axes], dtype=np.int64))
         full = m == 1
         flat = (n,) if full else (m, n)
-        # np.reshape copies only where the permuted input cannot be viewed as rows
-        args = [a if u else a.transpose(perm).reshape(flat) for a, u in zip(arrays, uniform)]
+        args = []
+        for k, a in enumerate(arrays):
+            if kinds[k] == "u":
+                args.append(a)
+                continue
+            t = a.transpose(perm)
+            if not full and n > 0 and all(t.strides[i] == 0 for i in range(len(keep), len(perm))):
+                # constant along the reduced axes (e.g. a row max): one load per row
+                kinds[k] = "r"
+                args.append(t[(Ellipsis,) + (0,) * len(axes)].reshape(m))
+            else:
+                # np.reshape copies only where the permuted input cannot be viewed as rows
+                args.append(t.reshape(flat))
+        kinds = tuple(kinds)
         outs, results = [], []
         for v in info.outputs:
             if id(v) in info.outer:
@@ -84,8 +96,8 @@ class Launcher:
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
             outs.append(_bits(o))
         if full:
-            return "full", 1, uniform, [n] + args + outs, results
-        return "rows", 2, uniform, [m, n] + args + outs, results
+            return "full", 1, kinds, [n] + args + outs, results
+        return "rows", 2, kinds, [m, n] + args + outs, results
 
 
 def _bits(a):

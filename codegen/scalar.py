@@ -46,6 +46,16 @@ def f16_round(x):
     return mathlib.f16_to_f32(mathlib.f32_to_f16(x))
 
 
+# Bulk reductions of a staged buffer, reassociated so they vectorize; used by
+# kernels whose own code must keep strict evaluation order.
+@njit(fastmath={"reassoc"}, error_model="numpy")
+def vsum(t, n, zero):
+    s = zero
+    for j in range(n):
+        s += t[j]
+    return s
+
+
 @_jit
 def maximum(a, b):
     return a if (a > b or a != a) else b
@@ -189,4 +199,4 @@ def _negzero_below(x):
 __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
            "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "sign", "floor_divide",
-           "mod", "power", "round_half_even", "round_int", "negzero_below"]
+           "mod", "power", "round_half_even", "round_int", "negzero_below", "vsum"]
