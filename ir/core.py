@@ -137,6 +137,18 @@ class Function:
         return print_function(self)
 
 
+def blocks(func):
+    """Every block of `func`: the body, then nested region blocks (iterative)."""
+    out, stack = [], [func.body]
+    while stack:
+        b = stack.pop()
+        out.append(b)
+        for op in b.ops:
+            for r in op.regions:
+                stack.extend(r.blocks)
+    return out
+
+
 def walk(outputs):
     """The detached graph reaching `outputs`: (ops in topological order,
     leaves, structural key). Iterative post-order (graphs may be very deep).
@@ -208,4 +220,4 @@ def collect(outputs, name="main"):
 
 
 __all__ = ["Value", "Operation", "Block", "Region", "Function", "Location", "TensorType",
-           "collect", "walk", "build"]
+           "blocks", "collect", "walk", "build"]

@@ -19,12 +19,13 @@ regions are closed, so every use of a value follows it in its own block):
 each op's operands are first renamed through the substitutions made so far.
 Everything is iterative and linear-ish: graphs may hold 100k ops.
 """
+import abc
 import math
 
 import numpy as np
 
 from . import dtypes
-from .core import Operation
+from .core import Operation, blocks
 from .registry import ELEMENTWISE, lookup
 
 RETURN = "func.return"
@@ -33,18 +34,6 @@ CONSTANT = "lazy.constant"
 
 
 # ---------------------------------------------------------------- helpers
-
-def blocks(func):
-    """Every block of `func`: the body, then nested region blocks (iterative)."""
-    out, stack = [], [func.body]
-    while stack:
-        b = stack.pop()
-        out.append(b)
-        for op in b.ops:
-            for r in op.regions:
-                stack.extend(r.blocks)
-    return out
-
 
 def walk(func):
     """Every operation of `func`, nested regions included (iterative)."""
@@ -195,13 +184,14 @@ def _is_float(dtype):
 
 # ---------------------------------------------------------------- pass objects
 
-class Pass:
+class Pass(abc.ABC):
     """A named pass: `pass_(func) -> func` (rewrites in place)."""
 
     name = "pass"
 
+    @abc.abstractmethod
     def run(self, func):
-        raise NotImplementedError
+        """Rewrite `func` in place; may return a replacement function."""
 
     def __call__(self, func):
         out = self.run(func)
@@ -220,8 +210,9 @@ class BlockRewritePass(Pass):
             self.changed += rewrite_block(b, self.rewrite_op)
         return func
 
+    @abc.abstractmethod
     def rewrite_op(self, op, rw):
-        raise NotImplementedError
+        """Rewrite one op through the rewriter `rw`."""
 
 
 # ---------------------------------------------------------------- canonicalize

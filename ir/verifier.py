@@ -25,6 +25,7 @@ The walk is iterative and linear: graphs may hold 100k ops.
 import numpy as np
 
 from . import dtypes
+from .core import blocks
 from .registry import CONTROL_FLOW, ELEMENTWISE, REDUCTION, SCAN, lookup
 
 RETURN = "func.return"
@@ -155,14 +156,7 @@ class _Verifier:
         return f"operand #{k} {n} is not defined in this function"
 
     def all_blocks(self):
-        stack, out = [self.func.body], []
-        while stack:
-            b = stack.pop()
-            out.append(b)
-            for op in b.ops:
-                for r in op.regions:
-                    stack.extend(r.blocks)
-        return out
+        return blocks(self.func)
 
     # -- one op
     def op(self, op, w):
