@@ -38,7 +38,7 @@ class Launcher:
         for op in info.prelude:
             for r, x in zip(op.results, run_op(op, [env[id(o)] for o in op.operands])):
                 env[id(r)] = x
-        space, axes = info.space, info.axes
+        space = info.space
         kinds, arrays = [], []
         for v in info.loads:
             a = env[id(v)]

@@ -10,7 +10,7 @@ import numpy as np
 from . import dtypes as D
 from .registry import (ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
                        register)
-from .shapes import broadcast_shapes, reduced_shape, size_of
+from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
 # ---------------------------------------------------------------- promotion rules

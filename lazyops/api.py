@@ -11,7 +11,7 @@ import numpy as np
 
 from .ir import dtypes as D
 from .ir.registry import lookup
-from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
+from .ir.shapes import broadcast_shapes, normalize_axis, size_of
 from .tensor import Tensor, leaf, record
 
 # Python scalars with these values are recorded as IR constants, visible to
@@ -182,19 +182,55 @@ def _binary(name):
     return f
 
 
-_UNARY = ["negative", "absolute", "square", "sqrt", "exp", "expm1", "log", "log1p",
-          "log2", "log10", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos",
-          "arctan", "sign", "floor", "ceil", "trunc", "logical_not", "isnan", "isinf", "isfinite"]
-_BINARY = ["add", "subtract", "multiply", "divide", "floor_divide", "mod", "maximum", "minimum",
-           "arctan2", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-           "logical_and", "logical_or", "logical_xor"]
-for _n in _UNARY:
-    globals()[_n] = _unary(_n)
-for _n in _BINARY:
-    globals()[_n] = _binary(_n)
+negative = _unary("negative")
+absolute = _unary("absolute")
+square = _unary("square")
+sqrt = _unary("sqrt")
+exp = _unary("exp")
+expm1 = _unary("expm1")
+log = _unary("log")
+log1p = _unary("log1p")
+log2 = _unary("log2")
+log10 = _unary("log10")
+sin = _unary("sin")
+cos = _unary("cos")
+tan = _unary("tan")
+tanh = _unary("tanh")
+sinh = _unary("sinh")
+cosh = _unary("cosh")
+arcsin = _unary("arcsin")
+arccos = _unary("arccos")
+arctan = _unary("arctan")
+sign = _unary("sign")
+floor = _unary("floor")
+ceil = _unary("ceil")
+trunc = _unary("trunc")
+logical_not = _unary("logical_not")
+isnan = _unary("isnan")
+isinf = _unary("isinf")
+isfinite = _unary("isfinite")
+
+add = _binary("add")
+subtract = _binary("subtract")
+multiply = _binary("multiply")
+divide = _binary("divide")
+floor_divide = _binary("floor_divide")
+mod = _binary("mod")
+maximum = _binary("maximum")
+minimum = _binary("minimum")
+arctan2 = _binary("arctan2")
+equal = _binary("equal")
+not_equal = _binary("not_equal")
+less = _binary("less")
+less_equal = _binary("less_equal")
+greater = _binary("greater")
+greater_equal = _binary("greater_equal")
+logical_and = _binary("logical_and")
+logical_or = _binary("logical_or")
+logical_xor = _binary("logical_xor")
 
 abs = absolute  # noqa: A001  (keras.ops.abs)
-true_divide = divide  # noqa: F821
+true_divide = divide
 
 
 def rsqrt(x):
@@ -321,7 +357,7 @@ def std(x, axis=None, keepdims=False):
     axis = normalize_axis("std", axis, x.shape)
     if x.dtype == "bool" or D.is_int(x.dtype):
         x = _cast(x, D.FLOATX)
-    return sqrt(var(x, axis, keepdims))  # noqa: F821
+    return sqrt(var(x, axis, keepdims))
 
 
 def _arg(name, x, axis, keepdims):
