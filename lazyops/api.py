@@ -169,7 +169,7 @@ def _check_supported(api, dtype):
 def _unary(name):
     def f(x):
         return _elementwise(name, [x], ("x",))
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise `{name}` (keras.ops.{name})."
     return f
 
@@ -177,7 +177,7 @@ def _unary(name):
 def _binary(name):
     def f(x1, x2):
         return _elementwise(name, [x1, x2])
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise `{name}` with broadcasting (keras.ops.{name})."
     return f
 
@@ -524,3 +524,17 @@ def matmul(x1, x2):
         raise ValueError(f"matmul: inputs must be at least 1-d, got shapes {a.shape} and {b.shape}")
     dt = "int32" if (a.dtype == b.dtype == "int8") else D.result_type(a.dtype, b.dtype)
     return Tensor(record("matmul", [_cast(a, dt)._value, _cast(b, dt)._value]))
+
+
+__all__ = [
+    "abs", "absolute", "add", "all", "amax", "amin", "any", "arange", "arccos", "arcsin",
+    "arctan", "arctan2", "argmax", "argmin", "broadcast_to", "cast", "ceil", "clip",
+    "convert_to_numpy", "convert_to_tensor", "cos", "cosh", "divide", "dtype", "equal", "exp",
+    "expand_dims", "expm1", "floor", "floor_divide", "full", "full_like", "greater",
+    "greater_equal", "is_tensor", "isfinite", "isinf", "isnan", "less", "less_equal", "log",
+    "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "multiply", "negative",
+    "not_equal", "ones", "ones_like", "power", "prod", "reshape", "round", "rsqrt", "shape",
+    "sign", "sin", "sinh", "sqrt", "square", "squeeze", "std", "subtract", "sum", "tan",
+    "tanh", "transpose", "true_divide", "trunc", "var", "where", "zeros", "zeros_like",
+]
