@@ -15,7 +15,7 @@ so integer arithmetic wraps and float32 stays float32, as in NumPy.
 import numpy as np
 
 from ..ir import dtypes as D
-from ..ir.registry import ELEMENTWISE, REDUCTION, lookup
+from ..ir.registry import ELEMENTWISE, REDUCTION, SOURCE, lookup
 from .scalar import STRICT
 
 BLOCK = 8192
@@ -82,7 +82,7 @@ class KernelInfo:
             if op.name == "lazy.constant":
                 self.consts[id(op.results[0])] = literal(op.attrs["value"], op.attrs["dtype"])
                 continue
-            if d.has(ELEMENTWISE) or d.has(REDUCTION) or op.name == "lazy.iota":
+            if d.has(ELEMENTWISE) or d.has(REDUCTION) or d.has(SOURCE):
                 for v in op.operands:
                     if id(v) not in computed and id(v) not in self.consts and id(v) not in load_ids:
                         load_ids[id(v)] = len(self.loads)

@@ -39,7 +39,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     else:
         kinds = {D.python_scalar_kind(e) or _elem_dtype(e) for e in _flatten(x)}
         dtype = D.result_type(*kinds) if kinds else D.FLOATX
-    arr = np.array(x, dtype=dtype, order="C")
+    arr = np.array(x, dtype=dtype, order="C")  # a copy: later writes to `x` change nothing
+    arr.flags.writeable = False  # graphs read this buffer whenever they are forced
     return Tensor(leaf(arr))
 
 
