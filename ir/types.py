@@ -1,17 +1,31 @@
 """Tensor types: a static shape and a dtype."""
-from dataclasses import dataclass
-
 from . import dtypes
 
 
-@dataclass(frozen=True)
 class TensorType:
-    shape: tuple
-    dtype: str  # Keras name, e.g. "float32"
+    """`tensor<4x8xf32>`: an immutable shape (tuple of ints) and a Keras dtype
+    name. A plain slotted class: types are created for every recorded op."""
 
-    def __post_init__(self):
-        if type(self.shape) is not tuple or not all(type(d) is int for d in self.shape):
-            object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        if type(shape) is not tuple or not all(type(d) is int for d in shape):
+            shape = tuple(int(d) for d in shape)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "dtype", dtype)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("TensorType is immutable")
+
+    def __eq__(self, other):
+        return (isinstance(other, TensorType) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"TensorType(shape={self.shape}, dtype={self.dtype!r})"
 
     @property
     def rank(self):

@@ -100,14 +100,24 @@ def _cast(x, dtype):
     return Tensor(record("cast", [x._value], {"dtype": dtype}))
 
 
+_CONSTANTS = {}
+
+
 def _scalar_value(v, dtype, static, api):
-    """A Python scalar as an IR constant (static) or a runtime 0-d argument."""
+    """A Python scalar as an IR constant (static) or a runtime 0-d argument.
+    Constants have no operands and no data, so one recorded op per value and
+    dtype serves every graph."""
     try:
         arr = np.asarray(v, dtype=dtype)
     except OverflowError as e:
         raise OverflowError(f"{api}: Python scalar {v!r} does not fit dtype {dtype}: {e}") from None
     if static:
-        return record("constant", [], {"value": arr.item(), "dtype": dtype})
+        value = arr.item()
+        key = (repr(value), dtype)
+        c = _CONSTANTS.get(key)
+        if c is None:
+            c = _CONSTANTS[key] = record("constant", [], {"value": value, "dtype": dtype})
+        return c
     return leaf(arr)
 
 
