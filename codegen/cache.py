@@ -7,7 +7,9 @@ NumPy versions and imported as modules, so Numba's own `cache=True` keeps
 the compiled machine code: a second process loads kernels in milliseconds.
 """
 import hashlib
+import functools
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -18,7 +20,7 @@ import numba
 import numpy as np
 
 
-VERSION = "0.1.0"
+VERSION = importlib.metadata.version("lazyops")
 
 STATS = {"kernels": 0, "compiles": 0, "disk_loads": 0, "hits": 0, "launches": 0,
          "compile_time": 0.0, "run_time": 0.0}
@@ -26,6 +28,7 @@ STATS = {"kernels": 0, "compiles": 0, "disk_loads": 0, "hits": 0, "launches": 0,
 _kernels = {}
 
 
+@functools.lru_cache(maxsize=None)
 def _library_hash():
     """Hash of the code that generated kernels call into. Numba's cache checks
     only a kernel's own file, so a change here must change the folder."""
@@ -78,22 +81,24 @@ def kernel_for(source):
     return fn
 
 
+_disk_hits = {}  # kernel -> Numba disk-cache hits seen so far
+
+
 def launch(fn, args):
-    """Call a kernel, counting compiles (new signatures) and their time."""
+    """Call a kernel, counting compiles (new signatures) and their time.
+    Numba's statistics are read only when a call added a signature."""
     n = len(fn.signatures)
-    hits = sum(fn.stats.cache_hits.values()) if hasattr(fn, "stats") else 0
     t0 = time.perf_counter()
     fn(*args)
     dt = time.perf_counter() - t0
     STATS["launches"] += 1
-    if len(fn.signatures) > n:
-        if hasattr(fn, "stats") and sum(fn.stats.cache_hits.values()) > hits:
-            STATS["disk_loads"] += 1
-        else:
-            STATS["compiles"] += 1
-        STATS["compile_time"] += dt
-    else:
+    if len(fn.signatures) == n:
         STATS["run_time"] += dt
+        return
+    hits = sum(fn.stats.cache_hits.values())
+    STATS["disk_loads" if hits > _disk_hits.get(fn, 0) else "compiles"] += 1
+    _disk_hits[fn] = hits
+    STATS["compile_time"] += dt
 
 
 def cache_info():

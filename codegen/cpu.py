@@ -333,13 +333,7 @@ class _Writer:
         self.emit(2, f"lo = b * {BLOCK}")
         self.emit(2, f"hi = min(lo + {BLOCK}, n)")
         self._slices(2, "lo", "hi")
-        for op in info.reductions:
-            self.init(2, op)
-        self.alloc_buffers(2, "hi - lo")
-        self.emit(2, "for j in range(hi - lo):")
-        self.element_body(3, "(lo + j)")
-        self.store_outputs(3, "j")
-        self.flush_buffers(2, "hi - lo")
+        self._reduce_loop("hi - lo", "(lo + j)")
         for op in info.reductions:
             r = self.red_index(op)
             self.emit(2, f"P{r}[b] = a{r}")
@@ -366,14 +360,18 @@ class _Writer:
         for k, v in enumerate(info.outputs):
             if id(v) not in info.outer:
                 self.emit(2, f"o{k} = O{k}[o]")
-        for op in info.reductions:
-            self.init(2, op)
-        self.alloc_buffers(2, "n")
-        self.emit(2, "for j in range(n):")
-        self.element_body(3, "j")
-        self.store_outputs(3, "j")
-        self.flush_buffers(2, "n")
+        self._reduce_loop("n", "j")
         self.finish(2, "n", "o")
+
+    def _reduce_loop(self, count, index):
+        """The inner loop of a row or block: accumulate, store side outputs."""
+        for op in self.info.reductions:
+            self.init(2, op)
+        self.alloc_buffers(2, count)
+        self.emit(2, f"for j in range({count}):")
+        self.element_body(3, index)
+        self.store_outputs(3, "j")
+        self.flush_buffers(2, count)
 
 
 def _acc_dtype(op):

@@ -7,9 +7,10 @@ fuses it into kernels, compiles them with Numba and runs them.
 from . import config
 from .api import *  # noqa: F401,F403
 from .api import abs, all, any, max, min, round, sum  # noqa: F401  (keras.ops names)
+from .codegen import cache as _cache
 from .codegen.cache import cache_info
 from .engine import evaluate
 from .explain import explain
 from .tensor import Tensor
 
-__version__ = "0.1.0"
+__version__ = _cache.VERSION

@@ -524,7 +524,7 @@ def arange(start, stop=None, step=None, dtype=None):
     # np.arange computes in the dtype's precision from start and step.
     st = np.asarray(start).astype(dt)
     delta = (np.asarray(start + step).astype(dt) - st) if D.is_float(dt) else np.asarray(step).astype(dt)
-    return Tensor(record("iota", [leaf(np.asarray(st)), leaf(np.asarray(delta))], {"size": n}))
+    return Tensor(record("iota", [leaf(st), leaf(delta)], {"size": n}))
 
 
 # ---------------------------------------------------------------- library

@@ -138,13 +138,14 @@ class Tensor:
     def __neg__(self): return _api().negative(self)
     def __pos__(self): return self
     def __abs__(self): return _api().absolute(self)
-    def __invert__(self): return _api().logical_not(self)
-    def __and__(self, o): return _api().logical_and(self, o)
-    def __rand__(self, o): return _api().logical_and(o, self)
-    def __or__(self, o): return _api().logical_or(self, o)
-    def __ror__(self, o): return _api().logical_or(o, self)
-    def __xor__(self, o): return _api().logical_xor(self, o)
-    def __rxor__(self, o): return _api().logical_xor(o, self)
+    # `~ & | ^` are logical on booleans; integer bitwise ops are not recorded yet
+    def __invert__(self): return _api().logical_not(_bool_only(self, "~"))
+    def __and__(self, o): return _api().logical_and(_bool_only(self, "&"), o)
+    def __rand__(self, o): return _api().logical_and(o, _bool_only(self, "&"))
+    def __or__(self, o): return _api().logical_or(_bool_only(self, "|"), o)
+    def __ror__(self, o): return _api().logical_or(o, _bool_only(self, "|"))
+    def __xor__(self, o): return _api().logical_xor(_bool_only(self, "^"), o)
+    def __rxor__(self, o): return _api().logical_xor(o, _bool_only(self, "^"))
     def __eq__(self, o): return _api().equal(self, o)
     def __ne__(self, o): return _api().not_equal(self, o)
     def __lt__(self, o): return _api().less(self, o)
@@ -169,6 +170,13 @@ class Tensor:
 
     def reshape(self, *shape):
         return _api().reshape(self, shape[0] if len(shape) == 1 else shape)
+
+
+def _bool_only(t, symbol):
+    if t.dtype != "bool":
+        raise TypeError(f"operator `{symbol}` on a {t.dtype} tensor: only boolean tensors "
+                        "support it (logical); integer bitwise operators are not available")
+    return t
 
 
 def _api():
