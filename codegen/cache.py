@@ -3,18 +3,27 @@
 Kernels are keyed by a hash of their generated source, which depends on the
 kernel's structure, dtypes, loop form and rank, never on concrete sizes.
 Sources are written to a cache folder named after the lazyops, Numba and
-NumPy versions and imported as modules, so Numba's own `cache=True` keeps
+NumPy versions and run as modules, so Numba's own `cache=True` keeps
 the compiled machine code: a second process loads kernels in milliseconds.
+
+The disk cache never breaks a run. A source file whose content is not the
+kernel's source is rewritten (the kernel itself is always built from the
+source in memory), a Numba index or data file that cannot be loaded is
+dropped and the kernel recompiled. A cache folder that cannot be created or
+written, or that other users could write to (the cache holds code that gets
+executed), is not used: kernels are compiled in memory, after one warning.
 """
 import hashlib
 import functools
-import importlib
 import importlib.metadata
-import importlib.util
+import linecache
 import os
+import stat
 import sys
 import tempfile
 import time
+import types
+import warnings
 
 import numba
 import numpy as np
@@ -26,6 +35,10 @@ STATS = {"kernels": 0, "compiles": 0, "disk_loads": 0, "hits": 0, "launches": 0,
          "compile_time": 0.0, "run_time": 0.0}
 
 _kernels = {}
+
+
+class CacheWarning(RuntimeWarning):
+    """The on-disk kernel cache is not used, or could not be written."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,20 +53,88 @@ def _library_hash():
     return h.hexdigest()[:12]
 
 
-_DIR = None
-
-
 def cache_dir():
-    global _DIR
+    """The versioned cache folder: `$LAZYOPS_CACHE_DIR` (or ~/.cache/lazyops)
+    / lazyops, library, Numba, NumPy and Python versions. It is used only if
+    `_usable_dir()` accepts it."""
     root = os.environ.get("LAZYOPS_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "lazyops")
     tag = (f"v{VERSION}-{_library_hash()}-numba{numba.__version__}-numpy{np.__version__}"
            f"-py{sys.version_info[0]}{sys.version_info[1]}")
-    path = os.path.join(root, tag)
-    if path != _DIR:
-        os.makedirs(path, exist_ok=True)
-        _DIR = path
+    return os.path.join(root, tag)
+
+
+_folders = {}  # versioned folder -> itself if the disk cache uses it, else None
+_warned = set()
+
+
+def _warn_once(key, message):
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, CacheWarning, stacklevel=3)
+
+
+class _Refused(Exception):
+    """A cache folder that must not be used."""
+
+
+def _usable_dir():
+    """The cache folder, or None where it cannot be used (after one warning).
+    Created and checked once per process per folder."""
+    path = cache_dir()
+    try:
+        return _folders[path]
+    except KeyError:
+        pass
+    try:
+        _private_folder(os.path.dirname(path), parents=True)
+        _private_folder(path)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise _Refused("it is not writable")
+    except (_Refused, OSError) as e:
+        _give_up(path, e)
+        return None
+    _folders[path] = path
     return path
+
+
+def _private_folder(folder, parents=False):
+    """Create `folder` private to the user (mode 0700) unless it exists, and
+    refuse it if it is not a folder or another user could write to it."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:  # already there, or created by a concurrent process
+        pass
+    except FileNotFoundError:
+        if not parents:
+            raise
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        return _private_folder(folder)
+    else:
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+    st = os.stat(folder)
+    if not stat.S_ISDIR(st.st_mode):
+        raise _Refused(f"{folder} is not a folder")
+    if hasattr(os, "getuid"):
+        if st.st_uid != os.getuid():
+            raise _Refused(f"{folder} is owned by another user (uid {st.st_uid}), "
+                           "and the cache holds code that gets executed")
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise _Refused(f"{folder} is writable by other users (mode "
+                           f"{oct(stat.S_IMODE(st.st_mode))}), and the cache holds code that gets "
+                           f"executed; make it private with `chmod go-w {folder}`")
+
+
+def _give_up(path, reason):
+    """Stop using the cache folder `path` in this process, warning once."""
+    _folders[path] = None
+    if isinstance(reason, OSError) and reason.strerror:
+        where = f": {reason.filename}" if reason.filename else ""
+        reason = f"{reason.strerror}{where}"
+    _warn_once(("folder", path),
+               f"lazyops: not using the kernel cache folder {path}: {reason}. Kernels are "
+               "compiled in memory and not kept for later runs (set LAZYOPS_CACHE_DIR to "
+               "choose another folder).")
 
 
 def kernel_for(source):
@@ -64,21 +145,131 @@ def kernel_for(source):
         STATS["hits"] += 1
         return fn
     modname = f"lazyops_kernel_{key}"
-    path = os.path.join(cache_dir(), modname + ".py")
-    if not os.path.exists(path):
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(source)
-        os.replace(tmp, path)  # atomic: concurrent processes see whole files only
-    importlib.invalidate_caches()
-    spec = importlib.util.spec_from_file_location(modname, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    spec.loader.exec_module(module)
-    fn = module.kernel
+    folder = _usable_dir()
+    fn = _from_disk(folder, modname, source) if folder is not None else None
+    if fn is None:
+        fn = _in_memory(modname, source)
     _kernels[key] = fn
     STATS["kernels"] += 1
     return fn
+
+
+def _from_disk(folder, modname, source):
+    """The kernel run from its file in `folder`, with Numba's disk cache; None
+    (and the folder given up) where the folder cannot hold it."""
+    path = os.path.join(folder, modname + ".py")
+    try:
+        stale = _write_source(path, source.encode())
+    except OSError as e:
+        _give_up(folder, e)
+        return None
+    try:
+        # Built from `source`, not from the file: the file only anchors Numba's
+        # cache (its name, modification time and size).
+        fn = _run_module(modname, source, path)
+    except Exception as e:
+        fn = _in_memory(modname, source)  # raises where the source itself is bad
+        _give_up(folder, f"Numba cannot cache kernels there ({e})")
+        return fn
+    cache = getattr(fn, "_cache", None)
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    if stale and index:
+        _remove(index)  # machine code saved for the file's old content
+    _guard(cache, index, folder)
+    return fn
+
+
+def _write_source(path, data):
+    """Make the file at `path` hold `data`. True where it held something else."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(data) + 1) == data:
+                return False
+        stale = True
+    except FileNotFoundError:
+        stale = False
+    except OSError:  # unreadable: replace it
+        stale = True
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".lazyops-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if not stale:
+            try:
+                os.link(tmp, path)  # atomic and never replaces a concurrent writer's file
+                return False
+            except FileExistsError:
+                if _read(path) == data:
+                    return False
+                stale = True
+            except OSError:  # no hard links on this file system
+                pass
+        os.replace(tmp, path)  # atomic: concurrent processes see whole files only
+        return stale
+    finally:
+        _remove(tmp)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _run_module(modname, source, filename):
+    """Run `source` as module `modname`; its `kernel`."""
+    module = types.ModuleType(modname)
+    module.__file__ = filename
+    sys.modules[modname] = module
+    exec(compile(source, filename, "exec"), module.__dict__)
+    return module.kernel
+
+
+def _in_memory(modname, source):
+    """The kernel compiled without a disk cache."""
+    source = source.replace("cache=True", "cache=False", 1)
+    filename = f"<lazyops kernel {modname}>"
+    # lets `inspect` and Numba's error messages show the source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return _run_module(modname, source, filename)
+
+
+def _guard(cache, index, folder):
+    """Make a Numba function cache survive corrupt files: an index or data
+    file that cannot be loaded is dropped and the kernel compiled afresh; a
+    failed save costs a compile in the next run."""
+    load = getattr(cache, "load_overload", None)
+    save = getattr(cache, "save_overload", None)
+    if load is None or save is None:
+        return
+
+    def load_overload(sig, target_context):
+        try:
+            return load(sig, target_context)
+        except Exception:
+            if index:
+                _remove(index)
+            return None
+
+    def save_overload(sig, data):
+        try:
+            save(sig, data)
+        except Exception as e:
+            _warn_once(("save", folder),
+                       f"lazyops: could not save compiled kernels in the cache folder {folder} "
+                       f"({type(e).__name__}: {e}); later runs compile them again.")
+
+    cache.load_overload = load_overload
+    cache.save_overload = save_overload
 
 
 _disk_hits = {}  # kernel -> Numba disk-cache hits seen so far
@@ -103,7 +294,8 @@ def launch(fn, args):
 
 def cache_info():
     """Compile and cache counters, and compile versus run time (seconds)."""
-    return dict(STATS, cached_kernels=len(_kernels), cache_dir=cache_dir())
+    return dict(STATS, cached_kernels=len(_kernels), cache_dir=cache_dir(),
+                disk_cache=_usable_dir() is not None)
 
 
 def clear_memory_cache():

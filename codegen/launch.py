@@ -1,69 +1,81 @@
-"""Launching a kernel: apply the views of its inputs with NumPy, pick the
-loop form from the inputs' layouts, and call the compiled function."""
+"""Launching a kernel: apply the views of its inputs with NumPy, choose the
+plan's form from the inputs' layouts, and call the compiled function.
+Layouts are target independent; a target supplies `print_plan` and
+`compile` (see `codegen.backend`)."""
 import numpy as np
 
 from ..ir.interpreter import run_op
-from .cache import kernel_for, launch
-from .cpu import KernelInfo, lower
+from .plan import KernelInfo, build_plan
 
 
 class Launcher:
-    def __init__(self, kernel):
+    def __init__(self, kernel, target):
         self.info = KernelInfo(kernel)
         self.block = kernel.regions[0].block
+        self.target = target
         self.fns = {}
 
-    def _fn(self, variant, rank, kinds):
-        key = (variant, rank, kinds)
+    def _fn(self, form, rank, access):
+        key = (form, rank, access)
         fn = self.fns.get(key)
         if fn is None:
-            fn = self.fns[key] = kernel_for(lower(self.info, variant, rank, kinds))
+            fn = self.fns[key] = self.target.compile(self.source(form, rank, access))
         return fn
 
-    def source_for(self, args):
-        """The loop form and generated source a launch on `args` would use."""
-        variant, rank, kinds, _, _ = self.configure(args)
-        return variant, lower(self.info, variant, rank, kinds)
+    def plan(self, form, rank, access):
+        return build_plan(self.info, form, rank, access)
+
+    def source(self, form, rank, access):
+        return self.target.print_plan(self.plan(form, rank, access))
+
+    def explain_for(self, args):
+        """(form, loop plan, generated source) a launch on `args` would use."""
+        form, rank, access, _, _ = self.configure(args)
+        plan = self.plan(form, rank, access)
+        return form, plan, self.target.print_plan(plan)
 
     def __call__(self, args):
-        variant, rank, kinds, call_args, results = self.configure(args)
-        launch(self._fn(variant, rank, kinds), call_args)
+        form, rank, access, call_args, results = self.configure(args)
+        self.target.launch(self._fn(form, rank, access), call_args)
         return results
 
     def configure(self, args):
-        """Loop form, rank, load kinds (see `cpu.lower`), call arguments and
-        result arrays."""
+        """Form, rank, input access kinds (see `plan.Input`), call arguments
+        and result arrays."""
         info = self.info
-        env = {id(a): x for a, x in zip(self.block.args, args)}
+        env = dict(zip(self.block.args, args))
         for op in info.prelude:
-            for r, x in zip(op.results, run_op(op, [env[id(o)] for o in op.operands])):
-                env[id(r)] = x
+            env.update(zip(op.results, run_op(op, [env[o] for o in op.operands])))
         space = info.space
-        kinds, arrays = [], []
+        access, arrays = [], []
         for v in info.loads:
-            a = env[id(v)]
-            u = a.size == 1
-            kinds.append("u" if u else "a")
-            arrays.append(a.reshape(1) if u else (a if a.shape == space else np.broadcast_to(a, space)))
+            a = env[v]
+            if a.size == 1 or (a.size and not any(a.strides)):  # one value, maybe broadcast
+                access.append("uniform")
+                arrays.append(np.lib.stride_tricks.as_strided(a, (1,), (a.itemsize,)))
+            else:
+                access.append("elem")
+                arrays.append(a if a.shape == space else np.broadcast_to(a, space))
         arrays = [_bits(a) for a in arrays]
         if not info.reductions:
-            return self._elementwise(arrays, tuple(kinds))
-        return self._reduce(arrays, kinds)
+            return self._elementwise(arrays, tuple(access))
+        return self._reduce(arrays, access)
 
-    def _elementwise(self, arrays, kinds):
+    def _elementwise(self, arrays, access):
         info, space = self.info, self.info.space
         results = [np.empty(space, v.type.dtype) for v in info.outputs]
         outs = [_bits(o) for o in results]
-        loads = [a for a, k in zip(arrays, kinds) if k == "a"]
+        loads = [a for a, k in zip(arrays, access) if k == "elem"]
         if all(a.flags.c_contiguous for a in loads):
             n = int(np.prod(space, dtype=np.int64))
-            return "flat", 1, kinds, [n] + [a.reshape(-1) for a in arrays + outs], results
+            rank = 1 if space else 0
+            return "flat", rank, access, [n] + [a.reshape(-1) for a in arrays + outs], results
         shape, views = _collapse(space, loads + outs)
         it = iter(views)
-        args = [next(it) if k == "a" else a for a, k in zip(arrays, kinds)] + list(it)
-        return "nd", len(shape), kinds, list(shape) + args, results
+        args = [next(it) if k == "elem" else a for a, k in zip(arrays, access)] + list(it)
+        return "nd", len(shape), access, list(shape) + args, results
 
-    def _reduce(self, arrays, kinds):
+    def _reduce(self, arrays, access):
         info, space, axes = self.info, self.info.space, self.info.axes
         keep = [i for i in range(len(space)) if i not in axes]
         perm = keep + list(axes)
@@ -73,21 +85,20 @@ class Launcher:
         flat = (n,) if full else (m, n)
         args = []
         for k, a in enumerate(arrays):
-            if kinds[k] == "u":
+            if access[k] == "uniform":
                 args.append(a)
                 continue
             t = a.transpose(perm)
             if not full and n > 0 and all(t.strides[i] == 0 for i in range(len(keep), len(perm))):
                 # constant along the reduced axes (e.g. a row max): one load per row
-                kinds[k] = "r"
+                access[k] = "row"
                 args.append(t[(Ellipsis,) + (0,) * len(axes)].reshape(m))
             else:
                 # np.reshape copies only where the permuted input cannot be viewed as rows
                 args.append(t.reshape(flat))
-        kinds = tuple(kinds)
         outs, results = [], []
         for v in info.outputs:
-            if id(v) in info.outer:
+            if v in info.outer:
                 o = np.empty(1 if full else m, v.type.dtype)
                 results.append(o.reshape(v.type.shape))
             else:
@@ -96,8 +107,8 @@ class Launcher:
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
             outs.append(_bits(o))
         if full:
-            return "full", 1, kinds, [n] + args + outs, results
-        return "rows", 2, kinds, [m, n] + args + outs, results
+            return "full", 1, tuple(access), [n] + args + outs, results
+        return "rows", 2, tuple(access), [m, n] + args + outs, results
 
 
 def _bits(a):

@@ -95,7 +95,7 @@ def round_int(x, decimals):
     """np.round for integers (negative decimals round to tens, hundreds...)."""
 
 
-@overload(floor_divide, inline="always", jit_options={"error_model": "numpy"})
+@overload(floor_divide, jit_options={"error_model": "numpy"})
 def _floor_divide(a, b):
     if isinstance(a, types.Float):
         def impl(a, b):
@@ -115,7 +115,7 @@ def _floor_divide(a, b):
     return lambda a, b: (a - a) if b == 0 else a // b
 
 
-@overload(mod, inline="always", jit_options={"error_model": "numpy"})
+@overload(mod, jit_options={"error_model": "numpy"})
 def _mod(a, b):
     if isinstance(a, types.Float):
         def impl(a, b):
@@ -129,7 +129,7 @@ def _mod(a, b):
     return lambda a, b: (a - a) if b == 0 else a % b
 
 
-@overload(power, inline="always", jit_options={"error_model": "numpy"})
+@overload(power, jit_options={"error_model": "numpy"})
 def _power(a, b):
     if isinstance(a, types.Float):
         return lambda a, b: a ** b

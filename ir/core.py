@@ -63,6 +63,17 @@ class Operation:
         (r,) = self.results
         return r
 
+    def clone(self, value_map):
+        """A copy whose operands are `value_map[v]` (v itself where absent),
+        with its regions cloned deeply; maps each old result (and nested
+        value) to its copy in `value_map`. Passes then rewrite the copy, never
+        the recorded graph."""
+        new = Operation(self.name, [value_map.get(v, v) for v in self.operands],
+                        [r.type for r in self.results], self.attrs,
+                        [r.clone(value_map) for r in self.regions], self.loc)
+        value_map.update(zip(self.results, new.results))
+        return new
+
     def __repr__(self):
         return f"<Operation {self.name}>"
 
@@ -78,6 +89,12 @@ class Block:
     def terminator(self):
         return self.ops[-1] if self.ops else None
 
+    def clone(self, value_map):
+        new = Block([a.type for a in self.args])
+        value_map.update(zip(self.args, new.args))
+        new.ops = [op.clone(value_map) for op in self.ops]
+        return new
+
 
 class Region:
     __slots__ = ("blocks",)
@@ -88,6 +105,9 @@ class Region:
     @property
     def block(self):
         return self.blocks[0]
+
+    def clone(self, value_map):
+        return Region([b.clone(value_map) for b in self.blocks])
 
 
 class Function:
@@ -101,7 +121,6 @@ class Function:
         self.name = name
         self.body = body
         self.result_types = None if result_types is None else list(result_types)
-        self.key = None  # structural key computed by `collect`, if any
 
     @property
     def returns(self):
@@ -115,20 +134,20 @@ class Function:
     def ops(self):
         return self.body.ops
 
+    def clone(self):
+        """A deep copy (passes rewrite functions in place)."""
+        return Function(self.name, self.body.clone({}), self.result_types)
+
     def __eq__(self, other):
         from .printer import print_function
         return isinstance(other, Function) and print_function(other, locs=True) == print_function(self, locs=True)
 
     def __hash__(self):
+        # functions equal as printed (locations included) have equal structure
         return hash(self.structural_key())
 
     def structural_key(self):
-        """A hashable key of the function's structure, without locations.
-        `collect` computes it as it builds the function (cheaper than
-        printing); passes mutate in place, so it describes the function as
-        collected."""
-        if self.key is not None:
-            return self.key
+        """The function's structure as text, without locations."""
         from .printer import print_function
         return print_function(self, locs=False)
 
@@ -163,60 +182,53 @@ def walk(outputs):
             val, expanded = stack.pop()
             op = val.owner if val.data is None else None
             if not isinstance(op, Operation):
-                if id(val) not in seen:
-                    seen.add(id(val))
+                if val not in seen:
+                    seen.add(val)
                     leaves.append(val)
                 continue
             if expanded:
-                if id(op) not in seen:
-                    seen.add(id(op))
+                if op not in seen:
+                    seen.add(op)
                     order.append(op)
                 continue
-            if id(op) in seen:
+            if op in seen:
                 continue
             stack.append((val, True))
             for o in reversed(op.operands):
                 stack.append((o, False))
-    number = {id(v): i for i, v in enumerate(leaves)}
+    number = {v: i for i, v in enumerate(leaves)}
     key = [tuple((v.type.shape, v.type.dtype) for v in leaves)]
     for op in order:
         if op.regions:  # region bodies are not in this key: such graphs key by printing
             key = None
             break
         for r in op.results:
-            number[id(r)] = len(number)
+            number[r] = len(number)
         # repr keeps -0.0 apart from 0.0, which equality would merge
         key.append((op.name, repr(sorted(op.attrs.items())) if op.attrs else "",
-                    tuple(number[id(o)] for o in op.operands),
+                    tuple(number[o] for o in op.operands),
                     tuple((r.type.shape, r.type.dtype) for r in op.results)))
     if key is not None:
-        key.append(tuple(number[id(v)] for v in outputs))
+        key.append(tuple(number[v] for v in outputs))
         key = tuple(key)
     return order, leaves, key
 
 
 def build(order, leaves, outputs, name="main"):
-    """A Function from `walk`'s results; the recorded ops are cloned, so the
-    recorded graph is untouched."""
+    """A Function from `walk`'s results; the recorded ops are cloned (regions
+    included), so the recorded graph is untouched."""
     body = Block([v.type for v in leaves])
-    mapping = {id(v): a for v, a in zip(leaves, body.args)}
-    for op in order:
-        new = Operation(op.name, [mapping[id(o)] for o in op.operands],
-                        [r.type for r in op.results], op.attrs, op.regions, op.loc)
-        for r, nr in zip(op.results, new.results):
-            mapping[id(r)] = nr
-        body.ops.append(new)
-    body.ops.append(Operation("func.return", [mapping[id(v)] for v in outputs], []))
+    mapping = dict(zip(leaves, body.args))
+    body.ops = [op.clone(mapping) for op in order]
+    body.ops.append(Operation("func.return", [mapping[v] for v in outputs], []))
     return Function(name, body)
 
 
 def collect(outputs, name="main"):
     """Gather the detached graph reaching `outputs` into a Function.
     Returns (function, leaves): leaves[i] is the Value bound to argument i."""
-    order, leaves, key = walk(outputs)
-    func = build(order, leaves, outputs, name)
-    func.key = key
-    return func, leaves
+    order, leaves, _ = walk(outputs)
+    return build(order, leaves, outputs, name), leaves
 
 
 __all__ = ["Value", "Operation", "Block", "Region", "Function", "Location", "TensorType",

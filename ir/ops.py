@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dtypes as D
 from .registry import (ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
-                       register)
+                       Reduce, register)
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
@@ -245,30 +245,28 @@ def _arg_ref(f):
 
 
 reduction("sum", _sum_ref, sum_dtype,
-          {"init": "zero", "combine": "({acc} + {x})", "bulk": "vsum",
-           "acc": lambda d: acc_dtype(sum_dtype(d))})
+          Reduce("zero", lambda d: acc_dtype(sum_dtype(d)), "({acc} + {x})", bulk="vsum"))
+# NumPy multiplies float16 in float32 and rounds once
 reduction("prod", _np_reduce(lambda x, **k: np.prod(x, dtype=sum_dtype(x.dtype.name), **k)),
-          sum_dtype, {"init": "one", "combine": "({acc} * {x})",
-                      # NumPy multiplies float16 in float32 and rounds once
-                      "acc": lambda d: "float32" if d == "float16" else sum_dtype(d)})
+          sum_dtype, Reduce("one", lambda d: "float32" if d == "float16" else sum_dtype(d),
+                            "({acc} * {x})"))
 # max/min: an ordered select (the later element wins ties, as in NumPy) that
-# vectorizes, with NaN tracked apart ("nan") and propagated at the end.
+# vectorizes, with NaN tracked apart and propagated at the end.
 reduction("max", _np_reduce(np.max), lambda d: d,
-          {"init": "lowest", "combine": "({acc} if {acc} > {x} else {x})", "nan": True,
-           "acc": lambda d: d})
+          Reduce("lowest", lambda d: d, "({acc} if {acc} > {x} else {x})", nan=True))
 reduction("min", _np_reduce(np.min), lambda d: d,
-          {"init": "highest", "combine": "({acc} if {acc} < {x} else {x})", "nan": True,
-           "acc": lambda d: d})
+          Reduce("highest", lambda d: d, "({acc} if {acc} < {x} else {x})", nan=True))
 reduction("any", _np_reduce(np.any), lambda d: "bool",
-          {"init": "false", "combine": "({acc} | ({x} != 0))", "acc": lambda d: "bool"})
+          Reduce("false", lambda d: "bool", "({acc} | ({x} != 0))", merge="({acc} | {other})"))
 reduction("all", _np_reduce(np.all), lambda d: "bool",
-          {"init": "true", "combine": "({acc} & ({x} != 0))", "acc": lambda d: "bool"})
+          Reduce("true", lambda d: "bool", "({acc} & ({x} != 0))", merge="({acc} & {other})"))
 reduction("mean", _mean_ref, mean_dtype,
-          {"init": "zero", "combine": "({acc} + {x})", "finalize": "({acc} / {count})",
-           "bulk": "vsum",
-           "acc": lambda d: "float64" if (d == "bool" or D.is_int(d)) else acc_dtype(d)})
-reduction("argmax", _arg_ref(np.argmax), lambda d: "int32", {"arg": "max"})
-reduction("argmin", _arg_ref(np.argmin), lambda d: "int32", {"arg": "min"})
+          Reduce("zero", lambda d: "float64" if (d == "bool" or D.is_int(d)) else acc_dtype(d),
+                 "({acc} + {x})", finalize="({acc} / {count})", bulk="vsum"))
+reduction("argmax", _arg_ref(np.argmax), lambda d: "int32",
+          Reduce("lowest", lambda d: d, arg="max"))
+reduction("argmin", _arg_ref(np.argmin), lambda d: "int32",
+          Reduce("highest", lambda d: d, arg="min"))
 
 # ---------------------------------------------------------------- library
 

@@ -21,6 +21,28 @@ STRUCTURAL = "Structural"  # kernel, return, yield, constant
 
 
 @dataclass(frozen=True)
+class Reduce:
+    """How a reduction accumulates, as typed scalar templates over `{acc}`
+    (the accumulator), `{x}` (an element, already in the accumulator dtype
+    unless `arg`), `{other}` (a second partial accumulator) and `{count}`.
+
+    Code generators turn a recipe into accumulator fields — the value, a NaN
+    flag when `nan`, an index when `arg` — with init, update, merge (two
+    partial states combined as one unit) and finalize."""
+    init: str                       # zero | one | lowest | highest | false | true
+    acc: Callable                   # element dtype -> accumulator dtype
+    update: str = None              # acc, x -> acc
+    merge: str = None               # acc, other -> acc (default: update with x=other)
+    finalize: str = None            # acc, count -> result (before the cast to the result dtype)
+    nan: bool = False               # NaN tracked apart (ordered selects lose it)
+    arg: str = None                 # "max" / "min": the index of the extreme element
+    bulk: str = None                # helper that sums a staged buffer (vectorizable)
+
+    def merge_template(self):
+        return self.merge or self.update.replace("{x}", "{other}")
+
+
+@dataclass(frozen=True)
 class OpDef:
     name: str                      # IR name without the "lazy." prefix
     traits: frozenset
@@ -30,7 +52,7 @@ class OpDef:
     reference: Callable = None     # (*arrays, **attrs) -> array or tuple of arrays
     scalar: object = None          # elementwise: template str, or {kind: template}
     promote: Callable = None       # front end: (dtypes, weak flags) -> compute dtype
-    reduce: dict = None            # reductions: init/combine/finalize recipe
+    reduce: "Reduce" = None        # reductions: how they accumulate
     cost: int = 1                  # relative per-element cost (recompute rule)
     doc: str = ""
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from . import config
-from .codegen.cpu import Unsupported
+from .codegen import backend
 from .codegen.launch import Launcher
 from .ir.core import build, walk
 from .ir.interpreter import interpret, run_op
@@ -23,7 +23,9 @@ _MAX_PLANS = 512
 
 
 class Plan:
-    """One collected function, optimized and scheduled, with its launchers."""
+    """One collected function, optimized and scheduled, with its launchers.
+    Passes and the scheduler work on copies: the recorded graph is never
+    rewritten."""
 
     def __init__(self, func):
         self.recorded = print_function(func)
@@ -31,15 +33,11 @@ class Plan:
         default_pipeline().run(func, callback=_print_pass if debug else None)
         self.optimized = print_function(func)
         self.reference = func
-        self.scheduled = schedule(func)
+        self.scheduled = schedule(func.clone())
         self.kernels = [op for op in self.scheduled.ops if op.name == "lazy.kernel"]
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
-        self.launchers = {}
-        for op in self.kernels:
-            try:
-                self.launchers[id(op)] = Launcher(op)
-            except Unsupported:
-                pass  # the interpreter runs this kernel's region
+        target = backend(config.get("device"))
+        self.launchers = {op: Launcher(op, target) for op in self.kernels}
 
     def compiled_by_default(self):
         return self.work >= config.get("small_work")
@@ -50,27 +48,21 @@ class Plan:
         if not compiled:
             return interpret(self.reference, args)
         f = self.scheduled
-        env = {id(a): x for a, x in zip(f.args, args)}
+        env = dict(zip(f.args, args))
         with np.errstate(all="ignore"):
             for op in f.ops[:-1]:
-                vals = [env[id(o)] for o in op.operands]
-                launcher = self.launchers.get(id(op))
+                vals = [env[o] for o in op.operands]
+                launcher = self.launchers.get(op)
                 t0 = time.perf_counter()
                 outs = launcher(vals) if launcher is not None else run_op(op, vals)
                 if timings is not None:
                     timings.append((op, time.perf_counter() - t0, vals, outs))
-                for r, x in zip(op.results, outs):
-                    env[id(r)] = x
-        return [env[id(v)] for v in f.returns]
+                env.update(zip(op.results, outs))
+        return [env[v] for v in f.returns]
 
 
 def _print_pass(name, func):
     print(f"// ----- IR after {name}\n{print_function(func)}")
-
-
-def plan_for(func):
-    """The cached plan for a function built by `walk`/`build` or `collect`."""
-    return _plan(func.structural_key(), lambda: func)
 
 
 def _plan(key, make_func):
@@ -79,38 +71,38 @@ def _plan(key, make_func):
         if len(_plans) >= _MAX_PLANS:
             _plans.pop(next(iter(_plans)))
         func = make_func()
-        plan = Plan(func)
-        _plans[key if key is not None else func.structural_key()] = plan
+        if key is None:  # graphs with regions key by their printed structure
+            key = func.structural_key()
+            plan = _plans.get(key)
+        if plan is None:
+            plan = _plans[key] = Plan(func)
     return plan
 
 
 def _pending(values):
     pending, seen = [], set()
     for v in values:
-        if v.data is None and id(v) not in seen:
-            seen.add(id(v))
+        if v.data is None and v not in seen:
+            seen.add(v)
             pending.append(v)
     return pending
 
 
-def pending_graph(values):
-    """The function computing the unmaterialized `values`, and its leaves."""
+def plan_of(values):
+    """(plan, pending values, leaves) for the unmaterialized `values`; the
+    plan is None when everything is materialized. The function is built
+    only when no plan exists for this structure."""
     pending = _pending(values)
     if not pending:
-        return pending, None, None
+        return None, pending, []
     order, leaves, key = walk(pending)
-    func = build(order, leaves, pending)
-    func.key = key
-    return pending, func, leaves
+    return _plan(key, lambda: build(order, leaves, pending)), pending, leaves
 
 
 def evaluate_values(values, compiled=None):
-    pending = _pending(values)
-    if not pending:
+    plan, pending, leaves = plan_of(values)
+    if plan is None:
         return
-    order, leaves, key = walk(pending)
-    # the function is built only when no plan exists for this structure
-    plan = _plan(key, lambda: build(order, leaves, pending))
     debug = config.get("debug")
     timings = [] if debug else None
     t0 = time.perf_counter()
@@ -130,9 +122,9 @@ def _report(plan, timings, total, level):
     for op, dt, vals, _ in timings or []:
         name = op.attrs.get("name", op.name)
         print(f"[lazyops]   {name:>8} {dt * 1e3:9.3f} ms  {op.name}")
-        launcher = plan.launchers.get(id(op))
+        launcher = plan.launchers.get(op)
         if level >= 2 and launcher is not None:
-            print(launcher.source_for(vals)[1])
+            print(launcher.explain_for(vals)[2])
 
 
 def evaluate(*tensors):

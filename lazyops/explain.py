@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 
-from .engine import pending_graph, plan_for
+from .engine import plan_of
 from .ir.printer import print_function
 from .tensor import Tensor
 
@@ -33,13 +33,12 @@ def explain(*tensors, analyze=False, print_result=True):
     `analyze=True` also run it and report per-kernel time, bytes moved and
     the fraction of copy bandwidth reached. Returns the text."""
     values = [t._value if isinstance(t, Tensor) else t for t in tensors]
-    pending, func, leaves = pending_graph(values)
-    if not pending:
+    plan, pending, leaves = plan_of(values)
+    if plan is None:
         text = "all tensors are materialized: nothing left to compute"
         if print_result:
             print(text)
         return text
-    plan = plan_for(func)
     args = [leaf.data for leaf in leaves]
     out = ["=== recorded IR ===", plan.recorded,
            "=== after passes ===", plan.optimized,
@@ -49,7 +48,7 @@ def explain(*tensors, analyze=False, print_result=True):
     out.append(f"default path at this size: {path}")
     sources = _sources(plan, args)
     for op in plan.kernels:
-        out.append(_kernel_summary(op, sources.get(id(op))))
+        out.append(_kernel_summary(op, sources.get(op)))
     if analyze:
         out.append(_analyze(plan, args))
     text = "\n".join(out)
@@ -61,16 +60,15 @@ def explain(*tensors, analyze=False, print_result=True):
 def _sources(plan, args):
     """Generated source per kernel for these inputs, without running anything."""
     f = plan.scheduled
-    env = {id(a): x for a, x in zip(f.args, args)}
+    env = dict(zip(f.args, args))
     sources = {}
     for op in f.ops[:-1]:
-        vals = [env[id(o)] for o in op.operands]
-        launcher = plan.launchers.get(id(op))
+        vals = [env[o] for o in op.operands]
+        launcher = plan.launchers.get(op)
         if launcher is not None:
-            variant, src = launcher.source_for(vals)
-            sources[id(op)] = (variant, src)
+            sources[op] = launcher.explain_for(vals)
         for r in op.results:
-            env[id(r)] = np.empty(r.type.shape, r.type.dtype)
+            env[r] = np.empty(r.type.shape, r.type.dtype)
     return sources
 
 
@@ -88,8 +86,9 @@ def _kernel_summary(op, source):
             + f"    ops: {' '.join(body)}")
     if source is None:
         return head + "\n    (runs on the NumPy interpreter: not compilable on this target)"
-    variant, src = source
-    return head + f"\n    loop form: {variant}\n" + src
+    form, plan, src = source
+    listing = "\n".join("    " + line for line in plan.text().splitlines())
+    return head + f"\n    loop plan:\n{listing}\n    generated source:\n" + src
 
 
 def _analyze(plan, args):

@@ -62,6 +62,18 @@ class _State:
         self.groups.append(g)
         return g
 
+    def depend(self, g, hs):
+        """`g` now reads the groups `hs`. Ancestor sets stay transitively
+        closed: every group that depends on `g` inherits the new ancestors."""
+        new = set()
+        for h in hs:
+            new |= {h.id} | h.anc
+        new -= g.anc
+        if new:
+            for k in self.groups:
+                if k is g or g.id in k.anc:
+                    k.anc |= new
+
     def group(self, v):
         p = self.producer.get(id(v))
         return self.group_of.get(id(p)) if p is not None else None
@@ -80,9 +92,10 @@ class _State:
 
     def deps(self, op):
         """Groups whose results `op` reads, looking through free ops."""
-        out, stack = [], list(op.operands)
+        out = Deps()
+        stack = [(v, False) for v in op.operands]
         while stack:
-            v = stack.pop()
+            v, through_view = stack.pop()
             p = self.producer.get(id(v))
             if p is None:
                 continue
@@ -90,9 +103,21 @@ class _State:
             if g is not None:
                 if g not in out:
                     out.append(g)
+                if through_view:
+                    out.viewed.add(g.id)
             elif _kind(p) == "free":
-                stack.extend(p.operands)
+                stack.extend((o, True) for o in p.operands)
         return out
+
+
+class Deps(list):
+    """The groups an op reads. `viewed`: ids of those it reads through a view,
+    which it cannot join: a kernel reads views of its inputs only (a view of
+    a value computed inside the kernel has no per-element index map)."""
+
+    def __init__(self):
+        super().__init__()
+        self.viewed = set()
 
 
 def partition(func):
@@ -115,9 +140,7 @@ def partition(func):
         else:
             g = _reduction_target(st, op, deps)
             outer = True
-        for h in deps:
-            if h is not g:
-                g.anc |= {h.id} | h.anc
+        st.depend(g, [h for h in deps if h is not g])
         g.ops.append(op)
         g.reads |= set(st.roots(op))
         st.group_of[id(op)] = g
@@ -127,8 +150,9 @@ def partition(func):
 
 
 def _safe(g, deps):
-    """Joining `g` creates no cycle: no other dependency depends on `g`."""
-    return all(g.id not in h.anc for h in deps if h is not g)
+    """`op` (reading `deps`) may join `g`: it does not read `g` through a
+    view, and no cycle forms (no other dependency depends on `g`)."""
+    return g.id not in deps.viewed and all(g.id not in h.anc for h in deps if h is not g)
 
 
 def _compute_group(g):
@@ -190,18 +214,20 @@ def _elementwise_target(st, op, deps):
 
 
 def _merge(st, g, h):
-    """Fold group `h` into `g`; they are independent, so no cycle can form."""
+    """Fold group `h` into `g`; they are independent, so no cycle can form.
+    Whatever depended on either now depends on the union's ancestors."""
     g.ops.extend(h.ops)
-    g.anc |= h.anc
+    both = g.anc | h.anc
+    for k in st.groups:
+        if k is not g and (g.id in k.anc or h.id in k.anc):
+            k.anc |= both | {g.id}
+    g.anc = both
     g.outer |= h.outer
     g.reads |= h.reads
     g.axes = g.axes or h.axes
     for op in h.ops:
         st.group_of[id(op)] = g
     h.ops = []
-    for k in st.groups:
-        if h.id in k.anc:
-            k.anc.add(g.id)
 
 
 def _reduction_target(st, op, deps):

@@ -29,8 +29,10 @@ def _sink(view, e):
     d = lookup(view.name)
     shape = e.results[0].type.shape
     emitted, operands = [], []
+    # 0-d operands broadcast implicitly, unless none of the others carries the shape
+    shaped = any(w.type.shape != () for w in e.operands)
     for w in e.operands:
-        if w.type.shape == ():
+        if w.type.shape == () and (shaped or operands):
             operands.append(w)
             continue
         cur = w

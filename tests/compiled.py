@@ -1,15 +1,14 @@
 """Helpers to run a graph both compiled and on the reference interpreter."""
 import numpy as np
 
-from lazyops.engine import pending_graph, plan_for
+from lazyops.engine import plan_of
 
 TOL = {"float16": 1e-3, "float32": 2e-6, "float64": 1e-13}
 
 
 def both_paths(tensors):
     """(compiled outputs, interpreter outputs) for the graph of `tensors`."""
-    pending, func, leaves = pending_graph([t._value for t in tensors])
-    plan = plan_for(func)
+    plan, pending, leaves = plan_of([t._value for t in tensors])
     args = [leaf.data for leaf in leaves]
     return plan.run(args, compiled=True), plan.run(args, compiled=False), plan
 

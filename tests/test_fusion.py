@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import lazyops as lo
-from lazyops.engine import pending_graph, plan_for
+from lazyops.engine import plan_of
 from lazyops.ir.verifier import verify
 
 rng = np.random.default_rng(0)
@@ -54,8 +54,7 @@ CASES = [
 def test_kernel_count(name, build, kernels):
     out = build()
     outs = out if isinstance(out, list) else [out]
-    pending, func, leaves = pending_graph([t._value for t in outs])
-    plan = plan_for(func)
+    plan, pending, leaves = plan_of([t._value for t in outs])
     verify(plan.scheduled)
     assert len(plan.kernels) == kernels, plan.scheduled
 
@@ -65,8 +64,7 @@ def test_a_value_feeding_max_and_exp_is_computed_once():
     # between a recomputed copy and the stored one would turn into inf/nan.
     z = X * 3.0
     e = lo.exp(z - lo.max(z, axis=1, keepdims=True))
-    pending, func, leaves = pending_graph([e._value])
-    plan = plan_for(func)
+    plan, pending, leaves = plan_of([e._value])
     multiplies = [op for k in plan.kernels for op in k.regions[0].block.ops
                   if op.name == "lazy.multiply"]
     assert len(multiplies) == 1

@@ -1,0 +1,383 @@
+"""The loop plan: a scheduled `lazy.kernel` lowered to target-independent
+loops, loads, scalar statements, typed accumulators and stores.
+
+A plan has one of four forms, chosen at launch from the inputs' layouts:
+
+- `flat`: elementwise over contiguous memory, one parallel loop over n elements;
+- `nd`:   elementwise over strided or broadcast memory, a parallel loop nest;
+- `full`: everything reduced to one value: a partials phase (each parallel
+          chunk folds its elements into its own accumulators) and a merge
+          phase (the chunks' partial states merged in order), then `outer`;
+- `rows`: reduced over the trailing axes of m rows: a parallel loop over rows,
+          a serial loop over the n elements of each row, then `outer` per row.
+
+Statements carry scalar code as Python expression text over plan variables.
+Every target prints Numba Python, so scalar code is shared; a target
+implements loops, indexing, partial-state storage and launch (see
+`cpu.py`, `cuda.py`). Loads and stores name no index: the printer supplies
+the index of its loop structure; views are strides applied at launch.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir import dtypes as D
+from ..ir.registry import ELEMENTWISE, REDUCTION, SOURCE, VIEW, lookup
+
+
+class Unsupported(TypeError):
+    """A kernel holds an op no target can compile (a scheduler bug)."""
+
+
+# ---------------------------------------------------------------- scalar text
+
+def np_name(dtype):
+    """The Numba type of a value of `dtype` inside a kernel. float16 values
+    are held as float32 rounded to float16 after every op (as NumPy computes
+    float16 ufuncs) and travel as their uint16 bits."""
+    if dtype == "float16":
+        return "np.float32"
+    return "np.bool_" if dtype == "bool" else f"np.{dtype}"
+
+
+def literal(value, dtype):
+    if dtype == "bool":
+        return "True" if value else "False"
+    if D.is_float(dtype):
+        v = float(value)
+        s = "np.nan" if v != v else ("np.inf" if v == np.inf else ("-np.inf" if v == -np.inf else repr(v)))
+        return f"{np_name(dtype)}({s})"
+    return f"{np_name(dtype)}({int(value)})"
+
+
+def wrap(expr, dtype):
+    """`expr` as a value of `dtype` (integer arithmetic wraps, float32 stays float32)."""
+    if dtype == "float16":
+        return f"f16_round({expr})"
+    return expr if dtype == "bool" else f"{np_name(dtype)}({expr})"
+
+
+def extreme(which, dtype):
+    """The literal of the lowest or highest value of `dtype`."""
+    if dtype == "bool":
+        return "False" if which == "lowest" else "True"
+    if D.is_float(dtype):
+        return literal(-np.inf if which == "lowest" else np.inf, dtype)
+    info = np.iinfo(dtype)
+    return literal(info.min if which == "lowest" else info.max, dtype)
+
+
+# ---------------------------------------------------------------- statements
+
+@dataclass
+class Let:
+    """`var = expr` (expr already in the value's kernel type)."""
+    var: str
+    expr: str
+
+
+@dataclass
+class Load:
+    """`var` = input `src` at the loop's current index."""
+    var: str
+    src: "Input"
+
+
+@dataclass
+class Store:
+    """Output `dst` at the loop's current index (per outer index for outer outputs) = `var`."""
+    dst: "Output"
+    var: str
+
+
+# The variable a printer defines in its element loop: the element's flat
+# position in the kernel's (reduced) loop; iota and arg reductions read it.
+INDEX = "index"
+# ... and the number of elements each reduction folds, defined before `outer`.
+COUNT = "count"
+
+
+@dataclass
+class Update:
+    """Fold element `x` (at flat position INDEX of the reduced loop) into `acc`."""
+    acc: "Acc"
+    x: str
+
+
+@dataclass
+class Input:
+    name: str          # buffer parameter, e.g. "L0"
+    dtype: str
+    access: str        # "uniform" one value; "row" one per outer index; "elem" per element
+
+
+@dataclass
+class Output:
+    name: str          # buffer parameter, e.g. "O0"
+    dtype: str
+    outer: bool        # one value per outer index (reduction results, epilogue)
+
+
+# ---------------------------------------------------------------- accumulators
+
+class Acc:
+    """A typed accumulator built from a reduction's `Reduce` recipe. Its
+    state is a set of fields (value; `n` NaN flag; `i` arg index), each a
+    variable `a<k><field><tag>`; `tag` names another copy of the state
+    (a thread's partial, the other side of a merge)."""
+
+    def __init__(self, k, op):
+        self.k, self.op = k, op
+        self.recipe = r = lookup(op.name).reduce
+        self.x_dtype = op.operands[0].type.dtype
+        self.dtype = r.acc(self.x_dtype)
+        self.result = op.results[0].type.dtype
+        self.fields = {"": self.dtype}
+        if r.nan and D.is_float(self.x_dtype):
+            self.fields["n"] = "bool"
+        if r.arg:
+            self.fields["i"] = "int64"
+
+    def var(self, f="", tag=""):
+        return f"a{self.k}{f}{tag}"
+
+    def init(self, tag=""):
+        r = self.recipe
+        if r.init in ("zero", "one"):
+            value = literal(0 if r.init == "zero" else 1, self.dtype)
+        elif r.init in ("false", "true"):
+            value = "False" if r.init == "false" else "True"
+        else:
+            value = extreme(r.init, self.dtype)
+        out = [Let(self.var("", tag), value)]
+        if "n" in self.fields:
+            out.append(Let(self.var("n", tag), "False"))
+        if "i" in self.fields:
+            out.append(Let(self.var("i", tag), "0"))
+        return out
+
+    def update(self, x, index, tag=""):
+        """Statements folding element `x` at flat position `index` into the state."""
+        a = self.var("", tag)
+        if self.recipe.arg:
+            return self._take(f"negzero_below({x})", index, tag)
+        out = []
+        if "n" in self.fields:
+            out.append(Let(self.var("n", tag), f"{self.var('n', tag)} | ({x} != {x})"))
+        xv = x if self.dtype == "bool" else wrap(x, self.dtype)
+        out.append(Let(a, wrap(self.recipe.update.format(acc=a, x=xv), self.dtype)))
+        return out
+
+    def merge(self, other, tag=""):
+        """Statements merging the state tagged `other` (later elements) into this one."""
+        if self.recipe.arg:
+            return self._take(self.var("", other), self.var("i", other), tag, merge=True)
+        a = self.var("", tag)
+        out = []
+        if "n" in self.fields:
+            out.append(Let(self.var("n", tag), f"{self.var('n', tag)} | {self.var('n', other)}"))
+        out.append(Let(a, wrap(self.recipe.merge_template().format(acc=a, other=self.var("", other)),
+                               self.dtype)))
+        return out
+
+    def _take(self, x, index, tag, merge=False):
+        """Arg reductions: the first extreme wins, and the first NaN over all.
+        A merge compares indices on ties, so states merge in any order."""
+        a, i, c, e = self.var("", tag), self.var("i", tag), f"c{self.k}{tag}", f"e{self.k}{tag}"
+        cmp = ">" if self.recipe.arg == "max" else "<"
+        take = f"({e} {cmp} {a}) or ({e} != {e} and {a} == {a})"
+        if merge:
+            take += f" or (({e} == {a} or ({e} != {e} and {a} != {a})) and {index} < {i})"
+        return [Let(e, x), Let(c, take), Let(a, f"{e} if {c} else {a}"),
+                Let(i, f"{index} if {c} else {i}")]
+
+    def final(self, count, tag=""):
+        """The result expression, in the result's kernel type."""
+        if self.recipe.arg:
+            return wrap(self.var("i", tag), self.result)
+        expr = self.var("", tag)
+        if "n" in self.fields:
+            expr = f"({literal(np.nan, self.dtype)} if {self.var('n', tag)} else {expr})"
+        if self.recipe.finalize:
+            expr = self.recipe.finalize.format(acc=expr, count=count)
+        return wrap(expr, self.result)
+
+    def describe(self):
+        fields = ", ".join(f"{'value' if f == '' else {'n': 'nan', 'i': 'index'}[f]} "
+                           f"{D.SHORT[d]}" for f, d in self.fields.items())
+        return f"{self.var()} = {self.op.name.split('.', 1)[1]} {{{fields}}}"
+
+
+# ---------------------------------------------------------------- the plan
+
+@dataclass
+class LoopPlan:
+    form: str                                    # flat | nd | full | rows
+    rank: int                                    # loop nest depth of `nd`
+    inputs: list
+    outputs: list
+    accs: list
+    ops: list                                    # the IR ops computed (for target choices)
+    hoisted: list = field(default_factory=list)  # once, before any loop
+    row: list = field(default_factory=list)      # rows: per row, before its elements
+    element: list = field(default_factory=list)  # per element of the innermost loop
+    outer: list = field(default_factory=list)    # per outer index, after the reduction
+
+    @property
+    def reduces(self):
+        return bool(self.accs)
+
+    def text(self):
+        """A readable listing (shown by `explain()`)."""
+        head = {"flat": "parallel loop over n elements",
+                "nd": f"parallel loop nest over a rank-{self.rank} space",
+                "full": "partials: parallel chunks of the n elements, each folding into its own "
+                        "accumulators; merge: the chunks' states in order",
+                "rows": "parallel loop over m rows; serial loop over the n elements of each row"}
+        lines = [f"form {self.form}: {head[self.form]}"]
+        lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
+        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {'per row' if o.outer and self.form == 'rows' else ('once' if o.outer else 'per element')}"
+                  for o in self.outputs]
+        lines += [f"  acc {a.describe()}" for a in self.accs]
+        for title, stmts in (("before the loops", self.hoisted), ("per row", self.row),
+                             ("per element", self.element),
+                             ("after the reduction" if self.form == "full" else "per row",
+                              self.outer)):
+            if stmts:
+                lines.append(f"  {title}:")
+                lines += ["    " + _stmt_text(s) for s in stmts]
+        return "\n".join(lines)
+
+
+def _stmt_text(s):
+    if isinstance(s, Let):
+        return f"{s.var} = {s.expr}"
+    if isinstance(s, Load):
+        return f"{s.var} = load {s.src.name}"
+    if isinstance(s, Store):
+        return f"store {s.dst.name} = {s.var}"
+    return f"update {s.acc.var()} with {s.x}"
+
+
+# ---------------------------------------------------------------- lowering
+
+class KernelInfo:
+    """What every plan of a kernel shares, computed once per kernel: the
+    prelude (free ops run at launch, views as strides), constants, the
+    values loaded from memory, computed ops and outputs."""
+
+    def __init__(self, kernel):
+        block = kernel.regions[0].block
+        self.kernel = kernel
+        self.space = tuple(kernel.attrs["space"])
+        self.axes = tuple(kernel.attrs["axes"])
+        self.prelude = []   # free ops (views), run at launch with NumPy
+        self.ops = []       # computed ops (elementwise and reductions)
+        self.consts = {}    # value -> literal expression
+        self.loads = []     # values read from memory, in order
+        computed = set()
+        for op in block.ops[:-1]:
+            d = lookup(op.name)
+            if op.name == "lazy.constant":
+                self.consts[op.results[0]] = literal(op.attrs["value"], op.attrs["dtype"])
+            elif d.has(ELEMENTWISE) or d.has(REDUCTION) or d.has(SOURCE):
+                if not d.has(REDUCTION) and d.scalar is None:
+                    raise Unsupported(f"codegen: {op.name} has no scalar lowering")
+                for v in op.operands:
+                    if v not in computed and v not in self.consts and v not in self.loads:
+                        self.loads.append(v)
+                self.ops.append(op)
+                computed.update(op.results)
+            elif d.has(VIEW) and op.operands[0] in self.consts:
+                self.consts[op.results[0]] = self.consts[op.operands[0]]  # a view of a constant
+            elif d.has(VIEW):
+                self.prelude.append(op)
+            else:
+                raise Unsupported(f"codegen: {op.name} cannot run inside a kernel")
+        self.outputs = list(block.ops[-1].operands)
+        self.reductions = [op for op in self.ops if lookup(op.name).has(REDUCTION)]
+        # computed once per outer index: reduction results and the
+        # elementwise epilogue computed from them
+        self.outer = {op.results[0] for op in self.reductions}
+        self.epilogue = []
+        for op in self.ops:
+            if op not in self.reductions and any(v in self.outer for v in op.operands):
+                self.epilogue.append(op)
+                self.outer.add(op.results[0])
+        for v in self.loads + [r for op in self.ops for r in op.results]:
+            if v.type.dtype not in D.SUPPORTED:
+                raise Unsupported(f"codegen: {v.type.dtype} arithmetic in {self.kernel.attrs['name']}")
+
+
+def build_plan(info, form, rank, access):
+    """The loop plan of kernel `info` in `form`, where `access[k]` says how
+    load k is read ("uniform", "row" or "elem")."""
+    return _Lowering(info, form, rank, access).plan
+
+
+class _Lowering:
+    def __init__(self, info, form, rank, access):
+        self.info = info
+        self.names = dict(info.consts)
+        inputs = [Input(f"L{k}", v.type.dtype, a) for k, (v, a) in enumerate(zip(info.loads, access))]
+        self.input_of = dict(zip(info.loads, inputs))
+        accs = [Acc(k, op) for k, op in enumerate(info.reductions)]
+        self.acc_of = {op: a for op, a in zip(info.reductions, accs)}
+        outputs = [Output(f"O{k}", v.type.dtype, v in info.outer) for k, v in enumerate(info.outputs)]
+        self.plan = p = LoopPlan(form, rank, inputs, outputs, accs, info.ops)
+        # Loads of uniform inputs, and ops of uniform values, run once before
+        # the loop: branches on invariant values inside it (where,
+        # floor_divide) let LLVM unswitch the loop once per condition, which
+        # took minutes to compile.
+        uniform = set(info.consts)
+        for v, i in self.input_of.items():
+            if i.access == "uniform":
+                self._load(p.hoisted, v)
+                uniform.add(v)
+        body = [op for op in info.ops if op not in info.epilogue]
+        for op in body:
+            d = lookup(op.name)
+            if d.has(ELEMENTWISE) and not d.has(SOURCE) and all(v in uniform for v in op.operands):
+                self._compute(p.hoisted, op)
+                uniform.add(op.results[0])
+        # rows: values constant along the reduced axes load once per row
+        for v, i in self.input_of.items():
+            if i.access == "row":
+                self._load(p.row, v)
+        for op in body:
+            if op.results[0] in uniform:
+                continue
+            for v in op.operands:
+                if v not in self.names:
+                    self._load(p.element, v)
+            if op in self.acc_of:
+                p.element.append(Update(self.acc_of[op], self.names[op.operands[0]]))
+            else:
+                self._compute(p.element, op)
+        for o, v in zip(outputs, info.outputs):
+            if not o.outer:
+                p.element.append(Store(o, self.names[v]))
+        # after the reduction: results, the epilogue, outer stores
+        for a in accs:
+            self.names[a.op.results[0]] = f"r{a.k}"
+            p.outer.append(Let(f"r{a.k}", a.final(COUNT)))
+        for op in info.epilogue:
+            self._compute(p.outer, op)
+        for o, v in zip(outputs, info.outputs):
+            if o.outer:
+                p.outer.append(Store(o, self.names[v]))
+
+    def _load(self, stmts, v):
+        var = self.names[v] = f"x{len(self.names)}"
+        stmts.append(Load(var, self.input_of[v]))
+
+    def _compute(self, stmts, op):
+        d = lookup(op.name)
+        r = op.results[0]
+        var = f"v{len(self.names)}"
+        operands = [self.names[v] for v in op.operands]
+        in_dt = op.operands[-1].type.dtype if op.operands else r.type.dtype
+        tpl = d.scalar_template(in_dt, r.type.dtype)
+        expr = tpl.format(*operands, **dict(op.attrs, dtype=np_name(r.type.dtype), index=INDEX))
+        stmts.append(Let(var, wrap(expr, r.type.dtype)))
+        self.names[r] = var

@@ -1,0 +1,157 @@
+"""Wrong results and errors found by users and fuzzers, each pinned down.
+
+Reductions run compiled on arrays big enough to be split into parallel
+blocks, with NaN and infinities at block edges.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import lazyops as lo
+from compiled import assert_same, both_paths
+from lazyops.codegen.cpu import BLOCK
+from lazyops.engine import plan_of
+
+REDUCE = ["sum", "prod", "max", "min", "mean", "any", "all", "argmax", "argmin"]
+N = 3 * BLOCK + 5
+POSITIONS = [0, 1, BLOCK - 1, BLOCK, N // 2, 2 * BLOCK, N - 1]
+
+
+def _reductions(x, axis, keepdims):
+    outs = []
+    for name in REDUCE:
+        if name.startswith("arg") and not (axis is None or isinstance(axis, int)):
+            continue
+        kw = {} if name.startswith("arg") and keepdims is False else {"keepdims": keepdims}
+        outs.append(getattr(lo, name)(x, axis=axis, **kw))
+    return outs
+
+
+def _check_all(shape, axis, keepdims, dtype):
+    # near 1, so that products neither overflow nor underflow (inf * 0 is NaN)
+    base = (1 + (np.random.default_rng(0).random(shape) - 0.5) * 1e-3).astype(dtype)
+    for special in (np.nan, np.inf, -np.inf):
+        for pos in POSITIONS:
+            a = base.copy()
+            a.reshape(-1)[pos % a.size] = special
+            x = lo.convert_to_tensor(a)
+            got, want, plan = both_paths(_reductions(x, axis, keepdims))
+            assert plan.launchers, "the reductions must run compiled"
+            for g, w in zip(got, want):
+                assert_same(g, w, f"{special} at {pos}, axis={axis}")
+            ref = [np.max(a, axis=axis, keepdims=keepdims), np.min(a, axis=axis, keepdims=keepdims)]
+            assert_same(want[2], ref[0].astype(want[2].dtype), "max against NumPy")
+            assert_same(want[3], ref[1].astype(want[3].dtype), "min against NumPy")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_whole_array_reductions_keep_nan_and_inf_across_blocks(dtype):
+    _check_all((N,), None, False, dtype)
+
+
+@pytest.mark.parametrize("axis,keepdims", [(1, False), (0, True), ((0, 1), False)])
+def test_axis_reductions_keep_nan_and_inf(axis, keepdims):
+    _check_all((7, N // 7), axis, keepdims, "float32")
+
+
+def test_max_of_large_array_with_nan_is_nan():
+    x = np.random.default_rng(1).random(100_000).astype("float32")
+    x[12345] = np.nan
+    with lo.config.override(small_work=0):
+        assert np.isnan(lo.max(x).numpy()) and np.isnan(lo.min(x).numpy())
+        assert lo.argmax(x).numpy() == 12345
+
+
+def _shared_subexpressions():
+    x0 = np.array([5, 2, 5, -1, 1], "int32").reshape((1, 1, 5))
+    v1 = lo.less_equal(x0, -1)
+    v2 = lo.abs(x0)
+    v3 = lo.maximum(v1, x0)
+    v4 = lo.expand_dims(x0, -2)
+    v5 = lo.equal(v1, v4)
+    v7 = lo.subtract(v4, v4)
+    v8 = lo.clip(x0, -1.0, 1.5)
+    v9 = lo.transpose(v2, axes=(1, 0, 2))
+    v10 = lo.logical_and(v1, v2)
+    v11 = lo.greater_equal(v3, v9)
+    v12 = lo.minimum(v2, v1)
+    v13 = lo.negative(v7)
+    v14 = lo.divide(v13, v8)
+    v15 = lo.power(v3, v13)
+    v16 = lo.where(v5, v11, v11)
+    v17 = lo.power(v5, v12)
+    return [v10, v14, v15, v16, v17]
+
+
+def test_several_outputs_sharing_subexpressions_schedule_without_cycles():
+    got, want, _ = both_paths(_shared_subexpressions())
+    for g, w in zip(got, want):
+        assert_same(g, w)
+    lo.evaluate(*_shared_subexpressions())  # the default path too
+
+
+def test_view_of_a_value_computed_in_the_kernel_starts_a_new_kernel():
+    x = lo.convert_to_tensor(np.arange(12, dtype="float32").reshape(3, 4))
+    e = lo.exp(x)
+    y = e + lo.transpose(lo.transpose(e))  # e is used twice: the view is not sunk
+    got, want, _ = both_paths([y, lo.transpose(e) * 2])
+    for g, w in zip(got, want):
+        assert_same(g, w)
+
+
+def test_zero_d_value_broadcast_among_other_outputs():
+    x0 = np.array(4, "int32")
+    x2 = np.array(-0.625, "float16")
+    v4 = lo.clip(x2, -2.0, -1.5)
+    v14 = lo.broadcast_to(lo.rsqrt(x0), (3,))
+    a, b = lo.evaluate(v14, lo.subtract(lo.floor(lo.trunc(v4)), v4))
+    np.testing.assert_array_equal(a, np.zeros(3, "int32"))
+    assert b.dtype == np.float16 and b == 0.5
+    got, want, _ = both_paths([v14, lo.broadcast_to(lo.exp(x2), (2, 3))])
+    for g, w in zip(got, want):
+        assert_same(g, w)
+
+
+def _uniform_chain(shape=()):
+    a = lo.where(np.array(True), True, lo.broadcast_to(np.array(3.375, "float16"), shape))
+    return lo.floor_divide(lo.clip(a, -1.0, 1.5), np.array(-3.0, "float32"))
+
+
+def _source(t):
+    """Generated source of the kernel computing `t` (the graph's last)."""
+    plan, pending, leaves = plan_of([t._value])
+    *_, launcher = plan.launchers.values()
+    env = dict(zip(plan.scheduled.args, [leaf.data for leaf in leaves]))
+    for op in plan.scheduled.ops[:-1]:
+        vals = [env[o] for o in op.operands]
+        if plan.launchers[op] is launcher:
+            return launcher.explain_for(vals)[2]
+        env.update(zip(op.results, plan.launchers[op](vals)))
+
+
+def test_kernel_of_zero_d_values_computes_them_outside_the_loop():
+    """Invariant branches inside a parallel loop let LLVM unswitch it once per
+    condition: such a kernel took minutes to compile."""
+    c = _uniform_chain()
+    assert "prange" not in _source(c).split("def kernel")[1]  # a 0-d space needs no loop
+    wide = _uniform_chain((100,)) * np.arange(100, dtype="float32")
+    src = _source(wide)
+    loop = src[src.index("prange(("):]
+    assert "floor_divide" not in loop and " if " not in loop, src
+    with lo.config.override(small_work=0):
+        assert c.numpy() == np.float32(-1.0)
+        np.testing.assert_array_equal(wide.numpy(), -np.arange(100, dtype="float32"))
+
+
+def test_invariant_conditions_compile_without_numba_warnings():
+    t = lo.convert_to_tensor(np.arange(64, dtype="float32"))
+    for i in range(4):
+        t = lo.where(np.array(i % 2 == 0), t * 2, lo.floor_divide(t, 3.0))
+    want = np.arange(64, dtype="float32")
+    for i in range(4):
+        want = want * 2 if i % 2 == 0 else np.floor_divide(want, np.float32(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with lo.config.override(small_work=0):
+            np.testing.assert_array_equal(t.numpy(), want)
