@@ -21,7 +21,7 @@ from .scalar import STRICT
 
 BLOCK = 8192
 FASTMATH_REDUCE = {"reassoc"}
-HEADER = ("import numpy as np\nfrom numba import njit, prange\n"
+HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
 
 

@@ -23,7 +23,7 @@ class Launcher:
         return fn
 
     def plan(self, form, rank, access):
-        return build_plan(self.info, form, rank, access)
+        return build_plan(self.info, form, rank, access, getattr(self.target, "SCALAR", None))
 
     def source(self, form, rank, access):
         return self.target.print_plan(self.plan(form, rank, access))

@@ -160,7 +160,10 @@ class Acc:
         """Statements folding element `x` at flat position `index` into the state."""
         a = self.var("", tag)
         if self.recipe.arg:
-            return self._take(f"negzero_below({x})", index, tag)
+            if D.is_float(self.x_dtype):  # -0.0 sorts below +0.0, as in Keras
+                tiny = literal(-np.finfo(self.x_dtype).tiny, self.x_dtype)
+                x = f"({tiny} if ({x} == 0 and math.copysign(1.0, {x}) < 0) else {x})"
+            return self._take(x, index, tag)
         out = []
         if "n" in self.fields:
             out.append(Let(self.var("n", tag), f"{self.var('n', tag)} | ({x} != {x})"))
@@ -309,15 +312,17 @@ class KernelInfo:
                 raise Unsupported(f"codegen: {v.type.dtype} arithmetic in {self.kernel.attrs['name']}")
 
 
-def build_plan(info, form, rank, access):
+def build_plan(info, form, rank, access, scalar=None):
     """The loop plan of kernel `info` in `form`, where `access[k]` says how
-    load k is read ("uniform", "row" or "elem")."""
-    return _Lowering(info, form, rank, access).plan
+    load k is read ("uniform", "row" or "elem"). `scalar` maps op names to
+    a target's own scalar templates, where it differs from the registry's."""
+    return _Lowering(info, form, rank, access, scalar or {}).plan
 
 
 class _Lowering:
-    def __init__(self, info, form, rank, access):
+    def __init__(self, info, form, rank, access, scalar):
         self.info = info
+        self.scalar = scalar
         self.names = dict(info.consts)
         inputs = [Input(f"L{k}", v.type.dtype, a) for k, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
@@ -377,7 +382,7 @@ class _Lowering:
         var = f"v{len(self.names)}"
         operands = [self.names[v] for v in op.operands]
         in_dt = op.operands[-1].type.dtype if op.operands else r.type.dtype
-        tpl = d.scalar_template(in_dt, r.type.dtype)
+        tpl = self.scalar.get(d.name) or d.scalar_template(in_dt, r.type.dtype)
         expr = tpl.format(*operands, **dict(op.attrs, dtype=np_name(r.type.dtype), index=INDEX))
         stmts.append(Let(var, wrap(expr, r.type.dtype)))
         self.names[r] = var

@@ -178,25 +178,7 @@ def _round_int(x, decimals):
     return impl
 
 
-def negzero_below(x):
-    """-0.0 as the largest negative float, so that it sorts below +0.0 (arg reductions)."""
-
-
-@overload(negzero_below, inline="always")
-def _negzero_below(x):
-    if not isinstance(x, types.Float):
-        return lambda x: x
-    tiny = np.finfo(np.float32 if x.bitwidth == 32 else np.float64).tiny
-    ft = np.float32 if x.bitwidth == 32 else np.float64
-
-    def impl(x):
-        if x == 0 and math.copysign(1.0, x) < 0:
-            return ft(-tiny)
-        return x
-    return impl
-
-
 __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
            "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "sign", "floor_divide",
-           "mod", "power", "round_half_even", "round_int", "negzero_below", "vsum"]
+           "mod", "power", "round_half_even", "round_int", "vsum"]
