@@ -51,7 +51,7 @@ def _worker_main(conn, tests_dir):
         job, prog, subject, reference = msg
         try:
             out = dataclasses.asdict(P.check_program(prog, subject, reference))
-        except BaseException as e:  # noqa: BLE001  (a fuzzer bug: report it, keep going)
+        except Exception as e:  # noqa: BLE001  (a fuzzer bug: report it, keep going)
             out = {"status": "error", "kind": f"harness {type(e).__name__}: {e}", "op": "harness",
                    "detail": traceback.format_exc(), "checked": 0}
         conn.send((job, out))
@@ -164,11 +164,19 @@ def signature(out):
     return f"{out['status']}: {out['kind']} [{out['op']}]"
 
 
+def _norm(kind):
+    """A failure kind without the sizes and shapes in its message."""
+    return re.sub(r"\d+", "#", re.sub(r"\([^()]*\)", "(...)", kind))
+
+
 def shrink_key(out):
     """What a smaller program must keep to count as the same failure."""
-    kind = re.sub(r"\d+", "#", out["kind"])
-    kind = re.sub(r"\(.*?\)", "(...)", kind) if out["status"] == "error" else kind
-    return out["status"], kind
+    return out["status"], _norm(out["kind"])
+
+
+def group_key(out):
+    """Failures with the same key are counted as one distinct failure."""
+    return out["status"], _norm(out["kind"]), out["op"]
 
 
 def reproducer(P, prog, subject, out, title):
@@ -197,12 +205,17 @@ def main(argv=None):
     ap.add_argument("--max-steps", type=int, default=12)
     ap.add_argument("--big", type=float, default=0.15,
                     help="probability of a program on big (20k-40k element) arrays")
+    ap.add_argument("--strict", action="store_true",
+                    help="also apply ops whose float64 result dtype differs in Keras (F64_QUIRK)")
     ap.add_argument("--reference", choices=["numpy", "interpreter"], default="numpy",
                     help="the oracle: keras.ops on NumPy (default) or the lazyops interpreter")
     ap.add_argument("--shrink", action="store_true",
                     help="delta-debug the first failure of each distinct kind to a small program")
     ap.add_argument("--shrink-all", action="store_true", help="shrink every failure")
-    ap.add_argument("--shrink-budget", type=int, default=80, help="runs per shrink (default 80)")
+    ap.add_argument("--shrink-budget", type=int, default=80,
+                    help="at most this many runs per shrink (default 80)")
+    ap.add_argument("--shrink-time", type=float, default=180,
+                    help="at most this many seconds per shrink (default 180)")
     ap.add_argument("--out", default="", help="also write each reproducer into this folder")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args(argv)
@@ -218,13 +231,14 @@ def main(argv=None):
 
     def make(i):
         return P.generate(random.Random(f"{args.seed}:{i}"), max_steps=args.max_steps,
-                          big=args.big, label=f"program {i} (seed {args.seed})")
+                          big=args.big, strict=args.strict,
+                          label=f"program {i} (seed {args.seed})")
 
     if args.out:
         os.makedirs(args.out, exist_ok=True)
     counts = collections.Counter()
     skipped = 0
-    failures = []  # (index, program, outcome)
+    failures = []  # (index, outcome)
     t0 = time.monotonic()
     pool = Pool(args.jobs, args.timeout)
     done = [0]
@@ -243,7 +257,8 @@ def main(argv=None):
         if not args.quiet and done[0] % 25 == 0:
             el = time.monotonic() - t0
             print(f"[fuzz] {done[0]}/{len(indices)} in {el:.0f} s: "
-                  + ", ".join(f"{counts[k]} {k}" for k in ("ok", "mismatch", "error", "crash", "hang")),
+                  + ", ".join(f"{counts[k]} {k}"
+                              for k in ("ok", "mismatch", "error", "crash", "hang")),
                   file=sys.stderr, flush=True)
 
     try:
@@ -252,17 +267,18 @@ def main(argv=None):
         failures.sort(key=lambda f: f[0])
         first_of = {}
         for i, out in failures:
-            first_of.setdefault(signature(out), i)
+            first_of.setdefault(group_key(out), i)
         print()
         for i, out in failures:
             prog = make(i)
             title = f"fuzz: program {i} of seed {args.seed} ({args.subject} path)"
-            if args.shrink_all or (args.shrink and first_of[signature(out)] == i):
+            if args.shrink_all or (args.shrink and first_of[group_key(out)] == i):
                 want = shrink_key(out)
-                calls = [0]
+                stop = time.monotonic() + args.shrink_time
 
                 def still_fails(cand):
-                    calls[0] += 1
+                    if time.monotonic() > stop:
+                        return False
                     o = pool.run_one(cand, args.subject, args.reference)
                     return shrink_key(o) == want
 
@@ -270,8 +286,10 @@ def main(argv=None):
                 if small is not prog:
                     final = pool.run_one(small, args.subject, args.reference)
                     if shrink_key(final) == want:
+                        if final["op"] != out["op"]:
+                            title += f"; before shrinking it showed at [{out['op']}]"
                         prog, out = small, final
-                        title += f", shrunk in {tries} runs"
+                        title += f"; shrunk in {tries} runs"
             text = reproducer(P, prog, args.subject, out, title)
             print(f"===== program {i}: {signature(out)}")
             print(text)
@@ -283,15 +301,18 @@ def main(argv=None):
         pool.close()
 
     el = time.monotonic() - t0
-    print(f"distinct failures ({len({signature(o) for _, o in failures})}):")
-    by_sig = collections.defaultdict(list)
+    groups = collections.defaultdict(list)
     for i, out in failures:
-        by_sig[signature(out)].append(i)
-    for sig, idx in sorted(by_sig.items(), key=lambda kv: -len(kv[1])):
+        groups[group_key(out)].append((i, out))
+    print(f"distinct failures ({len(groups)}):")
+    for _, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        idx = [i for i, _ in members]
         more = "" if len(idx) <= 12 else f", ... ({len(idx)} programs)"
-        print(f"  {len(idx):5d}  {sig}   programs {', '.join(map(str, idx[:12]))}{more}")
+        print(f"  {len(idx):5d}  {signature(members[0][1])}   programs "
+              f"{', '.join(map(str, idx[:12]))}{more}")
     if skipped:
-        print(f"({skipped} of the ok programs stop at a step that every path rejects at record time)")
+        print(f"({skipped} of the ok programs stop at a step that every path rejects "
+              "at record time)")
     print(f"time: {el:.0f} s")
     print(f"fuzz: {len(indices)} programs ({args.subject}), {counts['ok']} ok, "
           f"{counts['mismatch']} mismatch, {counts['error']} error, {counts['crash']} crash, "

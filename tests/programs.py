@@ -29,8 +29,14 @@ from them get a bound from the input bounds (evaluating the op at the
 corners of the input intervals) plus rounding. Where a discontinuous op
 (floor, comparisons, casts to integers, argmax, a NaN appearing at a domain
 edge, overflow at a threshold) could flip within the bound, E is infinite and
-the element is not compared. So float noise is never reported, and exact
-values, NaNs and infs are checked exactly.
+the element is not compared; so are float-to-int casts out of range
+(undefined) and the sign of a zero that a reduction returns. So float noise
+is not reported, while exact values, NaNs and infs are checked exactly.
+
+Outcomes (`Outcome.status`): ok; skip (the last step is rejected at record
+time on every path, NumPy included); mismatch (a value, shape or dtype);
+error (an exception at force time, or recording raising on one side only).
+`shrink` delta-debugs a failing program given a predicate that reruns it.
 """
 from __future__ import annotations
 
@@ -253,8 +259,8 @@ class Input:
         elif self.style == "normal":
             line = f"{a} = (2 * {rng}.standard_normal({shp})).astype({dt!r})"
         elif self.style == "wide":
-            line = (f"{a} = ({rng}.choice([-1.0, 1.0], {shp}) * 10.0 ** {rng}.uniform(-40, 40, {shp}))"
-                    f".astype({dt!r})")
+            line = (f"{a} = ({rng}.choice([-1.0, 1.0], {shp})"
+                    f" * 10.0 ** {rng}.uniform(-40, 40, {shp})).astype({dt!r})")
         elif self.style == "ints":
             lo_, hi = _int_range(dt, self.seed)
             line = f"{a} = {rng}.integers({lo_}, {hi}, size={shp}, endpoint=True).astype({dt!r})"
@@ -382,11 +388,18 @@ with lo.config.override(small_work=1 << 62):  # the NumPy interpreter
 for name, g, w in zip({(forced + ["evaluate:" + o for o in self.outputs])!r}, got, want):
     same = g.dtype == w.dtype and g.shape == w.shape and np.allclose(
         g.astype("float64"), w.astype("float64"), rtol=1e-5, atol=1e-7, equal_nan=True)
-    print(name, "same" if same else f"DIFFERENT:\\n  got  {{g.dtype}} {{g.shape}} {{g!r}}\\n  want {{w.dtype}} {{w.shape}} {{w!r}}")
+    print(name, "same" if same else
+          f"DIFFERENT:\\n  got  {{g.dtype}} {{g.shape}} {{g!r}}\\n  want {{w.dtype}} {{w.shape}} {{w!r}}")
 '''
 
     def __str__(self):
         return "\n".join(self.body())
+
+    def __repr__(self):  # hypothesis prints this for a falsifying example
+        return "Program(<<\n" + str(self) + "\n>>)"
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(repr(self))
 
 
 # ====================================================================== generation
@@ -402,6 +415,12 @@ REDUCE = ["sum", "max", "mean", "min", "prod", "argmax", "argmin", "any", "all",
 INT_SCALARS = [2, 1, 0, -1, 3, 7, -5, 100, 255, -128, 1000]
 FLOAT_SCALARS = [0.5, 2.0, 1.5, -1.0, 0.0, 1.0, 0.25, -2.5, 3.0, 0.1, 1e-3, 1e4,
                  float("nan"), float("inf"), float("-inf"), -0.0]
+# Keras's NumPy backend re-converts the input of these ops, and its
+# convert_to_tensor turns a float64 array into float32, so they return float32
+# for a float64 tensor where lazyops (like `sum`, `max`, ... in Keras) keeps
+# float64. Unless `strict`, the generator does not apply them to float64.
+F64_QUIRK = frozenset({"exp", "expm1", "mean", "prod", "rsqrt", "square", "trunc"})
+MAX_ELEMENTS = 1 << 18  # no value may be bigger (a broadcast could ask for gigabytes)
 BIG_SHAPES = [(40000,), (8192 * 3 + 5,), (20000,), (32768,), (24577,),
               (160, 250), (3, 10000), (10000, 3), (128, 257), (1, 30000), (8192, 4)]
 
@@ -438,8 +457,9 @@ def _bcast_ok(a, b):
 
 
 class _Gen:
-    def __init__(self, c, max_steps, big, keep_error):
+    def __init__(self, c, max_steps, big, keep_error, strict=False):
         self.c = c
+        self.strict = strict
         self.max_steps = max_steps
         self.big_p = big
         self.keep_error = keep_error
@@ -472,6 +492,9 @@ class _Gen:
 
         def val(a):
             return env[a.name] if isinstance(a, Ref) else a
+        if not self.strict and fn in F64_QUIRK and any(
+                isinstance(a, Ref) and env[a.name].dtype == "float64" for a in step.args):
+            return None
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
@@ -482,7 +505,7 @@ class _Gen:
                 self.steps.append(step)
                 self.done = True
             return None
-        if not lo.is_tensor(t):
+        if not lo.is_tensor(t) or math.prod(t.shape) > MAX_ELEMENTS:
             return None
         self.steps.append(step)
         v = _Val(step.target, t)
@@ -531,7 +554,7 @@ class _Gen:
         else:
             style = "ints"
         specials = []
-        if dtype in FLOATS and size and c.chance(0.7 if size > BLOCK else 0.4):
+        if dtype in FLOATS and size and c.chance(0.7 if size > BLOCK else 0.5):
             if size > BLOCK:
                 cands = [0, BLOCK - 1, BLOCK, 2 * BLOCK - 1, 2 * BLOCK, size - 1, size // 2,
                          size - BLOCK, 3 * BLOCK]
@@ -559,7 +582,7 @@ class _Gen:
 
     def axis(self, v, allow_tuple=True, allow_none=True):
         c = self.c
-        if v.ndim == 0 or (allow_none and c.chance(0.35 if self.big else 0.25)):
+        if v.ndim == 0 or (allow_none and c.chance(0.45 if self.big else 0.35)):
             return None
         if allow_tuple and v.ndim >= 2 and c.chance(0.35):
             k = c.int(1, v.ndim)
@@ -625,8 +648,10 @@ class _Gen:
         if fn == "power":
             s = self.c.choice([2, 3, 0.5, -1, 1.5, 0, -2, 2.0])
         args = [Ref(x.name), s]
-        if fn != "power" and self.c.chance(0.4) or (fn == "power" and self.c.chance(0.15)):
+        if fn != "power" and self.c.chance(0.4):
             args.reverse()
+        elif fn == "power" and (x.dtype in FLOATS or isinstance(s, float)) and self.c.chance(0.2):
+            args.reverse()  # a tensor exponent: not for integers (negative powers raise)
         kind = "binop" if fn in SYMBOL and self.c.chance(0.4) else "call"
         self.emit(kind, fn, args)
 
@@ -703,9 +728,33 @@ class _Gen:
 
     def b_pattern(self):
         c = self.c
-        kind = c.weighted([("softmax", 3), ("combine", 3), ("scalar_bcast", 3), ("normalize", 1),
-                           ("logsumexp", 1)])
+        kind = c.weighted([("softmax", 3), ("combine", 3), ("scalar_bcast", 3), ("self_view", 2),
+                           ("normalize", 1), ("logsumexp", 1)])
         x = self.pick(lambda v: v.ndim >= 1) or self.pick()
+        if kind == "self_view":  # a value combined with a view of itself: x + x[::-1], x * x.T
+            if x.ndim == 0:
+                return
+            sq = x.ndim >= 2 and x.shape[-1] == x.shape[-2]
+            v = c.choice(["flip", "T", "bcast", "reshape"] if sq else ["flip", "bcast", "reshape"])
+            if v == "flip":
+                w = self.emit("getitem", args=[Ref(x.name)], key=(slice(None, None, -1),))
+            elif v == "T":
+                w = self.emit("call", "transpose", [Ref(x.name)],
+                              {"axes": tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)})
+            elif v == "bcast":
+                w = self.emit("call", "broadcast_to", [Ref(x.name), (2,) + x.shape])
+            else:
+                w = self.emit("call", "reshape", [Ref(x.name), (1,) + x.shape])
+            if w is not None:
+                op = c.choice(["add", "subtract", "multiply", "maximum", "where", "greater"])
+                if op == "where":
+                    cond = self.emit("call", "greater", [Ref(x.name), 0])
+                    if cond is not None:
+                        self.emit("call", "where", [Ref(cond.name), Ref(w.name), Ref(x.name)])
+                else:
+                    args = [Ref(x.name), Ref(w.name)]
+                    self.emit("call", op, args if c.chance(0.5) else args[::-1])
+            return
         ax = self.axis(x, allow_none=x.ndim == 0 or c.chance(0.2))
         kw = {"axis": ax, "keepdims": True}
         if kind == "combine":
@@ -735,7 +784,8 @@ class _Gen:
                 self.emit("call", op, args if c.chance(0.5) else args[::-1])
             return
         if x.dtype not in FLOATS:
-            x = self.emit("call", "cast", [Ref(x.name), c.choice(["float32", "float16", "float64"])])
+            x = self.emit("call", "cast", [Ref(x.name),
+                                           c.choice(["float32", "float16", "float64"])])
             if x is None:
                 return
         if kind == "normalize":
@@ -773,7 +823,8 @@ class _Gen:
         if cond is None or c.chance(0.3):
             x = self.pick()
             fn = c.choice(["greater", "less", "isnan", "not_equal"])
-            cond = self.emit("call", fn, [Ref(x.name)] + ([] if fn == "isnan" else [self.scalar(x)]))
+            args = [Ref(x.name)] + ([] if fn == "isnan" else [self.scalar(x)])
+            cond = self.emit("call", fn, args)
             if cond is None:
                 return
         a = self.pick(lambda v: _bcast_ok(v.shape, cond.shape))
@@ -840,13 +891,21 @@ class _Gen:
 
     # -- outputs
     def outputs(self):
+        """The values no later step reads (each mostly), the last one, and a
+        few intermediates, reductions preferred: forced together."""
         c = self.c
         computed = [v for v in self.vals if not v.is_input]
         if not computed:
             return []
+        read = {r for s in self.steps for r in s.refs()}
         outs = [computed[-1].name]
-        for _ in range(c.weighted([(0, 2), (1, 3), (2, 3), (3, 2)])):
-            v = c.choice(computed) if c.chance(0.9) else c.choice(self.vals)
+        for v in computed[:-1]:
+            if v.name not in read and c.chance(0.8):
+                outs.append(v.name)
+        reductions = {s.target for s in self.steps if s.fn in REDUCE}
+        pool = [(v, 4 if v.name in reductions else 1) for v in self.vals]
+        for _ in range(c.weighted([(0, 2), (1, 3), (2, 2)])):
+            v = c.weighted(pool)
             if v.name not in outs or c.chance(0.05):
                 outs.append(v.name)
         if c.chance(0.3):
@@ -878,11 +937,15 @@ _PY_OPS = {"add": _operator.add, "subtract": _operator.sub, "multiply": _operato
            "logical_or": _operator.or_, "logical_xor": _operator.xor}
 
 
-def generate(chooser, max_steps=12, big=0.15, keep_error=True, label=""):
-    """A random program. `chooser`: RandomChooser / HypothesisChooser / seed."""
+def generate(chooser, max_steps=12, big=0.15, keep_error=True, strict=False, label=""):
+    """A random program. `chooser`: RandomChooser / HypothesisChooser / seed.
+    max_steps: at most this many steps; big: the probability that the inputs
+    are big (20k-40k elements: several parallel blocks); keep_error: now and
+    then end with a step that recording rejects; strict: also apply the
+    F64_QUIRK ops to float64 values."""
     if not hasattr(chooser, "weighted"):
         chooser = RandomChooser(chooser)
-    g = _Gen(chooser, max_steps, big, keep_error)
+    g = _Gen(chooser, max_steps, big, keep_error, strict)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         g.make_inputs()
@@ -893,14 +956,14 @@ def generate(chooser, max_steps=12, big=0.15, keep_error=True, label=""):
     return Program(g.inputs, g.steps, outs, label)
 
 
-def programs(max_steps=10, big=0.1, keep_error=True):
-    """Hypothesis strategy of programs."""
+def programs(max_steps=10, big=0.1, keep_error=True, strict=False):
+    """Hypothesis strategy of programs (see `generate`)."""
     from hypothesis import strategies as st
 
     @st.composite
     def strategy(draw):
         return generate(HypothesisChooser(draw), max_steps=max_steps, big=big,
-                        keep_error=keep_error)
+                        keep_error=keep_error, strict=strict)
     return strategy()
 
 
@@ -929,7 +992,7 @@ def _run_lines(lines, ns):
             except Exception as e:  # noqa: BLE001
                 op = step.op if step is not None else (
                     "evaluate" if line.startswith("outs =") else "convert_to_tensor")
-                err = (i, phase, op, e, traceback.format_exc(limit=-8))
+                err = (i, phase, op, e, traceback.format_exc(limit=-6))
                 fail_line = line
                 break
     return err, fail_line
@@ -1184,6 +1247,11 @@ def _reduce_bound(fn, x, e, out, axis):
                 bound = bound / max(n, 1)
                 s_abs = s_abs / max(n, 1) * (n if x.dtype.kind == "f" else 1)
             bound = bound + 2 * _eps(odt) * np.abs(np.where(np.isfinite(o), o, 0))
+            # NumPy itself may sum sequentially (a strided or broadcast
+            # operand is not summed pairwise): add its actual error
+            exact = red(np.sum, np.where(np.isfinite(xf), xf, 0))
+            exact = exact / max(n, 1) if fn == "mean" else exact
+            bound = bound + np.where(np.isfinite(o), np.abs(o - exact), 0)
             lim = float(np.finfo(odt).max) * 0.5
             unstable = bad | (finite_row & ~np.isfinite(o)) | (s_abs > lim)
             bound = np.where(o == 0, np.maximum(bound, _tiny(odt)), bound)
@@ -1219,9 +1287,11 @@ def error_bounds(prog, env):
         if s.target not in env:
             break
         try:
-            b = _step_bound(s, env[s.target], [V(a) for a in s.args], [E(a) for a in s.args],
-                            {k: V(v) for k, v in s.kwargs.items()},
-                            {k: E(v) for k, v in s.kwargs.items()})
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                b = _step_bound(s, env[s.target], [V(a) for a in s.args], [E(a) for a in s.args],
+                                {k: V(v) for k, v in s.kwargs.items()},
+                                {k: E(v) for k, v in s.kwargs.items()})
         except Exception:  # noqa: BLE001  (a bound we cannot compute: compare nothing)
             b = np.inf
         if not isinstance(b, float):
@@ -1374,7 +1444,8 @@ def compare(got, want, bound, what=""):
     msg = (f"{what}: {n_bad} of {want.size} element(s) differ; first at {first}: "
            f"got {g0!r}, expected {w0!r} (bound {float(e0):.3g}, {int(checked.sum())} checked)")
     if want.size <= 24:
-        msg += f"\n    got      {np.array2string(got, separator=', ')}\n    expected {np.array2string(want, separator=', ')}"
+        msg += (f"\n    got      {np.array2string(got, separator=', ')}"
+                f"\n    expected {np.array2string(want, separator=', ')}")
     return msg
 
 
@@ -1430,7 +1501,6 @@ def check_program(prog, subject="compiled", reference="numpy"):
     # record-time errors: the same step must raise on every path
     if S.error or Interp.error or R.error:
         errs = [(n, leg.error) for n, leg in ((subject, S), ("interpreter", Interp), ("numpy", R))]
-        firsts = {n: (e[0] if e else None) for n, e in errs}
         se, re_ = S.error, R.error
         if se and re_ and se[0] == re_[0] and Interp.error and Interp.error[0] == se[0] \
                 and _same_error_kind(se[3], re_[3]):
@@ -1439,13 +1509,22 @@ def check_program(prog, subject="compiled", reference="numpy"):
                 return out
             return Outcome("skip", f"recording raises {_err_kind(se[3])} on every path",
                            se[2], where(se))
-        e_any = se or re_ or Interp.error
         detail = "\n".join(f"  {n}: " + (f"{_err_kind(e[3])} at {where(e)}: {_short(e[3])}"
                                           if e else "no error") for n, e in errs)
-        op = e_any[2]
-        return Outcome("error", "record-time errors differ ("
-                       + ", ".join(f"{n}={'line %d' % f if f is not None else 'none'}"
-                                   for n, f in firsts.items()) + ")", op, detail)
+        le = se or Interp.error
+        if (se is None) != (Interp.error is None) or (se and se[0] != Interp.error[0]):
+            kind = f"record-time: {subject} and interpreter differ"
+        elif le and not re_:
+            kind = f"record-time: lazyops raises {_err_kind(le[3])}, NumPy does not"
+        elif re_ and not le:
+            kind = f"record-time: NumPy raises {_err_kind(re_[3])}, lazyops does not"
+        elif le[0] != re_[0]:
+            kind = "record-time: lazyops and NumPy raise at different steps"
+        else:
+            kind = (f"record-time: lazyops raises {_err_kind(le[3])} "
+                    f"where NumPy raises {_err_kind(re_[3])}")
+        op = min((e for e in (le, re_) if e), key=lambda e: e[0])[2]
+        return Outcome("error", kind, op, detail)
     return _compare_values(prog, S, Interp, R, subject)
 
 
@@ -1466,40 +1545,37 @@ def _compare_values(prog, S, Interp, R, subject):
         want = R.values[lab]
         step = prog.producer(src)
         op = step.op if step is not None else "input"
+        pos = prog.steps.index(step) if step is not None else -1
         if lab in S.meta:
             shp, dt = S.meta[lab]
             if shp != want.shape or dt != want.dtype.name:
-                problems.append((f"lazy-metadata!=numpy", op,
+                problems.append((f"lazy-metadata!=numpy", (op, pos),
                                  f"{lab}: lazy handle says {shp} {dt}, NumPy gives "
                                  f"{want.shape} {want.dtype.name}"))
         if lab not in S.values or lab not in Interp.values:
-            problems.append(("missing-output", op, f"{lab}: no value"))
+            problems.append(("missing-output", (op, pos), f"{lab}: no value"))
             continue
         ps = compare(S.values[lab], want, b, f"{lab} ({subject})")
         pi = compare(Interp.values[lab], want, b, f"{lab} (interpreter)")
         checked += 1
         if ps and pi:
-            problems.append(("lazyops!=numpy", op, ps + "\n  " + pi))
+            problems.append(("lazyops!=numpy", (op, pos), ps + "\n  " + pi))
         elif ps:
-            problems.append((f"{subject}!=numpy", op, ps))
+            problems.append((f"{subject}!=numpy", (op, pos), ps))
         elif pi:
-            problems.append(("interpreter!=numpy", op, pi))
+            problems.append(("interpreter!=numpy", (op, pos), pi))
     if not problems:
         return Outcome("ok", checked=checked)
     order = [f"{subject}!=numpy", "lazy-metadata!=numpy", "missing-output", "lazyops!=numpy",
              "interpreter!=numpy"]
-    problems.sort(key=lambda p: order.index(p[0]) if p[0] in order else 99)
-    kind, op, _ = problems[0]
-    return Outcome("mismatch", kind, op, "\n".join(f"- [{k}, {o}] {d}" for k, o, d in problems),
-                   checked)
+    # the first kind in `order`; of those, the most upstream value names the op
+    problems.sort(key=lambda p: (order.index(p[0]) if p[0] in order else 99, p[1][1]))
+    kind, (op, _), _ = problems[0]
+    return Outcome("mismatch", kind, op,
+                   "\n".join(f"- [{k}, {o}] {d}" for k, (o, _), d in problems), checked)
 
 
 # ====================================================================== shrinking
-
-def _deps(prog):
-    """name -> names it reads."""
-    return {s.target: set(s.refs()) for s in prog.steps}
-
 
 def drop_step(prog, target):
     """The program without `target` and everything that depends on it."""
@@ -1518,9 +1594,25 @@ def drop_step(prog, target):
 
 def shrink_candidates(prog):
     """Smaller variants of `prog`, most promising first."""
+    for cand in _candidates(prog):
+        yield _drop_unused_inputs(cand)
+
+
+def _drop_unused_inputs(prog):
+    used = {r for s in prog.steps for r in s.refs()} | set(prog.outputs)
+    return Program([i for i in prog.inputs if i.name in used], prog.steps, prog.outputs,
+                   prog.label)
+
+
+def _candidates(prog):
     # whole steps (later ones first: fewer dependents to lose)
     for s in reversed(prog.steps):
         yield drop_step(prog, s.target)
+    # a step replaced by its first operand (x = f(y): later uses of x read y)
+    for s in prog.steps:
+        src = next((a for a in s.args if isinstance(a, Ref)), None)
+        if src is not None and s.kind != "force":
+            yield _bypass(prog, s, src)
     # outputs
     for i in range(len(prog.outputs)):
         outs = prog.outputs[:i] + prog.outputs[i + 1:]
@@ -1544,6 +1636,20 @@ def shrink_candidates(prog):
         for v in variants:
             yield Program(prog.inputs[:k] + [v] + prog.inputs[k + 1:], prog.steps, prog.outputs,
                           prog.label)
+
+
+def _bypass(prog, step, src):
+    def sub(a):
+        return src if isinstance(a, Ref) and a.name == step.target else a
+    steps = [dataclasses.replace(t, args=tuple(sub(a) for a in t.args),
+                                 kwargs={k: sub(v) for k, v in t.kwargs.items()})
+             for t in prog.steps if t is not step]
+    outs = []
+    for o in prog.outputs:
+        o = src.name if o == step.target else o
+        if o not in outs:
+            outs.append(o)
+    return Program(prog.inputs, steps, outs, prog.label)
 
 
 def _specials_of(inp):
