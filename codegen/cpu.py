@@ -16,7 +16,8 @@ where float sums are staged in a buffer that a reassociating helper sums.
 """
 from ..ir import dtypes as D
 from .cache import kernel_for, launch  # noqa: F401  (launch: the target interface)
-from .plan import COUNT, INDEX, Let, Load, Store, Update, literal, np_name, wrap
+from .plan import COUNT, INDEX, literal, np_name, wrap
+from .printer import Printer
 from .scalar import STRICT
 
 BLOCK = 8192
@@ -34,17 +35,13 @@ def print_plan(plan):
     return HEADER + "\n".join(_Printer(plan).lines) + "\n"
 
 
-class _Printer:
+class _Printer(Printer):
     def __init__(self, plan):
-        self.plan = plan
+        super().__init__(plan)
         self.strict = is_strict(plan)
-        self.lines = []
         self.staged = [a for a in plan.accs if self.strict and a.recipe.bulk
                        and D.is_float(a.dtype) and plan.form != "nd"]
         getattr(self, "_" + plan.form)()
-
-    def emit(self, depth, line):
-        self.lines.append("    " * depth + line)
 
     def header(self, sizes):
         p = self.plan
@@ -57,17 +54,19 @@ class _Printer:
     # -- statements
     def stmts(self, depth, stmts, index=None):
         """Print `stmts`; `index(buffer)` gives the subscript of an element access."""
-        for s in stmts:
-            if isinstance(s, Let):
-                self.emit(depth, f"{s.var} = {s.expr}")
-            elif isinstance(s, Load):
-                self.emit(depth, f"{s.var} = {_load(self.subscript(s.src, index), s.src.dtype)}")
-            elif isinstance(s, Store):
-                self.emit(depth, f"{self.subscript(s.dst, index)} = {_store(s.var, s.dst.dtype)}")
-            elif s.acc in self.staged:
-                self.emit(depth, f"t{s.acc.k}[j] = {wrap(s.x, s.acc.dtype)}")
-            else:
-                self.stmts(depth, s.acc.update(s.x, INDEX))
+        super().stmts(depth, stmts, lambda b: self.subscript(b, index))
+
+    def update(self, depth, s, sub):
+        if s.acc in self.staged:
+            self.emit(depth, f"t{s.acc.k}[j] = {wrap(s.x, s.acc.dtype)}")
+        else:
+            super().update(depth, s, sub)
+
+    def load(self, expr, dtype):
+        return f"f16_to_f32({expr})" if dtype == "float16" else expr
+
+    def store(self, expr, dtype):
+        return f"f32_to_f16({expr})" if dtype == "float16" else expr
 
     def subscript(self, buf, index):
         access = getattr(buf, "access", None)
@@ -146,9 +145,7 @@ class _Printer:
         for a in p.accs:
             self.stmts(1, a.init())
             self.emit(1, "for b in range(nb):")
-            for f in a.fields:
-                self.emit(2, f"{a.var(f, '_p')} = P{a.k}{f}[b]")
-            self.stmts(2, a.merge("_p"))
+            self.merge_from(2, a, lambda f: f"P{a.k}{f}[b]")
         self.emit(1, f"{COUNT} = n")
         self.stmts(1, p.outer)
 
@@ -164,14 +161,6 @@ class _Printer:
         self.element_loop(2, "n", "")
         self.emit(2, f"{COUNT} = n")
         self.stmts(2, p.outer)
-
-
-def _load(expr, dtype):
-    return f"f16_to_f32({expr})" if dtype == "float16" else expr
-
-
-def _store(expr, dtype):
-    return f"f32_to_f16({expr})" if dtype == "float16" else expr
 
 
 compile = kernel_for  # noqa: A001  (the target's interface: print_plan, compile, launch)

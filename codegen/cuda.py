@@ -11,7 +11,8 @@ convention (sizes, inputs, outputs).
 Everything else comes from the plan: scalar statements, accumulator init,
 update and merge. `rows` is the next form to print (a block per row).
 """
-from .plan import COUNT, INDEX, Let, Load, Store, Unsupported, np_name
+from .plan import COUNT, INDEX, Unsupported, np_name
+from .printer import Printer
 
 THREADS = 128
 MAX_BLOCKS = 1024
@@ -70,27 +71,12 @@ def signatures(plan):
             "merge": tuple([T.int64, T.int64] + parts + outer_out)}
 
 
-class _Printer:
+class _Printer(Printer):
     def __init__(self, plan):
-        self.plan = plan
-        self.lines = []
+        super().__init__(plan)
         if plan.form not in ("flat", "nd", "full"):
             raise Unsupported(f"cuda: the {plan.form} form is not printed yet")
         getattr(self, "_" + plan.form)()
-
-    def emit(self, depth, line):
-        self.lines.append("    " * depth + line)
-
-    def stmts(self, depth, stmts, sub):
-        for s in stmts:
-            if isinstance(s, Let):
-                self.emit(depth, f"{s.var} = {s.expr}")
-            elif isinstance(s, Load):
-                self.emit(depth, f"{s.var} = {sub(s.src)}")
-            elif isinstance(s, Store):
-                self.emit(depth, f"{sub(s.dst)} = {s.var}")
-            else:
-                self.stmts(depth, s.acc.update(s.x, INDEX), sub)
 
     def sub(self, idx):
         def f(buf):
@@ -180,9 +166,7 @@ class _Printer:
         self.emit(1, "while s > 0:")
         self.emit(2, "if t < s:")
         for a in p.accs:
-            for f in a.fields:
-                self.emit(3, f"{a.var(f, '_p')} = S{a.k}{f}[t + s]")
-            self.stmts(3, a.merge("_p"), None)
+            self.merge_from(3, a, lambda f: f"S{a.k}{f}[t + s]")
             for f in a.fields:
                 self.emit(3, f"S{a.k}{f}[t] = {a.var(f)}")
         self.emit(2, "cuda.syncthreads()")
@@ -198,9 +182,7 @@ class _Printer:
         for a in p.accs:
             self.stmts(2, a.init(), None)
             self.emit(2, "for b in range(nb):")
-            for f in a.fields:
-                self.emit(3, f"{a.var(f, '_p')} = P{a.k}{f}[b]")
-            self.stmts(3, a.merge("_p"), None)
+            self.merge_from(3, a, lambda f: f"P{a.k}{f}[b]")
         self.emit(2, f"{COUNT} = n")
         self.stmts(2, p.outer, self.sub("0"))
         self.emit(0, "\n")

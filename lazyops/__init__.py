@@ -4,7 +4,7 @@ Calls record operations into an SSA IR and return lazy `Tensor` handles;
 forcing (`.numpy()`, `convert_to_numpy`, `evaluate`) optimizes the graph,
 fuses it into kernels, compiles them with Numba and runs them.
 """
-from . import config
+from . import config, operators  # noqa: F401  (operators: attaches Tensor's)
 from .api import *  # noqa: F401,F403
 from .api import abs, all, any, max, min, round, sum  # noqa: F401  (keras.ops names)
 from .codegen import cache as _cache

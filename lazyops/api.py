@@ -12,7 +12,8 @@ import numpy as np
 from .ir import dtypes as D
 from .ir.registry import lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, size_of
-from .tensor import Tensor, leaf, record
+from .recording import leaf, record
+from .tensor import Tensor
 
 # Python scalars with these values are recorded as IR constants, visible to
 # canonicalization (x*1, x**2); any other scalar is a runtime argument, so a

@@ -2,7 +2,8 @@
 `slice` view followed by a `reshape`."""
 import numpy as np
 
-from .tensor import Tensor, record
+from .recording import record
+from .tensor import Tensor
 
 
 def _normalize_key(key, shape):
