@@ -160,8 +160,8 @@ class Acc:
         """Statements folding element `x` at flat position `index` into the state."""
         a = self.var("", tag)
         if self.recipe.arg:
-            if D.is_float(self.x_dtype):  # -0.0 sorts below +0.0, as in Keras
-                tiny = literal(-np.finfo(self.x_dtype).tiny, self.x_dtype)
+            if D.is_float(self.x_dtype):  # -0.0 sorts below +0.0, as in Keras, at >= float32
+                tiny = literal(-np.finfo(np.result_type(self.x_dtype, np.float32)).tiny, self.x_dtype)
                 x = f"({tiny} if ({x} == 0 and math.copysign(1.0, {x}) < 0) else {x})"
             return self._take(x, index, tag)
         out = []

@@ -235,7 +235,8 @@ def _mean_ref(x, axis, keepdims):
 
 def _arg_ref(f):
     def ref(x, axis, keepdims):
-        if D.is_float(x.dtype.name):  # -0.0 sorts below +0.0, as in Keras
+        if D.is_float(x.dtype.name):  # -0.0 sorts below +0.0, as in Keras, at >= float32
+            x = x.astype(np.result_type(x.dtype, np.float32))
             x = np.where((x == 0) & np.signbit(x), -np.finfo(x.dtype).tiny, x)
         if len(axis) == x.ndim and x.ndim != 1:
             out = f(x.reshape(-1), axis=0)

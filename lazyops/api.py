@@ -139,6 +139,8 @@ def _operands(name, args, argnames, api, static=None):
             items.append(t)
     try:
         compute = _promote(d, tuple(kinds))
+        if name in _COMPARISONS and D.is_int(compute):
+            compute = _compare_dtype(compute, items)
     except TypeError as e:
         got = ", ".join(f"{n}={k if isinstance(k, str) else k.__name__}"
                         for n, k in zip(argnames, kinds))
@@ -154,6 +156,20 @@ def _operands(name, args, argnames, api, static=None):
 
 
 _PROMOTED = {}
+_COMPARISONS = frozenset(["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"])
+
+
+def _compare_dtype(compute, items):
+    """Comparisons with a Python int beyond the integer dtype hold exactly, as
+    in NumPy 2: they compare in int64 (or float64 beyond it)."""
+    info = np.iinfo(compute)
+    outside = [a for a in items if not isinstance(a, Tensor) and isinstance(a, int)
+               and not info.min <= a <= info.max]
+    if not outside:
+        return compute
+    wide = np.iinfo("int64")
+    fits = compute != "uint64" and builtins.all(wide.min <= a <= wide.max for a in outside)
+    return "int64" if fits else "float64"
 
 
 def _promote(d, kinds):
@@ -267,6 +283,9 @@ def round(x, decimals=0):  # noqa: A001
     if not isinstance(decimals, int):
         raise TypeError(f"round: `decimals` must be an int, got {decimals!r}")
     x = _tensor(x, "round")
+    if x.dtype == "bool" and decimals != 0:
+        raise TypeError(f"round: boolean inputs can only be rounded with decimals=0, "
+                        f"got decimals={decimals}")
     return Tensor(record("round", [x._value], {"decimals": decimals}))
 
 
@@ -284,15 +303,21 @@ def where(condition, x1=None, x2=None):
 def clip(x, x_min, x_max):
     x = _tensor(x, "clip")
     dt = "int32" if x.dtype == "bool" else x.dtype
-    lo = _bound(x_min, dt)
-    hi = _bound(x_max, dt)
+    lo = _bound(x_min, dt, "x_min")
+    hi = _bound(x_max, dt, "x_max")
     return minimum(maximum(cast(x, dt), lo), hi)
 
 
-def _bound(b, dt):
+def _bound(b, dt, arg):
     if D.python_scalar_kind(b) is not None:
-        if D.is_int(dt) or dt == "bool":
-            b = math.trunc(b)
+        if D.is_int(dt):
+            # as np.clip: a bound beyond the dtype on its own side is no bound;
+            # on the other side it cannot be represented
+            b, info = math.trunc(b), np.iinfo(dt)
+            if not info.min <= b <= info.max:
+                if (b < info.min) != (arg == "x_min"):
+                    raise OverflowError(f"clip: `{arg}`={b} is out of bounds for {dt}")
+                b = info.min if b < info.min else info.max
         return Tensor(leaf(np.asarray(b).astype(dt)))
     return cast(_tensor(b, "clip"), dt)
 
@@ -478,7 +503,9 @@ def full(shape, fill_value, dtype=None, _api="full"):
         v = _cast(fill_value, dt)
     else:
         try:
-            arr = np.array(fill_value, dtype=dt)  # NumPy rejects out-of-range Python ints
+            # as np.full: floats cast unsafely (-2.5 -> uint8 254); out-of-range ints are refused
+            arr = np.asarray(fill_value)
+            arr = arr.astype(dt) if arr.dtype.kind == "f" else np.array(fill_value, dtype=dt)
         except (OverflowError, ValueError, TypeError) as e:
             raise type(e)(f"{_api}: `fill_value`={fill_value!r} does not fit dtype {dt}: {e}") from None
         v = Tensor(record("constant", [], {"value": arr.item(), "dtype": dt})

@@ -155,3 +155,51 @@ def test_invariant_conditions_compile_without_numba_warnings():
         warnings.simplefilter("error")
         with lo.config.override(small_work=0):
             np.testing.assert_array_equal(t.numpy(), want)
+
+
+def _keras():
+    import keras
+    return keras.ops
+
+
+def test_clip_of_unsigned_ints_with_bounds_beyond_the_dtype():
+    x = np.array([0, 1, 2, 5], np.uint8)
+    for bounds in [(-1, 3), (1, 300), (-5, 400)]:
+        got = lo.clip(x, *bounds).numpy()
+        want = _keras().clip(x, *bounds)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+    for bounds in [(-3, -1), (300, 400)]:
+        with pytest.raises(OverflowError, match="clip"):
+            lo.clip(x, *bounds)
+
+
+@pytest.mark.parametrize("dtype,values", [("float32", [-1e-40, -0.0, -1e-41]),
+                                          ("float16", [-2e-07, -0.0, 0.0]),
+                                          ("float64", [-0.0, 0.0, -1e-310])])
+def test_arg_reductions_order_negative_zero_as_keras(dtype, values):
+    a = np.array(values * 3, dtype)
+    for name in ("argmax", "argmin"):
+        want = getattr(_keras(), name)(a)
+        assert getattr(lo, name)(a).numpy() == want, name
+        with lo.config.override(small_work=0):
+            assert getattr(lo, name)(lo.convert_to_tensor(a) * 1).numpy() == want, name
+
+
+def test_comparisons_with_python_ints_beyond_the_dtype():
+    x = np.array([1, -2, 127], np.int8)
+    u = np.array([0, 3, 255], np.uint8)
+    for name, a, b in [("less", x, 1000), ("equal", x, 1000), ("greater", x, -10**30),
+                       ("less_equal", -1, u), ("not_equal", u, 2**64)]:
+        got = getattr(lo, name)(a, b).numpy()
+        np.testing.assert_array_equal(got, getattr(np, name)(a, b), err_msg=name)
+    with pytest.raises(OverflowError, match="add"):
+        lo.add(x, 1000)
+
+
+def test_full_casts_floats_unsafely_and_round_refuses_bool_decimals():
+    np.testing.assert_array_equal(lo.full((2,), -2.5, dtype="uint8").numpy(),
+                                  _keras().full((2,), -2.5, dtype="uint8"))
+    assert lo.round(np.array([True, False])).numpy().dtype == np.float16
+    with pytest.raises(TypeError, match="round: boolean"):
+        lo.round(np.array([True, False]), decimals=1)
