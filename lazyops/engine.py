@@ -33,7 +33,7 @@ class Plan:
         default_pipeline().run(func, callback=_print_pass if debug else None)
         self.optimized = print_function(func)
         self.reference = func
-        self.scheduled = schedule(func.clone())
+        self.scheduled = schedule(func)
         self.kernels = [op for op in self.scheduled.ops if op.name == "lazy.kernel"]
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))

@@ -4,8 +4,9 @@ from .views import sink_views
 
 
 def schedule(func):
-    """Sink views, partition into fusion groups, outline each as a lazy.kernel."""
-    sink_views(func)
+    """Sink views, partition into fusion groups, outline each as a lazy.kernel.
+    Works on a copy: `func` is left as it is."""
+    func = sink_views(func.clone())
     groups, group_of = partition(func)
     return outline(func, groups, group_of)
 
