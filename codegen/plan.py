@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import dtypes as D
-from ..ir.registry import ELEMENTWISE, REDUCTION, SOURCE, VIEW, lookup
+from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS, VIEW_OPS,
+                           family, lookup)
 
 
 class Unsupported(TypeError):
@@ -280,25 +281,25 @@ class KernelInfo:
         self.loads = []     # values read from memory, in order
         computed = set()
         for op in block.ops[:-1]:
-            d = lookup(op.name)
-            if op.name == "lazy.constant":
+            fam = family(op)
+            if fam == CONSTANT_OPS:
                 self.consts[op.results[0]] = literal(op.attrs["value"], op.attrs["dtype"])
-            elif d.has(ELEMENTWISE) or d.has(REDUCTION) or d.has(SOURCE):
-                if not d.has(REDUCTION) and d.scalar is None:
+            elif fam in (ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS):
+                if fam != REDUCTION_OPS and lookup(op.name).scalar is None:
                     raise Unsupported(f"codegen: {op.name} has no scalar lowering")
                 for v in op.operands:
                     if v not in computed and v not in self.consts and v not in self.loads:
                         self.loads.append(v)
                 self.ops.append(op)
                 computed.update(op.results)
-            elif d.has(VIEW) and op.operands[0] in self.consts:
+            elif fam == VIEW_OPS and op.operands[0] in self.consts:
                 self.consts[op.results[0]] = self.consts[op.operands[0]]  # a view of a constant
-            elif d.has(VIEW):
+            elif fam == VIEW_OPS:
                 self.prelude.append(op)
             else:
-                raise Unsupported(f"codegen: {op.name} cannot run inside a kernel")
+                raise Unsupported(f"codegen: {op.name} ({fam}) cannot run inside a kernel")
         self.outputs = list(block.ops[-1].operands)
-        self.reductions = [op for op in self.ops if lookup(op.name).has(REDUCTION)]
+        self.reductions = [op for op in self.ops if family(op) == REDUCTION_OPS]
         # computed once per outer index: reduction results and the
         # elementwise epilogue computed from them
         self.outer = {op.results[0] for op in self.reductions}
@@ -341,8 +342,7 @@ class _Lowering:
                 uniform.add(v)
         body = [op for op in info.ops if op not in info.epilogue]
         for op in body:
-            d = lookup(op.name)
-            if d.has(ELEMENTWISE) and not d.has(SOURCE) and all(v in uniform for v in op.operands):
+            if family(op) == ELEMENTWISE_OPS and all(v in uniform for v in op.operands):
                 self._compute(p.hoisted, op)
                 uniform.add(op.results[0])
         # rows: values constant along the reduced axes load once per row

@@ -3,12 +3,12 @@ reference implementations. It is the semantic oracle for compiled paths and
 the fallback for what codegen does not compile."""
 import numpy as np
 
-from .registry import lookup
+from .registry import KERNEL_OPS, TERMINATOR_OPS, family, lookup
 
 
 def run_op(op, args):
     """Evaluate one operation on NumPy arrays; returns a list of arrays."""
-    if op.name == "lazy.kernel":
+    if family(op) == KERNEL_OPS:
         return run_block(op.regions[0].block, args)
     out = lookup(op.name).reference(*args, **op.attrs)
     outs = out if isinstance(out, tuple) else (out,)
@@ -20,7 +20,7 @@ def run_block(block, args):
     env = {id(a): v for a, v in zip(block.args, args)}
     for op in block.ops:
         vals = [env[id(o)] for o in op.operands]
-        if op.name in ("func.return", "lazy.yield"):
+        if family(op) == TERMINATOR_OPS:
             return vals
         for r, v in zip(op.results, run_op(op, vals)):
             env[id(r)] = v

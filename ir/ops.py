@@ -288,5 +288,6 @@ _reg("matmul", [LIBRARY], 2, infer=_matmul_infer, reference=np.matmul)
 
 # A fused kernel: its region computes the results over the iteration space
 # `space`; `axes` are the reduced axes of that space (empty for elementwise).
-_reg("kernel", [STRUCTURAL], None, attrs={"name": "str", "space": "ints", "axes": "ints"})
-_reg("yield", [STRUCTURAL], None)
+_reg("kernel", [STRUCTURAL], None, attrs={"name": "str", "space": "ints", "axes": "ints"},
+     structural="kernel")
+_reg("yield", [STRUCTURAL], None, structural="terminator")

@@ -19,6 +19,12 @@ CONTROL_FLOW = "ControlFlow"
 SCAN = "Scan"
 STRUCTURAL = "Structural"  # kernel, return, yield, constant
 
+# Op families: the scheduler, codegen, the interpreter and explain ask an op's
+# family, never its name (tinygrad's GroupOp). Derived from the traits.
+ELEMENTWISE_OPS, REDUCTION_OPS, VIEW_OPS = "elementwise", "reduction", "view"
+SOURCE_OPS, CONSTANT_OPS, LIBRARY_OPS = "source", "constant", "library"
+KERNEL_OPS, TERMINATOR_OPS = "kernel", "terminator"
+
 
 @dataclass(frozen=True)
 class Reduce:
@@ -55,6 +61,7 @@ class OpDef:
     reduce: "Reduce" = None        # reductions: how they accumulate
     cost: int = 1                  # relative per-element cost (recompute rule)
     doc: str = ""
+    structural: str = None         # the family of a structural op (kernel, terminator)
 
     @property
     def full_name(self):
@@ -62,6 +69,16 @@ class OpDef:
 
     def has(self, trait):
         return trait in self.traits
+
+    @property
+    def family(self):
+        if self.has(STRUCTURAL):
+            return CONSTANT_OPS if self.has(SOURCE) else self.structural
+        for trait, fam in ((ELEMENTWISE, ELEMENTWISE_OPS), (REDUCTION, REDUCTION_OPS),
+                           (VIEW, VIEW_OPS), (SOURCE, SOURCE_OPS), (LIBRARY, LIBRARY_OPS)):
+            if self.has(trait):
+                return fam
+        raise TypeError(f"op {self.full_name} belongs to no family")
 
     def scalar_template(self, dtype, result_dtype=None):
         """The scalar expression for operands of `dtype` (elementwise ops):
@@ -91,6 +108,18 @@ def lookup(name):
     if not name.startswith("lazy.") and not name.startswith("func."):
         name = "lazy." + name
     return _REGISTRY.get(name)
+
+
+def family(op):
+    """The family of an Operation (or a full op name); an op no layer knows
+    fails loudly."""
+    name = op if isinstance(op, str) else op.name
+    if name == "func.return":
+        return TERMINATOR_OPS
+    d = _REGISTRY.get(name)
+    if d is None:
+        raise KeyError(f"op {name!r} is not in the registry: no layer knows how to handle it")
+    return d.family
 
 
 def all_ops():

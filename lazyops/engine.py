@@ -13,6 +13,7 @@ from . import config
 from .codegen import backend
 from .codegen.launch import Launcher
 from .ir.core import build, walk
+from .ir.registry import KERNEL_OPS, family
 from .ir.interpreter import interpret, run_op
 from .ir.passes import default_pipeline
 from .ir.printer import print_function
@@ -34,7 +35,7 @@ class Plan:
         self.optimized = print_function(func)
         self.reference = func
         self.scheduled = schedule(func)
-        self.kernels = [op for op in self.scheduled.ops if op.name == "lazy.kernel"]
+        self.kernels = [op for op in self.scheduled.ops if family(op) == KERNEL_OPS]
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target) for op in self.kernels}

@@ -16,7 +16,7 @@ Rules (see docs/architecture.md):
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
-from ..ir.registry import ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, VIEW, lookup
+from ..ir.registry import family
 
 
 # Numba's compile time grows faster than linearly with function length: long
@@ -36,19 +36,13 @@ class Group:
         self.ops, self.anc, self.outer, self.reads = [], set(), set(), set()
 
 
+# how fusion treats each op family; others (terminators, kernels) stay as they are
+_KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise": "elementwise",
+         "source": "elementwise", "library": "library", "kernel": "other", "terminator": "other"}
+
+
 def _kind(op):
-    d = lookup(op.name)
-    if d is None:
-        return "other"
-    if d.has(VIEW) or op.name == "lazy.constant":
-        return "free"
-    if d.has(REDUCTION):
-        return "reduce"
-    if d.has(ELEMENTWISE) or d.has(SOURCE):
-        return "elementwise"
-    if d.has(LIBRARY):
-        return "library"
-    return "other"
+    return _KIND[family(op)]
 
 
 class _State:
@@ -274,7 +268,7 @@ def _free_ops_needed_outside(func, group_of, producer):
     """Free ops whose results are read outside kernels (returns, library ops)."""
     need, stack = set(), []
     for op in func.ops:
-        if op.name == "func.return" or _kind(op) in ("library", "other"):
+        if _kind(op) in ("library", "other"):
             stack.extend(op.operands)
     while stack:
         v = stack.pop()

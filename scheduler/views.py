@@ -7,21 +7,17 @@ the kernel in two. Only single-use elementwise results are rewritten, so no
 work is duplicated.
 """
 from ..ir.core import Operation
-from ..ir.registry import ELEMENTWISE, SOURCE, VIEW, lookup
+from ..ir.registry import ELEMENTWISE_OPS, VIEW_OPS, family, lookup
 from ..ir.types import TensorType
 
 
 def _sinkable(op, producer, uses, returned):
-    d = lookup(op.name)
-    if d is None or not d.has(VIEW):
+    if family(op) != VIEW_OPS:
         return None
     e = producer.get(id(op.operands[0]))
     if e is None or id(op.operands[0]) in returned or uses.get(id(op.operands[0])) != 1:
         return None
-    de = lookup(e.name)
-    if de is None or not de.has(ELEMENTWISE) or de.has(SOURCE):
-        return None
-    return e
+    return e if family(e) == ELEMENTWISE_OPS else None
 
 
 def _sink(view, e):

@@ -1,0 +1,24 @@
+"""Every registered op is complete: a family every layer knows, a NumPy
+reference, and the lowering its family needs."""
+import pytest
+
+from lazyops.ir.registry import Reduce, all_ops, family
+
+
+@pytest.mark.parametrize("name", sorted(all_ops()))
+def test_every_op_is_complete(name):
+    d = all_ops()[name]
+    fam = family(name)
+    if fam in ("kernel", "terminator"):
+        return
+    assert d.reference is not None, f"{name}: no NumPy reference"
+    assert d.infer is not None, f"{name}: no type inference"
+    if fam in ("elementwise", "source"):
+        assert d.scalar is not None, f"{name}: no scalar lowering"
+    if fam == "reduction":
+        assert isinstance(d.reduce, Reduce), f"{name}: no typed reduce recipe"
+
+
+def test_unknown_ops_fail_loudly():
+    with pytest.raises(KeyError, match="not in the registry"):
+        family("lazy.frobnicate")
