@@ -124,11 +124,11 @@ def binary(name, scalar, reference, promote=arith, result=None, cost=1):
          scalar=scalar, promote=promote, cost=cost)
 
 
-def reduction(name, reference, result, recipe, attrs=None):
+def reduction(name, reference, result, recipe=None, attrs=None, decompose=None):
     schema = {"axis": "ints", "keepdims": "bool"}
     schema.update(attrs or {})
     _reg(name, [REDUCTION], 1, attrs=schema, infer=_reduce_infer(result),
-         reference=reference, reduce=recipe)
+         reference=reference, reduce=recipe, decompose=decompose)
 
 
 # ---------------------------------------------------------------- elementwise
@@ -268,6 +268,36 @@ reduction("argmax", _arg_ref(np.argmax), lambda d: "int32",
           Reduce("lowest", lambda d: d, arg="max"))
 reduction("argmin", _arg_ref(np.argmin), lambda d: "int32",
           Reduce("highest", lambda d: d, arg="min"))
+
+# ---------------------------------------------------------------- composites
+# Recorded as the user called them (explain shows `lazy.var`), decomposed
+# into primitives by the `decompose` pass.
+
+def _var_dtypes(d):
+    """(compute, result) dtypes of var, as Keras's NumPy backend has them."""
+    return D.result_type(d, "float32"), D.result_type(d, float)
+
+
+def _var_parts(rw, x, attrs):
+    compute, result = _var_dtypes(x.type.dtype)
+    if x.type.dtype != compute:
+        x = rw.create("cast", [x], {"dtype": compute})
+    dev = rw.create("subtract", [x, rw.create("mean", [x], dict(attrs, keepdims=True))])
+    v = rw.create("mean", [rw.create("multiply", [dev, dev])], attrs)
+    return v if compute == result else rw.create("cast", [v], {"dtype": result})
+
+
+def _var_ref(x, axis, keepdims):
+    compute, result = _var_dtypes(x.dtype.name)
+    return np.var(x.astype(compute), axis=tuple(axis), keepdims=keepdims).astype(result)
+
+
+reduction("var", _var_ref, lambda d: _var_dtypes(d)[1],
+          decompose=lambda rw, operands, attrs: [_var_parts(rw, operands[0], attrs)])
+# std of a float: its var's dtype (the front end casts integers to float32 first)
+reduction("std", lambda x, axis, keepdims: np.sqrt(_var_ref(x, axis, keepdims)),
+          lambda d: _var_dtypes(d)[1],
+          decompose=lambda rw, operands, attrs: [rw.create("sqrt", [_var_parts(rw, operands[0], attrs)])])
 
 # ---------------------------------------------------------------- library
 

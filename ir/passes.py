@@ -224,6 +224,17 @@ _WIDER = {"float16": "float32", "float32": "float64"}
 _MAX_POW = 8
 
 
+class Decompose(BlockRewritePass):
+    """Composite ops (var, std) become their registered decompositions."""
+    name = "decompose"
+
+    def rewrite_op(self, op, rw):
+        d = lookup(op.name)
+        if d is None or d.decompose is None:
+            return None
+        return d.decompose(rw, op.operands, op.attrs)
+
+
 class Canonicalize(BlockRewritePass):
     name = "canonicalize"
 
@@ -443,6 +454,7 @@ class Verify(Pass):
         return verify(func)
 
 
+decompose = Decompose()
 canonicalize = Canonicalize()
 fold_constants = FoldConstants()
 cse = CSE()
@@ -505,9 +517,9 @@ class PassManager:
 
 
 def default_pipeline(verify_each=False, callback=None):
-    """canonicalize, fold_constants, cse, canonicalize, dce (a PassManager;
-    iterate it for the list of passes)."""
-    return PassManager([canonicalize, fold_constants, cse, canonicalize, dce],
+    """decompose, canonicalize, fold_constants, cse, canonicalize, dce (a
+    PassManager; iterate it for the list of passes)."""
+    return PassManager([decompose, canonicalize, fold_constants, cse, canonicalize, dce],
                        verify_each=verify_each, callback=callback)
 
 
@@ -517,7 +529,7 @@ def optimize(func, verify_each=False, callback=None):
 
 
 __all__ = ["PassManager", "Pass", "BlockRewritePass", "Rewriter", "default_pipeline", "optimize",
-           "canonicalize", "fold_constants", "cse", "dce", "verify_pass",
-           "Canonicalize", "FoldConstants", "CSE", "DCE", "Verify",
+           "decompose", "canonicalize", "fold_constants", "cse", "dce", "verify_pass",
+           "Decompose", "Canonicalize", "FoldConstants", "CSE", "DCE", "Verify",
            "replace_all_uses", "rewrite_block", "uses", "walk", "blocks", "const_array",
            "pass_name"]

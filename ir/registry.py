@@ -24,6 +24,7 @@ STRUCTURAL = "Structural"  # kernel, return, yield, constant
 ELEMENTWISE_OPS, REDUCTION_OPS, VIEW_OPS = "elementwise", "reduction", "view"
 SOURCE_OPS, CONSTANT_OPS, LIBRARY_OPS = "source", "constant", "library"
 KERNEL_OPS, TERMINATOR_OPS = "kernel", "terminator"
+COMPOSITE_OPS = "composite"  # decomposed into primitives by a pass before scheduling
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class OpDef:
     cost: int = 1                  # relative per-element cost (recompute rule)
     doc: str = ""
     structural: str = None         # the family of a structural op (kernel, terminator)
+    decompose: Callable = None     # composites: (rewriter, operands, attrs) -> result values
 
     @property
     def full_name(self):
@@ -72,6 +74,8 @@ class OpDef:
 
     @property
     def family(self):
+        if self.decompose is not None:
+            return COMPOSITE_OPS
         if self.has(STRUCTURAL):
             return CONSTANT_OPS if self.has(SOURCE) else self.structural
         for trait, fam in ((ELEMENTWISE, ELEMENTWISE_OPS), (REDUCTION, REDUCTION_OPS),

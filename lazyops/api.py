@@ -327,7 +327,7 @@ def _bound(b, dt, arg):
 def _reduce(name, x, axis, keepdims, api=None):
     api = api or name
     x = _tensor(x, api)
-    if x.ndim == 0 and name != "mean" and axis in (0, -1, (0,), (-1,), [0], [-1]):
+    if x.ndim == 0 and name not in ("mean", "var", "std") and axis in (0, -1, (0,), (-1,), [0], [-1]):
         axis = None  # NumPy's ufunc reductions (not np.mean) take axis 0 or -1 on 0-d input
     axes = normalize_axis(api, axis, x.shape)
     if name in ("max", "min", "argmax", "argmin") and builtins.any(x.shape[a] == 0 for a in axes):
@@ -380,21 +380,14 @@ def mean(x, axis=None, keepdims=False):
 
 
 def var(x, axis=None, keepdims=False):
-    x = _tensor(x, "var")
-    axis = normalize_axis("var", axis, x.shape)
-    compute = D.result_type(x.dtype, "float32")
-    result = D.result_type(x.dtype, float)
-    xc = _cast(x, compute)
-    dev = xc - mean(xc, axis, keepdims=True)
-    return _cast(mean(dev * dev, axis, keepdims), result)
+    return _reduce("var", x, axis, keepdims)
 
 
 def std(x, axis=None, keepdims=False):
     x = _tensor(x, "std")
-    axis = normalize_axis("std", axis, x.shape)
     if x.dtype == "bool" or D.is_int(x.dtype):
         x = _cast(x, D.FLOATX)
-    return sqrt(var(x, axis, keepdims))
+    return _reduce("std", x, axis, keepdims)
 
 
 def _arg(name, x, axis, keepdims):

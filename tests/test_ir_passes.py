@@ -9,7 +9,7 @@ from lazyops.ir.core import Operation, collect
 from lazyops.ir.interpreter import interpret
 from lazyops.ir.parser import parse
 from lazyops.ir.passes import (CSE, DCE, Canonicalize, FoldConstants, Pass, PassManager,
-                               canonicalize, cse, dce, default_pipeline, fold_constants,
+                               canonicalize, cse, dce, decompose, default_pipeline, fold_constants,
                                replace_all_uses, uses, walk)
 from lazyops.ir.printer import print_function
 from lazyops.ir.verifier import VerificationError, verify
@@ -432,11 +432,45 @@ func.func @f(%arg0: tensor<3xf32>, %arg1: tensor<3xf32>) -> tensor<3xf32> {{
 }}"""
 
 
+# ---------------------------------------------------------------- decompose
+
+def test_decompose_expands_composites_into_registered_primitives():
+    text = """\
+func.func @f(%arg0: tensor<2x3xi32>) -> (tensor<2xf32>, tensor<3xf32>) {
+  %0 = lazy.var %arg0 {axis = [1], keepdims = false} : tensor<2xf32>
+  %1 = lazy.cast %arg0 {dtype = f32} : tensor<2x3xf32>
+  %2 = lazy.std %1 {axis = [0], keepdims = false} : tensor<3xf32>
+  return %0, %2
+}"""
+    assert run(decompose, text) == """\
+func.func @f(%arg0: tensor<2x3xi32>) -> (tensor<2xf32>, tensor<3xf32>) {
+  %0 = lazy.cast %arg0 {dtype = f32} : tensor<2x3xf32>
+  %1 = lazy.mean %0 {axis = [1], keepdims = true} : tensor<2x1xf32>
+  %2 = lazy.subtract %0, %1 : tensor<2x3xf32>
+  %3 = lazy.multiply %2, %2 : tensor<2x3xf32>
+  %4 = lazy.mean %3 {axis = [1], keepdims = false} : tensor<2xf32>
+  %5 = lazy.cast %arg0 {dtype = f32} : tensor<2x3xf32>
+  %6 = lazy.mean %5 {axis = [0], keepdims = true} : tensor<1x3xf32>
+  %7 = lazy.subtract %5, %6 : tensor<2x3xf32>
+  %8 = lazy.multiply %7, %7 : tensor<2x3xf32>
+  %9 = lazy.mean %8 {axis = [0], keepdims = false} : tensor<3xf32>
+  %10 = lazy.sqrt %9 : tensor<3xf32>
+  return %4, %10
+}"""
+    f = parse(text)
+    a = np.arange(6, dtype="int32").reshape(2, 3)
+    want = interpret(f, [a])
+    got = interpret(decompose(parse(text)), [a])
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
 # ---------------------------------------------------------------- the pass manager
 
 def test_default_pipeline():
     pm = default_pipeline()
-    assert [p.name for p in pm] == ["canonicalize", "fold_constants", "cse", "canonicalize", "dce"]
+    assert [p.name for p in pm] == ["decompose", "canonicalize", "fold_constants", "cse",
+                                    "canonicalize", "dce"]
     assert isinstance(canonicalize, Canonicalize) and isinstance(fold_constants, FoldConstants)
     assert isinstance(cse, CSE) and isinstance(dce, DCE)
     text = func("(%arg0: tensor<3xf32>) -> tensor<3xf32>", [
