@@ -26,6 +26,13 @@ def true_div(*ds):
     return D.result_type(*ds, float)
 
 
+def numpy_rule(*ds):
+    """NumPy 2's own promotion, Python scalars weak: Keras's NumPy backend
+    compares with plain NumPy (int32 > float32 compares in float64)."""
+    return np.result_type(*({int: 0, float: 0.0}[d] if isinstance(d, type) else np.dtype(d)
+                            for d in ds)).name
+
+
 def strong(*ds):
     """Python scalars are converted to tensors first (int32/float32), not weak."""
     return D.result_type(*(D.standardize(d) for d in ds))
@@ -148,7 +155,7 @@ binary("minimum", {"bool": "({0} & {1})", "any": "minimum({0}, {1})"}, np.minimu
 binary("arctan2", "arctan2({0}, {1})", np.arctan2, promote=strong_true_div, cost=16)
 for _n, _op in [("equal", "=="), ("not_equal", "!="), ("less", "<"),
                 ("less_equal", "<="), ("greater", ">"), ("greater_equal", ">=")]:
-    binary(_n, f"({{0}} {_op} {{1}})", getattr(np, _n), result="bool")
+    binary(_n, f"({{0}} {_op} {{1}})", getattr(np, _n), promote=numpy_rule, result="bool")
 binary("logical_and", "({0} & {1})", np.logical_and, promote=to_bool, result="bool")
 binary("logical_or", "({0} | {1})", np.logical_or, promote=to_bool, result="bool")
 binary("logical_xor", "({0} ^ {1})", np.logical_xor, promote=to_bool, result="bool")

@@ -203,3 +203,17 @@ def test_full_casts_floats_unsafely_and_round_refuses_bool_decimals():
     assert lo.round(np.array([True, False])).numpy().dtype == np.float16
     with pytest.raises(TypeError, match="round: boolean"):
         lo.round(np.array([True, False]), decimals=1)
+
+
+def test_comparisons_promote_as_numpy_does():
+    """Keras's NumPy backend compares with plain NumPy: int32 against float32
+    compares in float64, so an int that float32 rounds is not equal to it."""
+    a = np.array([362212484, -1566693089, 3, 16777217], "int32")
+    b = a.astype("float32")
+    for name in ("greater", "equal", "less_equal"):
+        want = getattr(_keras(), name)(a, b)
+        np.testing.assert_array_equal(getattr(lo, name)(a, b).numpy(), want, err_msg=name)
+        with lo.config.override(small_work=0):
+            got = getattr(lo, name)(lo.convert_to_tensor(a) * 1, b).numpy()
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    np.testing.assert_array_equal(lo.greater(a, 2.5).numpy(), _keras().greater(a, 2.5))
