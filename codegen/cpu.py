@@ -88,7 +88,8 @@ class _Printer(Printer):
         for a in self.staged:
             self.emit(depth, f"t{a.k} = np.empty({count}, {np_name(a.dtype)})")
         self.emit(depth, f"for j in range({count}):")
-        self.emit(depth + 1, f"{INDEX} = {base}j")
+        if p.uses_index:
+            self.emit(depth + 1, f"{INDEX} = {base}j")
         self.stmts(depth + 1, p.element, lambda b: f"{b.name.lower()}[j]")
         for a in self.staged:
             total = f"vsum(t{a.k}, {count}, {literal(0, a.dtype)})"
@@ -100,7 +101,8 @@ class _Printer(Printer):
         self.header(["n"])
         self.stmts(1, p.hoisted)
         if p.rank == 0:  # a 0-d space: straight-line code
-            self.emit(1, f"{INDEX} = 0")
+            if p.uses_index:
+                self.emit(1, f"{INDEX} = 0")
             self.stmts(1, p.element, lambda b: f"{b.name}[0]")
             return
         self.emit(1, f"for b in prange((n + {BLOCK - 1}) // {BLOCK}):")
@@ -116,10 +118,11 @@ class _Printer(Printer):
         self.stmts(1, p.hoisted)
         for k in range(r):
             self.emit(1 + k, f"for i{k} in {'prange' if k == 0 else 'range'}(s{k}):")
-        flat = "i0"
-        for k in range(1, r):
-            flat = f"({flat} * s{k} + i{k})"
-        self.emit(1 + r, f"{INDEX} = {flat}")
+        if p.uses_index:
+            flat = "i0"
+            for k in range(1, r):
+                flat = f"({flat} * s{k} + i{k})"
+            self.emit(1 + r, f"{INDEX} = {flat}")
         idx = ", ".join(f"i{k}" for k in range(r))
         self.stmts(1 + r, p.element, lambda b: f"{b.name}[{idx}]")
 

@@ -50,7 +50,10 @@ class Launcher:
         access, arrays = [], []
         for v in info.loads:
             a = env[v]
-            if a.size == 1 or (a.size and not any(a.strides)):  # one value, maybe broadcast
+            if a.size == 1:
+                access.append("uniform")
+                arrays.append(a.reshape(1))
+            elif a.size and not any(a.strides):  # one value broadcast
                 access.append("uniform")
                 arrays.append(np.lib.stride_tricks.as_strided(a, (1,), (a.itemsize,)))
             else:

@@ -231,6 +231,13 @@ class LoopPlan:
     def reduces(self):
         return bool(self.accs)
 
+    @property
+    def uses_index(self):
+        """Whether statements read INDEX (iota, arg reductions): printers
+        define it only then, since even a dead index expression slowed
+        strided loops."""
+        return any(family(op) == SOURCE_OPS for op in self.ops) or any(a.recipe.arg for a in self.accs)
+
     def text(self):
         """A readable listing (shown by `explain()`)."""
         head = {"flat": "parallel loop over n elements",
