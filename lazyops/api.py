@@ -272,8 +272,10 @@ def rsqrt(x):
 
 def power(x1, x2):
     if isinstance(x2, int) and not isinstance(x2, bool) and x2 < 0:
-        base = D.python_scalar_kind(x1) or _tensor(x1, "power", "x1").dtype
-        if _promote(lookup("power"), (base, int)) not in D.FLOATS:
+        t = None if D.python_scalar_kind(x1) else _tensor(x1, "power", "x1")
+        base = D.python_scalar_kind(x1) or t.dtype
+        empty = t is not None and t.size == 0  # NumPy checks per element
+        if _promote(lookup("power"), (base, int)) not in D.FLOATS and not empty:
             raise ValueError(f"power: integers to negative integer powers are not allowed "
                              f"(x1 has dtype {getattr(base, '__name__', base)}, x2={x2})")
     return _elementwise("power", [x1, x2], static=set(map(float, _POWER_STATIC)) | _STATIC_SCALARS)

@@ -217,3 +217,11 @@ def test_comparisons_promote_as_numpy_does():
             got = getattr(lo, name)(lo.convert_to_tensor(a) * 1, b).numpy()
         np.testing.assert_array_equal(got, want, err_msg=name)
     np.testing.assert_array_equal(lo.greater(a, 2.5).numpy(), _keras().greater(a, 2.5))
+
+
+def test_empty_integer_tensor_to_a_negative_power_is_empty():
+    got = lo.power(np.zeros((0,), "int32"), -2).numpy()
+    want = np.zeros((0,), "int32") ** -2
+    assert got.shape == want.shape and got.dtype == want.dtype
+    with pytest.raises(ValueError, match="negative integer powers"):
+        lo.power(np.array([2], "int32"), -2)
