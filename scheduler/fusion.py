@@ -47,8 +47,8 @@ def _kind(op):
 
 class _State:
     def __init__(self):
-        self.group_of = {}  # id(op) -> Group
-        self.producer = {}  # id(value) -> op
+        self.group_of = {}  # op -> Group
+        self.producer = {}  # value -> op
         self.groups = []
 
     def new_group(self, space, axes=()):
@@ -69,19 +69,19 @@ class _State:
                     k.anc |= new
 
     def group(self, v):
-        p = self.producer.get(id(v))
-        return self.group_of.get(id(p)) if p is not None else None
+        p = self.producer.get(v)
+        return self.group_of.get(p) if p is not None else None
 
     def roots(self, op):
         """Values `op` reads from memory (id -> value), looking through free ops."""
         out, stack = {}, list(op.operands)
         while stack:
             v = stack.pop()
-            p = self.producer.get(id(v))
-            if p is not None and id(p) not in self.group_of and _kind(p) == "free":
+            p = self.producer.get(v)
+            if p is not None and p not in self.group_of and _kind(p) == "free":
                 stack.extend(p.operands)
-            elif p is None or id(p) in self.group_of:
-                out[id(v)] = v
+            elif p is None or p in self.group_of:
+                out[v] = v
         return out
 
     def deps(self, op):
@@ -90,10 +90,10 @@ class _State:
         stack = [(v, False) for v in op.operands]
         while stack:
             v, through_view = stack.pop()
-            p = self.producer.get(id(v))
+            p = self.producer.get(v)
             if p is None:
                 continue
-            g = self.group_of.get(id(p))
+            g = self.group_of.get(p)
             if g is not None:
                 if g not in out:
                     out.append(g)
@@ -119,7 +119,7 @@ def partition(func):
     st = _State()
     for op in func.ops[:-1]:
         for r in op.results:
-            st.producer[id(r)] = op
+            st.producer[r] = op
         kind = _kind(op)
         if kind in ("free", "other"):
             continue
@@ -137,9 +137,9 @@ def partition(func):
         st.depend(g, [h for h in deps if h is not g])
         g.ops.append(op)
         g.reads |= set(st.roots(op))
-        st.group_of[id(op)] = g
+        st.group_of[op] = g
         if outer:
-            g.outer.add(id(op.results[0]))
+            g.outer.add(op.results[0])
     return [g for g in st.groups if g.ops], st.group_of
 
 
@@ -157,11 +157,11 @@ def _epilogue_target(st, op, deps):
     """The group whose reduction results `op` combines, computed per outer index."""
     for v in op.operands:
         g = st.group(v)
-        if g is None or id(v) not in g.outer:
+        if g is None or v not in g.outer:
             continue
         shape = v.type.shape
         ok = op.results[0].type.shape == shape and _compute_group(g) and _safe(g, deps) and all(
-            (id(w) in g.outer) or (w.type.size == 1 and st.group(w) is not g)
+            (w in g.outer) or (w.type.size == 1 and st.group(w) is not g)
             for w in op.operands)
         if ok:
             return g
@@ -171,7 +171,7 @@ def _epilogue_target(st, op, deps):
 def _can_join(g, op, deps):
     if g.space != op.results[0].type.shape or not _compute_group(g):
         return False
-    if any(id(v) in g.outer for v in op.operands):
+    if any(v in g.outer for v in op.operands):
         return False
     return _safe(g, deps)
 
@@ -220,7 +220,7 @@ def _merge(st, g, h):
     g.reads |= h.reads
     g.axes = g.axes or h.axes
     for op in h.ops:
-        st.group_of[id(op)] = g
+        st.group_of[op] = g
     h.ops = []
 
 
@@ -229,7 +229,7 @@ def _reduction_target(st, op, deps):
     axes = tuple(op.attrs["axis"])
     h = st.group(x)
     if (h is not None and h.space == x.type.shape and h.axes in ((), axes)
-            and id(x) not in h.outer and _compute_group(h) and _safe(h, deps)):
+            and x not in h.outer and _compute_group(h) and _safe(h, deps)):
         h.axes = axes
         return h
     g = _sibling(st, op, deps, x.type.shape, lambda a: a in ((), axes))
@@ -244,23 +244,23 @@ def outline(func, groups, group_of):
     uses = {}
     for op in func.ops:
         for v in op.operands:
-            uses.setdefault(id(v), []).append(op)
-    producer = {id(r): op for op in func.ops for r in op.results}
+            uses.setdefault(v, []).append(op)
+    producer = {r: op for op in func.ops for r in op.results}
     outside_free = _free_ops_needed_outside(func, group_of, producer)
     order = _group_order(func, groups, group_of, producer)
-    pos = {id(op): i for i, op in enumerate(func.ops)}
+    pos = {op: i for i, op in enumerate(func.ops)}
     body = Block([a.type for a in func.args])
-    vmap = {id(a): b for a, b in zip(func.args, body.args)}
+    vmap = {a: b for a, b in zip(func.args, body.args)}
     for item in order:
         if isinstance(item, Group):
             _emit_group(item, body, vmap, uses, group_of, producer, func, pos)
-        elif id(item) in outside_free or _kind(item) == "library" or _kind(item) == "other":
-            new = Operation(item.name, [vmap[id(o)] for o in item.operands],
+        elif item in outside_free or _kind(item) == "library" or _kind(item) == "other":
+            new = Operation(item.name, [vmap[o] for o in item.operands],
                             [r.type for r in item.results], item.attrs, item.regions, item.loc)
             body.ops.append(new)
             for r, nr in zip(item.results, new.results):
-                vmap[id(r)] = nr
-    body.ops.append(Operation("func.return", [vmap[id(v)] for v in func.returns], []))
+                vmap[r] = nr
+    body.ops.append(Operation("func.return", [vmap[v] for v in func.returns], []))
     return Function(func.name, body)
 
 
@@ -272,9 +272,9 @@ def _free_ops_needed_outside(func, group_of, producer):
             stack.extend(op.operands)
     while stack:
         v = stack.pop()
-        p = producer.get(id(v))
-        if p is not None and _kind(p) == "free" and id(p) not in need:
-            need.add(id(p))
+        p = producer.get(v)
+        if p is not None and _kind(p) == "free" and p not in need:
+            need.add(p)
             stack.extend(p.operands)
     return need
 
@@ -283,23 +283,23 @@ def _group_order(func, groups, group_of, producer):
     """Topological order of groups and top-level ops (Kahn's algorithm)."""
     items, index = [], {}
     for op in func.ops[:-1]:
-        g = group_of.get(id(op))
-        key = id(g) if g is not None else id(op)
+        g = group_of.get(op)
+        key = g if g is not None else op
         if key not in index:
             index[key] = len(items)
             items.append(g if g is not None else op)
     preds = [set() for _ in items]
     for op in func.ops[:-1]:
-        g = group_of.get(id(op))
-        me = index[id(g) if g is not None else id(op)]
+        g = group_of.get(op)
+        me = index[g if g is not None else op]
         stack = list(op.operands)
         while stack:
             v = stack.pop()
-            p = producer.get(id(v))
+            p = producer.get(v)
             if p is None:
                 continue
-            pg = group_of.get(id(p))
-            src = index[id(pg) if pg is not None else id(p)]
+            pg = group_of.get(p)
+            src = index[pg if pg is not None else p]
             if src != me:
                 preds[me].add(src)
             if pg is None and _kind(p) == "free" and g is not None:
@@ -327,30 +327,30 @@ def _group_order(func, groups, group_of, producer):
 def _emit_group(g, body, vmap, uses, group_of, producer, func, pos):
     if _kind(g.ops[0]) == "library":
         (op,) = g.ops
-        new = Operation(op.name, [vmap[id(o)] for o in op.operands],
+        new = Operation(op.name, [vmap[o] for o in op.operands],
                         [r.type for r in op.results], op.attrs, op.regions, op.loc)
         body.ops.append(new)
         for r, nr in zip(op.results, new.results):
-            vmap[id(r)] = nr
+            vmap[r] = nr
         return
-    members = {id(op) for op in g.ops}
-    returned = {id(v) for v in func.returns}
+    members = {op for op in g.ops}
+    returned = {v for v in func.returns}
     inputs, clones = [], []  # outer values read; free ops cloned into the region
     seen_in, seen_clone = set(), set()
 
     def visit(v):
-        p = producer.get(id(v))
-        if p is not None and id(p) in members:
+        p = producer.get(v)
+        if p is not None and p in members:
             return
-        if p is not None and _kind(p) == "free" and group_of.get(id(p)) is None:
+        if p is not None and _kind(p) == "free" and group_of.get(p) is None:
             for o in p.operands:
                 visit(o)
-            if id(p) not in seen_clone:
-                seen_clone.add(id(p))
+            if p not in seen_clone:
+                seen_clone.add(p)
                 clones.append(p)
             return
-        if id(v) not in seen_in:
-            seen_in.add(id(v))
+        if v not in seen_in:
+            seen_in.add(v)
             inputs.append(v)
 
     for op in g.ops:
@@ -359,21 +359,21 @@ def _emit_group(g, body, vmap, uses, group_of, producer, func, pos):
     outputs = []
     for op in g.ops:
         for r in op.results:
-            used_out = any(id(u) not in members for u in uses.get(id(r), []))
-            if used_out or id(r) in returned:
+            used_out = any(u not in members for u in uses.get(r, []))
+            if used_out or r in returned:
                 outputs.append(r)
     block = Block([v.type for v in inputs])
-    local = {id(v): a for v, a in zip(inputs, block.args)}
-    for op in sorted(clones, key=lambda o: pos[id(o)]) + sorted(g.ops, key=lambda o: pos[id(o)]):
-        new = Operation(op.name, [local[id(o)] for o in op.operands],
+    local = {v: a for v, a in zip(inputs, block.args)}
+    for op in sorted(clones, key=lambda o: pos[o]) + sorted(g.ops, key=lambda o: pos[o]):
+        new = Operation(op.name, [local[o] for o in op.operands],
                         [r.type for r in op.results], op.attrs, op.regions, op.loc)
         block.ops.append(new)
         for r, nr in zip(op.results, new.results):
-            local[id(r)] = nr
-    block.ops.append(Operation("lazy.yield", [local[id(r)] for r in outputs], []))
-    kernel = Operation("lazy.kernel", [vmap[id(v)] for v in inputs], [r.type for r in outputs],
+            local[r] = nr
+    block.ops.append(Operation("lazy.yield", [local[r] for r in outputs], []))
+    kernel = Operation("lazy.kernel", [vmap[v] for v in inputs], [r.type for r in outputs],
                        {"name": f"k{g.id}", "space": g.space, "axes": g.axes},
                        [Region([block])], g.ops[0].loc)
     body.ops.append(kernel)
     for r, nr in zip(outputs, kernel.results):
-        vmap[id(r)] = nr
+        vmap[r] = nr

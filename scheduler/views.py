@@ -14,8 +14,8 @@ from ..ir.types import TensorType
 def _sinkable(op, producer, uses, returned):
     if family(op) != VIEW_OPS:
         return None
-    e = producer.get(id(op.operands[0]))
-    if e is None or id(op.operands[0]) in returned or uses.get(id(op.operands[0])) != 1:
+    e = producer.get(op.operands[0])
+    if e is None or op.operands[0] in returned or uses.get(op.operands[0]) != 1:
         return None
     return e if family(e) == ELEMENTWISE_OPS else None
 
@@ -50,24 +50,24 @@ def sink_views(func):
     while changed:
         changed = False
         ops = func.body.ops
-        producer = {id(r): op for op in ops for r in op.results}
+        producer = {r: op for op in ops for r in op.results}
         uses = {}
         for op in ops:
             for v in op.operands:
-                uses[id(v)] = uses.get(id(v), 0) + 1
-        returned = {id(v) for v in func.returns}
+                uses[v] = uses.get(v, 0) + 1
+        returned = {v for v in func.returns}
         replace, out, dead = {}, [], set()
         for op in ops:
             if replace:
-                op.operands = [replace.get(id(v), v) for v in op.operands]
+                op.operands = [replace.get(v, v) for v in op.operands]
             e = _sinkable(op, producer, uses, returned)
-            if e is None or id(e) in dead:
+            if e is None or e in dead:
                 out.append(op)
                 continue
             new = _sink(op, e)
             out.extend(new)
-            replace[id(op.results[0])] = new[-1].results[0]
-            dead.add(id(e))
+            replace[op.results[0]] = new[-1].results[0]
+            dead.add(e)
             changed = True
-        func.body.ops = [op for op in out if id(op) not in dead]
+        func.body.ops = [op for op in out if op not in dead]
     return func
