@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .ir import dtypes as D
-from .ir.registry import lookup
+from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, size_of
 from .recording import leaf, record
 from .tensor import Tensor
@@ -210,52 +210,21 @@ def _binary(name):
     return f
 
 
-negative = _unary("negative")
-absolute = _unary("absolute")
-square = _unary("square")
-sqrt = _unary("sqrt")
-exp = _unary("exp")
-expm1 = _unary("expm1")
-log = _unary("log")
-log1p = _unary("log1p")
-log2 = _unary("log2")
-log10 = _unary("log10")
-sin = _unary("sin")
-cos = _unary("cos")
-tan = _unary("tan")
-tanh = _unary("tanh")
-sinh = _unary("sinh")
-cosh = _unary("cosh")
-arcsin = _unary("arcsin")
-arccos = _unary("arccos")
-arctan = _unary("arctan")
-sign = _unary("sign")
-floor = _unary("floor")
-ceil = _unary("ceil")
-trunc = _unary("trunc")
-logical_not = _unary("logical_not")
-isnan = _unary("isnan")
-isinf = _unary("isinf")
-isfinite = _unary("isfinite")
+# Plain elementwise ops (no attributes, no special rule at the call) are
+# generated from the registry: adding one is its registry entry.
+_SPECIAL = {"rsqrt", "power", "round", "cast", "where"}
 
-add = _binary("add")
-subtract = _binary("subtract")
-multiply = _binary("multiply")
-divide = _binary("divide")
-floor_divide = _binary("floor_divide")
-mod = _binary("mod")
-maximum = _binary("maximum")
-minimum = _binary("minimum")
-arctan2 = _binary("arctan2")
-equal = _binary("equal")
-not_equal = _binary("not_equal")
-less = _binary("less")
-less_equal = _binary("less_equal")
-greater = _binary("greater")
-greater_equal = _binary("greater_equal")
-logical_and = _binary("logical_and")
-logical_or = _binary("logical_or")
-logical_xor = _binary("logical_xor")
+
+def _plain_elementwise():
+    out = {}
+    for full, d in all_ops().items():
+        if family(full) == ELEMENTWISE_OPS and not d.attrs and d.name not in _SPECIAL:
+            out[d.name] = {1: _unary, 2: _binary}[d.arity](d.name)
+    return out
+
+
+_PLAIN = _plain_elementwise()
+globals().update(_PLAIN)
 
 abs = absolute  # noqa: A001  (keras.ops.abs)
 true_divide = divide
@@ -560,15 +529,10 @@ def matmul(x1, x2):
     return Tensor(record("matmul", [_cast(a, dt)._value, _cast(b, dt)._value]))
 
 
-__all__ = [
-    "abs", "absolute", "add", "all", "amax", "amin", "any", "arange", "arccos", "arcsin",
-    "arctan", "arctan2", "argmax", "argmin", "broadcast_to", "cast", "ceil", "clip",
-    "convert_to_numpy", "convert_to_tensor", "cos", "cosh", "divide", "dtype", "equal", "exp",
-    "expand_dims", "expm1", "floor", "floor_divide", "full", "full_like", "greater",
-    "greater_equal", "is_tensor", "isfinite", "isinf", "isnan", "less", "less_equal", "log",
-    "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or", "logical_xor",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "mod", "multiply", "negative",
-    "not_equal", "ones", "ones_like", "power", "prod", "reshape", "round", "rsqrt", "shape",
-    "sign", "sin", "sinh", "sqrt", "square", "squeeze", "std", "subtract", "sum", "tan",
-    "tanh", "transpose", "true_divide", "trunc", "var", "where", "zeros", "zeros_like",
-]
+__all__ = sorted(list(_PLAIN) + [
+    "abs", "all", "amax", "amin", "any", "arange", "argmax", "argmin",
+    "broadcast_to", "cast", "clip", "convert_to_numpy", "convert_to_tensor", "dtype", "expand_dims", "full",
+    "full_like", "is_tensor", "matmul", "max", "mean", "min", "ones", "ones_like",
+    "power", "prod", "reshape", "round", "rsqrt", "shape", "squeeze", "std",
+    "sum", "transpose", "true_divide", "var", "where", "zeros", "zeros_like",
+])
