@@ -204,7 +204,10 @@ class Step:
             return f"{t} = {self._call('lo')}"
         if self.kind == "binop":
             a, b = self.args
-            return f"{t} = {fmt(a)} {SYMBOL[self.fn]} {fmt(b)}"
+            left = fmt(a)
+            if left.startswith("-"):  # -2 ** x is -(2 ** x)
+                left = f"({left})"
+            return f"{t} = {left} {SYMBOL[self.fn]} {fmt(b)}"
         if self.kind == "getitem":
             return f"{t} = {self.args[0].name}[{fmt_key(self.key)}]"
         if self.kind == "T":
