@@ -306,6 +306,17 @@ reduction("std", lambda x, axis, keepdims: np.sqrt(_var_ref(x, axis, keepdims)),
           lambda d: _var_dtypes(d)[1],
           decompose=lambda rw, operands, attrs: [rw.create("sqrt", [_var_parts(rw, operands[0], attrs)])])
 
+
+
+def _clip_parts(rw, operands, attrs):
+    x, lo, hi = operands
+    return [rw.create("minimum", [rw.create("maximum", [x, lo]), hi])]
+
+
+# clip(x, lo, hi) with the three operands in x's dtype (the front end casts)
+_reg("clip", [ELEMENTWISE], 3, infer=_elementwise_infer(None), decompose=_clip_parts,
+     reference=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi))
+
 # ---------------------------------------------------------------- library
 
 def _matmul_infer(types, attrs):

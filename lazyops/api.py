@@ -274,9 +274,10 @@ def where(condition, x1=None, x2=None):
 def clip(x, x_min, x_max):
     x = _tensor(x, "clip")
     dt = "int32" if x.dtype == "bool" else x.dtype
-    lo = _bound(x_min, dt, "x_min")
-    hi = _bound(x_max, dt, "x_max")
-    return minimum(maximum(cast(x, dt), lo), hi)
+    bounds = [_bound(x_min, dt, "x_min"), _bound(x_max, dt, "x_max")]
+    values = [cast(x, dt)._value] + [b._value for b in bounds]
+    broadcast_shapes("clip", [v.type.shape for v in values], ["x", "x_min", "x_max"])
+    return Tensor(record("clip", values))
 
 
 def _bound(b, dt, arg):
@@ -309,10 +310,6 @@ def _reduce(name, x, axis, keepdims, api=None):
     return Tensor(record(name, [x._value], {"axis": axes, "keepdims": bool(keepdims)}))
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001
-    return _reduce("sum", x, axis, keepdims)
-
-
 def prod(x, axis=None, keepdims=False, dtype=None):
     if dtype is None:
         return _reduce("prod", x, axis, keepdims)
@@ -338,27 +335,27 @@ def amin(x, axis=None, keepdims=False):
     return _reduce("min", x, axis, keepdims, "amin")
 
 
-def any(x, axis=None, keepdims=False):  # noqa: A001
-    return _reduce("any", x, axis, keepdims)
-
-
-def all(x, axis=None, keepdims=False):  # noqa: A001
-    return _reduce("all", x, axis, keepdims)
-
-
-def mean(x, axis=None, keepdims=False):
-    return _reduce("mean", x, axis, keepdims)
-
-
-def var(x, axis=None, keepdims=False):
-    return _reduce("var", x, axis, keepdims)
-
-
 def std(x, axis=None, keepdims=False):
     x = _tensor(x, "std")
     if x.dtype == "bool" or D.is_int(x.dtype):
         x = _cast(x, D.FLOATX)
     return _reduce("std", x, axis, keepdims)
+
+
+def _plain_reduction(name):
+    def f(x, axis=None, keepdims=False):
+        return _reduce(name, x, axis, keepdims)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"`{name}` over `axis` (all axes when None) (keras.ops.{name})."
+    return f
+
+
+# Reductions whose call is only (x, axis, keepdims) are generated from the
+# registry too; the others below add an argument or a rule at the call.
+_SPECIAL_REDUCE = {"prod", "max", "min", "std", "argmax", "argmin"}
+_PLAIN_REDUCE = {d.name: _plain_reduction(d.name) for full, d in all_ops().items()
+                 if set(d.attrs) == {"axis", "keepdims"} and d.name not in _SPECIAL_REDUCE}
+globals().update(_PLAIN_REDUCE)
 
 
 def _arg(name, x, axis, keepdims):
@@ -529,10 +526,10 @@ def matmul(x1, x2):
     return Tensor(record("matmul", [_cast(a, dt)._value, _cast(b, dt)._value]))
 
 
-__all__ = sorted(list(_PLAIN) + [
-    "abs", "all", "amax", "amin", "any", "arange", "argmax", "argmin",
-    "broadcast_to", "cast", "clip", "convert_to_numpy", "convert_to_tensor", "dtype", "expand_dims", "full",
-    "full_like", "is_tensor", "matmul", "max", "mean", "min", "ones", "ones_like",
-    "power", "prod", "reshape", "round", "rsqrt", "shape", "squeeze", "std",
-    "sum", "transpose", "true_divide", "var", "where", "zeros", "zeros_like",
+__all__ = sorted(list(_PLAIN) + list(_PLAIN_REDUCE) + [
+    "abs", "amax", "amin", "arange", "argmax", "argmin", "broadcast_to", "cast", "clip",
+    "convert_to_numpy", "convert_to_tensor", "dtype", "expand_dims", "full", "full_like",
+    "is_tensor", "matmul", "max", "min", "ones", "ones_like", "power", "prod", "reshape",
+    "round", "rsqrt", "shape", "squeeze", "std", "transpose", "true_divide", "where",
+    "zeros", "zeros_like",
 ])

@@ -15,21 +15,25 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lazyops as lo
+from lazyops.ir.registry import all_ops, family
 from oracle import (DTYPES, K, assert_same, check, keras_call, reduction_atol, values,
                     xfail_cases)
 
 # ---------------------------------------------------------------- unary
 
-# op name -> value domain
-UNARY = {
-    "negative": "any", "absolute": "any", "abs": "any", "square": "any",
-    "sqrt": "any", "rsqrt": "pos", "exp": "small", "expm1": "small",
-    "log": "any", "log1p": "any", "log2": "any", "log10": "any",
-    "sin": "any", "cos": "any", "tan": "any", "tanh": "any",
-    "sinh": "small", "cosh": "small", "arcsin": "unit", "arccos": "unit", "arctan": "any",
-    "sign": "any", "floor": "any", "ceil": "any", "round": "any", "trunc": "any",
-    "logical_not": "any", "isnan": "any", "isinf": "any", "isfinite": "any",
-}
+# The op tables come from the registry: a newly registered plain op is tested
+# here with no more than, where "any" values would test little, its domain.
+
+
+def registered(fam, arity=None, attrs=()):
+    return sorted(d.name for n, d in all_ops().items() if family(n) == fam
+                  and (arity is None or d.arity == arity) and set(d.attrs) == set(attrs))
+
+
+UNARY_DOMAIN = {"rsqrt": "pos", "exp": "small", "expm1": "small", "sinh": "small",
+                "cosh": "small", "arcsin": "unit", "arccos": "unit"}
+UNARY = {op: UNARY_DOMAIN.get(op, "any")
+         for op in registered("elementwise", 1) + ["abs", "round"]}
 
 # (dtype, shape): every dtype once, with ranks 0..4 and empty shapes spread over them.
 UNARY_CONFIGS = [
@@ -79,20 +83,17 @@ def test_unary_out_of_domain(op):
 
 # ---------------------------------------------------------------- binary
 
-# op name -> (lhs domain, rhs domain, full case set?)
-BINARY = {
-    "add": ("any", "any", True), "subtract": ("any", "any", True),
-    "multiply": ("any", "any", True), "divide": ("any", "any", True),
+# op name -> (lhs domain, rhs domain, full case set?); comparisons and logical
+# ops, whose result is bool, get the lighter set.
+_LIGHT = ("small", "small", False)
+BINARY_DOMAIN = {
     "floor_divide": ("any", "nonzero", True), "mod": ("any", "nonzero", True),
-    "power": ("small", "expo", True), "maximum": ("any", "any", True),
-    "minimum": ("any", "any", True), "arctan2": ("any", "any", True),
-    "true_divide": ("any", "any", False),
-    "equal": ("small", "small", False), "not_equal": ("small", "small", False),
-    "less": ("small", "small", False), "less_equal": ("small", "small", False),
-    "greater": ("small", "small", False), "greater_equal": ("small", "small", False),
-    "logical_and": ("small", "small", False), "logical_or": ("small", "small", False),
-    "logical_xor": ("small", "small", False),
+    "power": ("small", "expo", True), "true_divide": ("any", "any", False),
+    **{op: _LIGHT for op in ("equal", "not_equal", "less", "less_equal", "greater",
+                             "greater_equal", "logical_and", "logical_or", "logical_xor")},
 }
+BINARY = {op: BINARY_DOMAIN.get(op, ("any", "any", True))
+          for op in registered("elementwise", 2) + ["true_divide"]}
 
 # Same dtype on both sides, each with its own broadcasting form.
 SAME_CONFIGS = [
@@ -236,8 +237,8 @@ def test_clip(dtype, lo_, hi):
 
 # ---------------------------------------------------------------- reductions
 
-REDUCTIONS = ["sum", "mean", "max", "min", "prod", "amax", "amin", "any", "all",
-              "var", "std", "argmax", "argmin"]
+REDUCTIONS = (registered("reduction", 1, ("axis", "keepdims"))
+              + registered("composite", 1, ("axis", "keepdims")) + ["amax", "amin"])
 
 # (dtype, shape, axis, keepdims)
 REDUCE_CONFIGS = [
@@ -658,3 +659,24 @@ def test_reduce_0d_over_axis_0_like_numpy(op):
     want = K.convert_to_numpy(getattr(K, op)(K.convert_to_tensor(x), axis=0))
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+
+
+# Registered ops whose Keras differential tests are not rows of the tables
+# above: op -> (test module, test function).
+TESTED_ELSEWHERE = {
+    "cast": ("test_ops_keras", "test_cast"), "clip": ("test_ops_keras", "test_clip"),
+    "where": ("test_ops_keras", "test_where"),
+    "constant": ("test_ops_keras", "test_creation"), "iota": ("test_ops_keras", "test_creation"),
+    "slice": ("test_tensor", "test_getitem"), "matmul": ("test_tensor", "test_matmul_operator"),
+}
+
+
+def keras_tested():
+    """Registered op name -> where its Keras cases are."""
+    out = {op: ("test_ops_keras", "test_unary") for op in UNARY}
+    out.update({op: ("test_ops_keras", "test_binary") for op in BINARY})
+    out.update({op: ("test_ops_keras", "test_reduction") for op in REDUCTIONS})
+    out.update({op: ("test_ops_keras", "test_shape_op") for op, _, _ in SHAPE_OPS})
+    out.update(TESTED_ELSEWHERE)
+    return out
+

@@ -1,5 +1,7 @@
 """Every registered op is complete: a family every layer knows, a NumPy
-reference, and the lowering its family needs."""
+reference, the lowering its family needs, and Keras test cases."""
+import importlib
+
 import pytest
 
 from lazyops.ir.registry import Reduce, all_ops, family
@@ -17,6 +19,17 @@ def test_every_op_is_complete(name):
         assert d.scalar is not None, f"{name}: no scalar lowering"
     if fam == "reduction":
         assert isinstance(d.reduce, Reduce), f"{name}: no typed reduce recipe"
+
+
+@pytest.mark.parametrize("name", sorted(all_ops()))
+def test_every_op_has_keras_cases(name):
+    from test_ops_keras import keras_tested
+    if family(name) in ("kernel", "terminator"):
+        return
+    where = keras_tested().get(all_ops()[name].name)
+    assert where is not None, f"{name}: no Keras differential test cases"
+    module, test = where
+    assert callable(getattr(importlib.import_module(module), test, None)), where
 
 
 def test_unknown_ops_fail_loudly():
