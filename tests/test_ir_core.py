@@ -8,18 +8,9 @@ from lazyops.ir.core import collect
 from lazyops.ir.parser import parse
 from lazyops.ir.passes import canonicalize, dce
 from lazyops.ir.printer import print_function
-from test_ir_text import every_op_function, kernel_attr_text
+from test_ir_text import double_negation_kernel, every_op_function
 
-KERNEL = f"""\
-func.func @f(%arg0: tensor<3xf32>) -> tensor<3xf32> {{
-  %0 = lazy.kernel %arg0 {kernel_attr_text(name="k", space=(3,), axes=())} : tensor<3xf32> {{
-  ^bb0(%1: tensor<3xf32>):
-    %2 = lazy.negative %1 : tensor<3xf32>
-    %3 = lazy.negative %2 : tensor<3xf32>
-    lazy.yield %3
-  }}
-  return %0
-}}"""
+KERNEL = double_negation_kernel()
 
 
 def test_clone_copies_regions_and_passes_leave_the_original():

@@ -13,7 +13,7 @@ from lazyops.ir.passes import (CSE, DCE, Canonicalize, FoldConstants, Pass, Pass
                                replace_all_uses, uses, walk)
 from lazyops.ir.printer import print_function
 from lazyops.ir.verifier import VerificationError, verify
-from test_ir_text import every_op_function, kernel_attr_text
+from test_ir_text import double_negation_kernel, every_op_function, kernel_attr_text
 
 
 def run(passes, text):
@@ -237,16 +237,7 @@ def test_rewrites_keep_locations():
 
 def test_canonicalize_inside_kernel_regions():
     k = kernel_attr_text(name="k", space=(3,), axes=())
-    text = f"""\
-func.func @f(%arg0: tensor<3xf32>) -> tensor<3xf32> {{
-  %0 = lazy.kernel %arg0 {k} : tensor<3xf32> {{
-  ^bb0(%1: tensor<3xf32>):
-    %2 = lazy.negative %1 : tensor<3xf32>
-    %3 = lazy.negative %2 : tensor<3xf32>
-    lazy.yield %3
-  }}
-  return %0
-}}"""
+    text = double_negation_kernel()
     assert run([canonicalize, dce], text) == f"""\
 func.func @f(%arg0: tensor<3xf32>) -> tensor<3xf32> {{
   %0 = lazy.kernel %arg0 {k} : tensor<3xf32> {{

@@ -73,6 +73,22 @@ def kernel_attrs(**known):
 def kernel_attr_text(**known):
     from lazyops.ir.printer import format_attrs
     return format_attrs(Operation("lazy.kernel", [], [], kernel_attrs(**known)))
+
+
+def double_negation_kernel():
+    """A kernel whose body canonicalizes away: -(-x)."""
+    return f"""\
+func.func @f(%arg0: tensor<3xf32>) -> tensor<3xf32> {{
+  %0 = lazy.kernel %arg0 {kernel_attr_text(name="k", space=(3,), axes=())} : tensor<3xf32> {{
+  ^bb0(%1: tensor<3xf32>):
+    %2 = lazy.negative %1 : tensor<3xf32>
+    %3 = lazy.negative %2 : tensor<3xf32>
+    lazy.yield %3
+  }}
+  return %0
+}}"""
+
+
 BOOL_OPERANDS = ("lazy.logical_and", "lazy.logical_or", "lazy.logical_xor", "lazy.logical_not")
 
 
