@@ -12,6 +12,7 @@ import numpy as np
 from .ir import dtypes as D
 from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, size_of
+from . import inputs
 from .recording import leaf, record
 from .tensor import Tensor
 
@@ -28,19 +29,31 @@ def is_tensor(x):
     return isinstance(x, Tensor)
 
 
-def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
+    """A tensor of `x`. An array (NumPy, or anything exposing
+    `__array_interface__`, the buffer protocol or `__dlpack__`) is referenced,
+    not copied: the graph reads it when forced, so writes into it before then
+    change the result; `copy=True` snapshots it. A dtype change (Keras turns
+    64-bit inputs into 32-bit) is a cast fused into the consuming kernel."""
     if sparse or ragged:
         raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported")
     if isinstance(x, Tensor):
         return x if dtype is None else cast(x, dtype)
     if dtype is not None:
         dtype = D.standardize(dtype, "convert_to_tensor")
-    elif isinstance(x, (np.ndarray, np.generic)):
+    arr = inputs.as_array(x)
+    if arr is not None and arr.dtype != object:
+        src = D.standardize(arr.dtype, "convert_to_tensor", "x")
+        dtype = dtype or D.canonical_input(src)
+        if not copy and inputs.referencable(arr):
+            return _cast(Tensor(inputs.reference(arr)), dtype)
+        x = arr
+    elif dtype is None and isinstance(x, np.generic):
         dtype = D.canonical_input(D.standardize(x.dtype, "convert_to_tensor", "x"))
-    else:
+    elif dtype is None:
         kinds = {D.python_scalar_kind(e) or _elem_dtype(e) for e in _flatten(x)}
         dtype = D.result_type(*kinds) if kinds else D.FLOATX
-    arr = np.array(x, dtype=dtype, order="C")  # a copy: later writes to `x` change nothing
+    arr = np.array(x, dtype=dtype, order="C")  # our own copy
     arr.flags.writeable = False  # graphs read this buffer whenever they are forced
     return Tensor(leaf(arr))
 

@@ -5,6 +5,8 @@
 - `debug`: 1 prints kernels and timings at each force, 2 adds the generated
   source, 3 adds the IR after each pass (env `LAZYOPS_DEBUG`).
 - `device`: "cpu" (the CUDA target is selected here).
+- `check_inputs`: checksum each referenced input array when recorded and
+  verify it when forced (env `LAZYOPS_CHECK_INPUTS`; on with `LAZYOPS_DEBUG`).
 """
 import contextlib
 import os
@@ -14,6 +16,8 @@ _SETTINGS = {
     "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
 }
+_SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
+                                 or _SETTINGS["debug"])
 
 
 def get(name):

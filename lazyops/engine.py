@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import config
+from . import config, inputs
 from .codegen import backend
 from .codegen.launch import Launcher
 from .ir.core import build, walk
@@ -104,6 +104,8 @@ def evaluate_values(values, compiled=None):
     plan, pending, leaves = plan_of(values)
     if plan is None:
         return
+    if config.get("check_inputs"):
+        inputs.verify(leaves)
     debug = config.get("debug")
     timings = [] if debug else None
     t0 = time.perf_counter()

@@ -11,9 +11,9 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _INTERNAL = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("lazyops", "ir", "scheduler", "codegen"))
 
 
-def _user_location():
+def user_location():
     """File and line of the first caller frame outside lazyops."""
-    f = sys._getframe(2)
+    f = sys._getframe(1)
     while f is not None and f.f_code.co_filename.startswith(_INTERNAL):
         f = f.f_back
     if f is None:
@@ -27,7 +27,7 @@ def record(name, operands, attrs=None, result_types=None):
     attrs = dict(attrs or {})
     if result_types is None:
         result_types = d.infer([v.type for v in operands], attrs)
-    op = Operation(d.full_name, operands, result_types, attrs, loc=_user_location())
+    op = Operation(d.full_name, operands, result_types, attrs, loc=user_location())
     return op.results[0] if len(op.results) == 1 else op.results
 
 

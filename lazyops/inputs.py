@@ -1,0 +1,72 @@
+"""User arrays as graph inputs: referenced, not copied.
+
+An array given to an op or to `convert_to_tensor` becomes a leaf that holds
+the array itself (strided, transposed and Fortran-ordered ones included), so
+a graph reads the input when it is forced, as Dask does: writing into the
+array before then changes the result. With `check_inputs` on (or
+`LAZYOPS_DEBUG`), each referenced array is checksummed when recorded and
+verified when a graph reading it is forced.
+"""
+import weakref
+import zlib
+
+import numpy as np
+
+from . import config
+from .recording import leaf, user_location
+
+# leaf Value -> (checksum, where it was recorded)
+_WATCHED = weakref.WeakKeyDictionary()
+
+
+def as_array(x):
+    """`x` as an ndarray sharing its memory where it exposes one (NumPy
+    arrays, `__array_interface__`, the buffer protocol, `__dlpack__`); None
+    for anything else (Python scalars and lists)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (str, bytes, bytearray, np.generic)):
+        return None
+    if isinstance(x, memoryview) or hasattr(x, "__array_interface__") \
+            or hasattr(x, "__array_struct__"):
+        return np.asarray(x)
+    if hasattr(x, "__dlpack__"):
+        try:
+            return np.from_dlpack(x)
+        except (BufferError, TypeError, RuntimeError, ValueError):
+            pass  # not on the host: its own conversion below
+    if hasattr(x, "__array__"):
+        return np.asarray(x)
+    return None
+
+
+def referencable(a):
+    """Kernels read native-endian, aligned buffers as they are."""
+    return a.dtype.isnative and a.flags.aligned
+
+
+def reference(a):
+    """A leaf holding the user's array `a` itself."""
+    v = leaf(a)
+    if config.get("check_inputs"):
+        _WATCHED[v] = (_checksum(a), user_location())
+    return v
+
+
+def _checksum(a):
+    return zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+
+
+def verify(leaves):
+    """Raise if a referenced input changed since it was recorded."""
+    for i, v in enumerate(leaves):
+        entry = _WATCHED.get(v)
+        if entry is None or _checksum(v.data) == entry[0]:
+            continue
+        where = f" (recorded at {entry[1].file}:{entry[1].line})" if entry[1] else ""
+        raise RuntimeError(
+            f"lazyops: input {i} of this graph, a {v.type.dtype} array of shape "
+            f"{v.type.shape}{where}, was written to after it was recorded and before the "
+            "result was forced. Graphs read their input arrays when forced, not when "
+            "recorded: force the result before writing (`.numpy()`, `lazyops.evaluate`), "
+            "or snapshot the input with `convert_to_tensor(x, copy=True)`.")
