@@ -37,7 +37,16 @@ class Launcher:
     def __call__(self, args):
         form, rank, access, call_args, results = self.configure(args)
         self.target.launch(self._fn(form, rank, access), call_args)
+        self.last = (form, rank, access)  # what explain() shows after a force
         return results
+
+    def explain_last(self):
+        """(form, loop plan, generated source) of the latest launch, or None."""
+        last = getattr(self, "last", None)
+        if last is None:
+            return None
+        plan = self.plan(*last)
+        return last[0], plan, self.target.print_plan(plan)
 
     def configure(self, args):
         """Form, rank, input access kinds (see `plan.Input`), call arguments

@@ -6,6 +6,7 @@ skips passes and scheduling; kernels are cached by structure in
 `codegen.cache`, so a pipeline on new sizes compiles nothing.
 """
 import time
+import weakref
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from .scheduler import schedule
 
 _plans = {}
 _MAX_PLANS = 512
+# forced value -> (plan, ran compiled?): explain() shows what computed it
+_computed_by = weakref.WeakKeyDictionary()
 
 
 class Plan:
@@ -109,6 +112,8 @@ def evaluate_values(values, compiled=None):
     debug = config.get("debug")
     timings = [] if debug else None
     t0 = time.perf_counter()
+    if compiled is None:
+        compiled = plan.compiled_by_default()
     outs = plan.run([leaf.data for leaf in leaves], compiled, timings)
     if debug:
         _report(plan, timings, time.perf_counter() - t0, debug)
@@ -117,6 +122,12 @@ def evaluate_values(values, compiled=None):
         out.flags.writeable = False  # a buffer other graphs may read
         v.data = out
         v.owner = None  # drop the graph: later graphs read the buffer
+        _computed_by[v] = (plan, compiled)
+
+
+def computed_by(value):
+    """(plan, ran compiled?) that computed a forced value, or None."""
+    return _computed_by.get(value)
 
 
 def _report(plan, timings, total, level):

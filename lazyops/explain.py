@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 
-from .engine import plan_of
+from .engine import computed_by, plan_of
 from .ir.printer import print_function
 from .tensor import Tensor
 
@@ -29,32 +29,54 @@ def _timed(f):
 
 def explain(*tensors, analyze=False, print_result=True):
     """Show the IR as recorded (with source lines), after passes, the kernels
-    the scheduler cut, and the generated source of each kernel. With
+    the scheduler cut, each kernel's loop plan and generated source. With
     `analyze=True` also run it and report per-kernel time, bytes moved and
-    the fraction of copy bandwidth reached. Returns the text."""
+    the fraction of copy bandwidth reached. Tensors already forced show the
+    plan that computed them. Returns the text."""
     values = [t._value if isinstance(t, Tensor) else t for t in tensors]
     plan, pending, leaves = plan_of(values)
     if plan is None:
-        text = "all tensors are materialized: nothing left to compute"
-        if print_result:
-            print(text)
-        return text
-    args = [leaf.data for leaf in leaves]
-    out = ["=== recorded IR ===", plan.recorded,
-           "=== after passes ===", plan.optimized,
-           "=== kernels ===", print_function(plan.scheduled)]
-    path = "compiled kernels" if plan.compiled_by_default() else \
-        f"NumPy interpreter (work {plan.work} < small_work threshold)"
-    out.append(f"default path at this size: {path}")
-    sources = _sources(plan, args)
-    for op in plan.kernels:
-        out.append(_kernel_summary(op, sources.get(op)))
-    if analyze:
-        out.append(_analyze(plan, args))
-    text = "\n".join(out)
+        text = _explain_forced(values)
+    else:
+        args = [leaf.data for leaf in leaves]
+        path = "compiled kernels" if plan.compiled_by_default() else \
+            f"NumPy interpreter (work {plan.work} < small_work threshold)"
+        text = _render(plan, f"default path at this size: {path}", _sources(plan, args))
+        if analyze:
+            text += "\n" + _analyze(plan, args)
     if print_result:
         print(text)
     return text
+
+
+_NOT_COMPILABLE = "runs on the NumPy interpreter: not compilable on this target"
+
+
+def _render(plan, path, sources, missing=_NOT_COMPILABLE):
+    """The sections of `explain`; `missing`: what a kernel without a source did."""
+    out = ["=== recorded IR ===", plan.recorded,
+           "=== after passes ===", plan.optimized,
+           "=== kernels ===", print_function(plan.scheduled), path]
+    out += [_kernel_summary(op, sources.get(op), missing) for op in plan.kernels]
+    return "\n".join(out)
+
+
+def _explain_forced(values):
+    """The plans that computed already forced values."""
+    entries = dict.fromkeys(e for e in map(computed_by, values) if e is not None)
+    if not entries:
+        return "all tensors are inputs: nothing was computed"
+    parts = []
+    for plan, compiled in entries:
+        if compiled:
+            sources = {op: plan.launchers[op].explain_last() for op in plan.kernels}
+            parts.append(_render(plan, "already forced: it ran as compiled kernels "
+                                       "(each kernel's latest launch shown)",
+                                 {k: v for k, v in sources.items() if v}))
+        else:
+            parts.append(_render(plan, "already forced: it ran on the NumPy interpreter", {},
+                                 "ran on the NumPy interpreter"))
+    return "\n".join(parts)
 
 
 def _sources(plan, args):
@@ -72,7 +94,7 @@ def _sources(plan, args):
     return sources
 
 
-def _kernel_summary(op, source):
+def _kernel_summary(op, source, missing):
     block = op.regions[0].block
     lines = sorted({o.loc.line for o in block.ops if o.loc is not None})
     files = sorted({o.loc.file for o in block.ops if o.loc is not None})
@@ -85,7 +107,7 @@ def _kernel_summary(op, source):
             + f"; {len(op.operands)} input(s), {len(op.results)} output(s){where}\n"
             + f"    ops: {' '.join(body)}")
     if source is None:
-        return head + "\n    (runs on the NumPy interpreter: not compilable on this target)"
+        return head + f"\n    ({missing})"
     form, plan, src = source
     listing = "\n".join("    " + line for line in plan.text().splitlines())
     return head + f"\n    loop plan:\n{listing}\n    generated source:\n" + src
