@@ -8,7 +8,12 @@ function.
 - `full`: `prange` over blocks, each folding into its own accumulators and
   storing its state in partial arrays (one per field); a serial merge of
   the blocks' states in block order;
-- `rows`: `prange` over rows, a serial loop over each row.
+- `rows`: `prange` over rows, a serial loop over each row per pass.
+
+A multi-pass `full` plan runs its passes one after the other, each a
+parallel sweep (with partials and a merge where it reduces); a multi-pass
+`rows` plan runs all passes of a row in that row's iteration, while the row
+is in cache. Temp buffers are whole-space arrays (`full`) or one row each.
 
 Target choices on top of the plan: fast-math `reassoc` for reductions, except
 in strict kernels (math whose evaluation order is part of its accuracy),
@@ -82,18 +87,27 @@ class _Printer(Printer):
             if getattr(b, "access", "elem") == "elem" and not getattr(b, "outer", False):
                 self.emit(depth, f"{b.name.lower()} = {b.name}[{lo}:{hi}]" if lo is not None
                           else f"{b.name.lower()} = {b.name}[o]")
+        for t in self.plan.temps:
+            self.emit(depth, f"{t.name.lower()} = {t.name}[{lo}:{hi}]" if lo is not None
+                      else f"{t.name.lower()} = np.empty(n, {np_name(t.dtype)})")
 
-    def element_loop(self, depth, count, base):
+    def element_loop(self, depth, count, base, ps):
         p = self.plan
-        for a in self.staged:
+        staged = [a for a in ps.accs if a in self.staged]
+        for a in staged:
             self.emit(depth, f"t{a.k} = np.empty({count}, {np_name(a.dtype)})")
         self.emit(depth, f"for j in range({count}):")
         if p.uses_index:
             self.emit(depth + 1, f"{INDEX} = {base}j")
-        self.stmts(depth + 1, p.element, lambda b: f"{b.name.lower()}[j]")
-        for a in self.staged:
+        self.stmts(depth + 1, ps.element, lambda b: f"{b.name.lower()}[j]")
+        for a in staged:
             total = f"vsum(t{a.k}, {count}, {literal(0, a.dtype)})"
             self.emit(depth, f"{a.var()} = {wrap(a.recipe.update.format(acc=a.var(), x=total), a.dtype)}")
+
+    def blocks(self, depth):
+        self.emit(depth + 1, f"lo = b * {BLOCK}")
+        self.emit(depth + 1, f"hi = min(lo + {BLOCK}, n)")
+        self.sliced(depth + 1, "lo", "hi")
 
     # -- forms
     def _flat(self):
@@ -106,10 +120,8 @@ class _Printer(Printer):
             self.stmts(1, p.element, lambda b: f"{b.name}[0]")
             return
         self.emit(1, f"for b in prange((n + {BLOCK - 1}) // {BLOCK}):")
-        self.emit(2, f"lo = b * {BLOCK}")
-        self.emit(2, f"hi = min(lo + {BLOCK}, n)")
-        self.sliced(2, "lo", "hi")
-        self.element_loop(2, "hi - lo", "lo + ")
+        self.blocks(1)
+        self.element_loop(2, "hi - lo", "lo + ", p.passes[0])
 
     def _nd(self):
         p = self.plan
@@ -131,26 +143,27 @@ class _Printer(Printer):
         self.header(["n"])
         self.stmts(1, p.hoisted)
         self.emit(1, f"nb = max(1, (n + {BLOCK - 1}) // {BLOCK})")
-        for a in p.accs:
-            for f, dt in a.fields.items():
-                self.emit(1, f"P{a.k}{f} = np.empty(nb, {np_name(dt)})")
-        self.emit(1, "for b in prange(nb):")
-        self.emit(2, f"lo = b * {BLOCK}")
-        self.emit(2, f"hi = min(lo + {BLOCK}, n)")
-        self.sliced(2, "lo", "hi")
-        for a in p.accs:
-            self.stmts(2, a.init())
-        self.element_loop(2, "hi - lo", "lo + ")
-        for a in p.accs:
-            for f in a.fields:
-                self.emit(2, f"P{a.k}{f}[b] = {a.var(f)}")
-        # merge the blocks' partial states in order
-        for a in p.accs:
-            self.stmts(1, a.init())
-            self.emit(1, "for b in range(nb):")
-            self.merge_from(2, a, lambda f: f"P{a.k}{f}[b]")
         self.emit(1, f"{COUNT} = n")
-        self.stmts(1, p.outer)
+        for t in p.temps:
+            self.emit(1, f"{t.name} = np.empty(n, {np_name(t.dtype)})")
+        for ps in p.passes:
+            for a in ps.accs:
+                for f, dt in a.fields.items():
+                    self.emit(1, f"P{a.k}{f} = np.empty(nb, {np_name(dt)})")
+            self.emit(1, "for b in prange(nb):")
+            self.blocks(1)
+            for a in ps.accs:
+                self.stmts(2, a.init())
+            self.element_loop(2, "hi - lo", "lo + ", ps)
+            for a in ps.accs:
+                for f in a.fields:
+                    self.emit(2, f"P{a.k}{f}[b] = {a.var(f)}")
+            # merge the blocks' partial states in order
+            for a in ps.accs:
+                self.stmts(1, a.init())
+                self.emit(1, "for b in range(nb):")
+                self.merge_from(2, a, lambda f: f"P{a.k}{f}[b]")
+            self.stmts(1, ps.outer)
 
     def _rows(self):
         p = self.plan
@@ -159,11 +172,12 @@ class _Printer(Printer):
         self.emit(1, "for o in prange(m):")
         self.stmts(2, p.row)
         self.sliced(2, None, None)
-        for a in p.accs:
-            self.stmts(2, a.init())
-        self.element_loop(2, "n", "")
         self.emit(2, f"{COUNT} = n")
-        self.stmts(2, p.outer)
+        for ps in p.passes:
+            for a in ps.accs:
+                self.stmts(2, a.init())
+            self.element_loop(2, "n", "", ps)
+            self.stmts(2, ps.outer)
 
 
 compile = kernel_for  # noqa: A001  (the target's interface: print_plan, compile, launch)

@@ -42,6 +42,8 @@ def print_plan(plan):
     for i in plan.inputs + plan.outputs:
         if i.dtype == "float16":
             raise Unsupported("cuda: float16 buffers are not printed yet")
+    if len(plan.passes) > 1:
+        raise Unsupported("cuda: multi-pass kernels are not printed yet")
     for op in plan.ops:
         if op.name.split(".", 1)[1] not in OPS:
             raise Unsupported(f"cuda: {op.name} is not in the CUDA vocabulary yet")

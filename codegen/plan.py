@@ -11,6 +11,14 @@ A plan has one of four forms, chosen at launch from the inputs' layouts:
 - `rows`: reduced over the trailing axes of m rows: a parallel loop over rows,
           a serial loop over the n elements of each row, then `outer` per row.
 
+A reduction kernel makes one or more **passes** over its elements (each row's,
+or the whole array's): a pass folds its accumulators, then computes its
+`outer` statements (results, and the epilogue on them); a later pass reads
+those results as one value per row (softmax: max; exp and sum; divide).
+Values a later pass needs are reloaded from memory when they are loads and
+kept in a `Temp` buffer when computed (never recomputed: a recomputed shift
+that differs by one ulp from the one the max saw can overflow an exp).
+
 Statements carry scalar code as Python expression text over plan variables.
 Every target prints Numba Python, so scalar code is shared; a target
 implements loops, indexing, partial-state storage and launch (see
@@ -119,6 +127,23 @@ class Output:
     outer: bool        # one value per outer index (reduction results, epilogue)
 
 
+@dataclass
+class Temp:
+    """A kernel-private buffer (one row, or the whole space) carrying a value
+    computed in one pass to a later one; `dtype` is the value's kernel type."""
+    name: str          # e.g. "S0"
+    dtype: str
+
+
+@dataclass
+class Pass:
+    """One sweep over the elements: statements per element folding `accs`,
+    then `outer` statements once per outer index."""
+    accs: list = field(default_factory=list)
+    element: list = field(default_factory=list)
+    outer: list = field(default_factory=list)
+
+
 # ---------------------------------------------------------------- accumulators
 
 class Acc:
@@ -220,12 +245,26 @@ class LoopPlan:
     rank: int                                    # loop nest depth of `nd`
     inputs: list
     outputs: list
-    accs: list
     ops: list                                    # the IR ops computed (for target choices)
     hoisted: list = field(default_factory=list)  # once, before any loop
-    row: list = field(default_factory=list)      # rows: per row, before its elements
-    element: list = field(default_factory=list)  # per element of the innermost loop
-    outer: list = field(default_factory=list)    # per outer index, after the reduction
+    row: list = field(default_factory=list)      # rows: per row, before its passes
+    passes: list = field(default_factory=list)   # sweeps over the elements, in order
+    temps: list = field(default_factory=list)    # values carried between passes
+
+    @property
+    def accs(self):
+        return [a for p in self.passes for a in p.accs]
+
+    @property
+    def element(self):
+        """The element statements of a one-pass plan."""
+        (p,) = self.passes
+        return p.element
+
+    @property
+    def outer(self):
+        (p,) = self.passes
+        return p.outer
 
     @property
     def reduces(self):
@@ -245,15 +284,20 @@ class LoopPlan:
                 "full": "partials: parallel chunks of the n elements, each folding into its own "
                         "accumulators; merge: the chunks' states in order",
                 "rows": "parallel loop over m rows; serial loop over the n elements of each row"}
-        lines = [f"form {self.form}: {head[self.form]}"]
+        lines = [f"form {self.form}: {head[self.form]}"
+                 + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
         lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {'per row' if o.outer and self.form == 'rows' else ('once' if o.outer else 'per element')}"
                   for o in self.outputs]
+        lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
         lines += [f"  acc {a.describe()}" for a in self.accs]
-        for title, stmts in (("before the loops", self.hoisted), ("per row", self.row),
-                             ("per element", self.element),
-                             ("after the reduction" if self.form == "full" else "per row",
-                              self.outer)):
+        sections = [("before the loops", self.hoisted), ("per row", self.row)]
+        for k, p in enumerate(self.passes):
+            tag = f"pass {k + 1}, " if len(self.passes) > 1 else ""
+            sections += [(f"{tag}per element", p.element),
+                         (f"{tag}{'after the reduction' if self.form == 'full' else 'per row'}",
+                          p.outer)]
+        for title, stmts in sections:
             if stmts:
                 lines.append(f"  {title}:")
                 lines += ["    " + _stmt_text(s) for s in stmts]
@@ -307,17 +351,33 @@ class KernelInfo:
                 raise Unsupported(f"codegen: {op.name} ({fam}) cannot run inside a kernel")
         self.outputs = list(block.ops[-1].operands)
         self.reductions = [op for op in self.ops if family(op) == REDUCTION_OPS]
-        # computed once per outer index: reduction results and the
-        # elementwise epilogue computed from them
-        self.outer = {op.results[0] for op in self.reductions}
-        self.epilogue = []
-        for op in self.ops:
-            if op not in self.reductions and any(v in self.outer for v in op.operands):
-                self.epilogue.append(op)
-                self.outer.add(op.results[0])
+        self._passes()
         for v in self.loads + [r for op in self.ops for r in op.results]:
             if v.type.dtype not in D.SUPPORTED:
                 raise Unsupported(f"codegen: {v.type.dtype} arithmetic in {self.kernel.attrs['name']}")
+
+    def _passes(self):
+        """Assign each computed op its pass. `outer`: values computed once
+        per outer index (reduction results, and the epilogue on them and on
+        size-1 inputs), ready at the end of pass `stage[v]`; an element value
+        is computed in pass `stage[v]`, one after the passes of the outer
+        values it reads."""
+        self.outer, self.epilogue, self.stage = set(), [], {}
+        for op in self.ops:
+            r = op.results[0]
+            reads_outer = [v for v in op.operands if v in self.outer]
+            if op in self.reductions:
+                self.stage[r] = self.stage.get(op.operands[0], 0)
+                self.outer.add(r)
+            elif reads_outer and all(v in self.outer or v in self.consts or
+                                     (v in self.loads and v.type.size == 1) for v in op.operands):
+                self.epilogue.append(op)
+                self.stage[r] = max(self.stage[v] for v in reads_outer)
+                self.outer.add(r)
+            else:
+                self.stage[r] = max([self.stage.get(v, 0) + (v in self.outer)
+                                     for v in op.operands], default=0)
+        self.passes = 1 + max(self.stage.values(), default=0)
 
 
 def build_plan(info, form, rank, access, scalar=None):
@@ -331,13 +391,13 @@ class _Lowering:
     def __init__(self, info, form, rank, access, scalar):
         self.info = info
         self.scalar = scalar
-        self.names = dict(info.consts)
+        self.names = dict(info.consts)  # values every pass sees: constants, hoisted, per row
+        self.count = len(self.names)  # variables are numbered in order of definition
         inputs = [Input(f"L{k}", v.type.dtype, a) for k, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
-        accs = [Acc(k, op) for k, op in enumerate(info.reductions)]
-        self.acc_of = {op: a for op, a in zip(info.reductions, accs)}
+        self.acc_of = {op: Acc(k, op) for k, op in enumerate(info.reductions)}
         outputs = [Output(f"O{k}", v.type.dtype, v in info.outer) for k, v in enumerate(info.outputs)]
-        self.plan = p = LoopPlan(form, rank, inputs, outputs, accs, info.ops)
+        self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops)
         # Loads of uniform inputs, and ops of uniform values, run once before
         # the loop: branches on invariant values inside it (where,
         # floor_divide) let LLVM unswitch the loop once per condition, which
@@ -345,51 +405,87 @@ class _Lowering:
         uniform = set(info.consts)
         for v, i in self.input_of.items():
             if i.access == "uniform":
-                self._load(p.hoisted, v)
+                self._load(p.hoisted, v, self.names)
                 uniform.add(v)
         body = [op for op in info.ops if op not in info.epilogue]
         for op in body:
             if family(op) == ELEMENTWISE_OPS and all(v in uniform for v in op.operands):
-                self._compute(p.hoisted, op)
+                self._compute(p.hoisted, op, self.names)
                 uniform.add(op.results[0])
         # rows: values constant along the reduced axes load once per row
         for v, i in self.input_of.items():
             if i.access == "row":
-                self._load(p.row, v)
-        for op in body:
-            if op.results[0] in uniform:
-                continue
-            for v in op.operands:
-                if v not in self.names:
-                    self._load(p.element, v)
-            if op in self.acc_of:
-                p.element.append(Update(self.acc_of[op], self.names[op.operands[0]]))
-            else:
-                self._compute(p.element, op)
-        for o, v in zip(outputs, info.outputs):
-            if not o.outer:
-                p.element.append(Store(o, self.names[v]))
-        # after the reduction: results, the epilogue, outer stores
-        for a in accs:
-            self.names[a.op.results[0]] = f"r{a.k}"
-            p.outer.append(Let(f"r{a.k}", a.final(COUNT)))
-        for op in info.epilogue:
-            self._compute(p.outer, op)
-        for o, v in zip(outputs, info.outputs):
-            if o.outer:
-                p.outer.append(Store(o, self.names[v]))
+                self._load(p.row, v, self.names)
+        body = [op for op in body if op.results[0] not in uniform]
+        self.temp_of = self._temps(body)
+        for k in range(info.passes):
+            p.passes.append(self._pass(k, [op for op in body if info.stage[op.results[0]] == k]))
 
-    def _load(self, stmts, v):
-        var = self.names[v] = f"x{len(self.names)}"
+    def _temps(self, body):
+        """Temp buffers for element values read in a later pass than their own."""
+        stage, temps = self.info.stage, {}
+        for op in body:
+            for v in op.operands:
+                if v in stage and v not in self.info.outer and stage[v] < stage[op.results[0]] \
+                        and v not in temps:
+                    dt = "float32" if v.type.dtype == "float16" else v.type.dtype
+                    temps[v] = Temp(f"S{len(temps)}", dt)
+        self.plan.temps = list(temps.values())
+        return temps
+
+    def _pass(self, k, ops):
+        info, p = self.info, self.plan
+        ps = Pass(accs=[self.acc_of[op] for op in ops if op in self.acc_of])
+        local = dict(self.names)  # what this pass's element statements see
+        for op in ops:
+            for v in op.operands:
+                if v in local:
+                    continue
+                if v in self.temp_of:  # computed in an earlier pass
+                    local[v] = self._var("x")
+                    ps.element.append(Load(local[v], self.temp_of[v]))
+                else:
+                    self._load(ps.element, v, local)
+            if op in self.acc_of:
+                ps.element.append(Update(self.acc_of[op], local[op.operands[0]]))
+                continue
+            self._compute(ps.element, op, local)
+            r = op.results[0]
+            if r in self.temp_of:
+                ps.element.append(Store(self.temp_of[r], local[r]))
+        for o, v in zip(p.outputs, info.outputs):
+            # element outputs in their pass (values computed before the loops in the first)
+            if not o.outer and (v in self.names and k == 0 or
+                                v not in self.names and info.stage.get(v) == k):
+                ps.element.append(Store(o, local[v]))
+        # after the pass: its results, the epilogue on them, outer stores
+        for a in ps.accs:
+            self.names[a.op.results[0]] = f"r{a.k}"
+            self.count += 1
+            ps.outer.append(Let(f"r{a.k}", a.final(COUNT)))
+        for op in info.epilogue:
+            if info.stage[op.results[0]] == k:
+                self._compute(ps.outer, op, self.names)
+        for o, v in zip(p.outputs, info.outputs):
+            if o.outer and info.stage[v] == k:
+                ps.outer.append(Store(o, self.names[v]))
+        return ps
+
+    def _var(self, prefix):
+        self.count += 1
+        return f"{prefix}{self.count - 1}"
+
+    def _load(self, stmts, v, names):
+        var = names[v] = self._var("x")
         stmts.append(Load(var, self.input_of[v]))
 
-    def _compute(self, stmts, op):
+    def _compute(self, stmts, op, names):
         d = lookup(op.name)
         r = op.results[0]
-        var = f"v{len(self.names)}"
-        operands = [self.names[v] for v in op.operands]
+        var = self._var("v")
+        operands = [names[v] for v in op.operands]
         in_dt = op.operands[-1].type.dtype if op.operands else r.type.dtype
         tpl = self.scalar.get(d.name) or d.scalar_template(in_dt, r.type.dtype)
         expr = tpl.format(*operands, **dict(op.attrs, dtype=np_name(r.type.dtype), index=INDEX))
         stmts.append(Let(var, wrap(expr, r.type.dtype)))
-        self.names[r] = var
+        names[r] = var

@@ -17,6 +17,10 @@ from .recording import leaf, user_location
 
 # leaf Value -> (checksum, where it was recorded)
 _WATCHED = weakref.WeakKeyDictionary()
+# id(array) -> its leaf, while some graph holds the leaf (which holds the
+# array, so the id cannot be reused meanwhile): the same array passed to
+# several ops is one graph input, read once by a fused kernel.
+_LEAVES = weakref.WeakValueDictionary()
 
 
 def as_array(x):
@@ -46,9 +50,11 @@ def referencable(a):
 
 
 def reference(a):
-    """A leaf holding the user's array `a` itself."""
-    v = leaf(a)
-    if config.get("check_inputs"):
+    """The leaf holding the user's array `a` itself."""
+    v = _LEAVES.get(id(a))
+    if v is None or v.data is not a:
+        v = _LEAVES[id(a)] = leaf(a)
+    if config.get("check_inputs") and v not in _WATCHED:
         _WATCHED[v] = (_checksum(a), user_location())
     return v
 

@@ -1,5 +1,5 @@
 """lazyops.scheduler: cuts an optimized function into kernels (IR in, IR out)."""
-from .fusion import outline, partition
+from .fusion import op_kinds, outline, partition
 from .views import sink_views
 
 
@@ -7,8 +7,9 @@ def schedule(func):
     """Sink views, partition into fusion groups, outline each as a lazy.kernel.
     Works on a copy: `func` is left as it is."""
     func = sink_views(func.clone())
-    groups, group_of = partition(func)
-    return outline(func, groups, group_of)
+    kind = op_kinds(func)
+    groups, group_of = partition(func, kind)
+    return outline(func, groups, group_of, kind)
 
 
 __all__ = ["schedule", "partition", "outline", "sink_views"]

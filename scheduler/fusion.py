@@ -4,19 +4,25 @@
 Rules (see docs/architecture.md):
 - elementwise ops fuse when they compute over the same iteration space;
 - views and constants are free: they are cloned into every kernel that reads
-  them (a view of a kernel input is an index map, applied at launch);
+  them (a view of a kernel input is an index map, applied at launch); so are
+  cheap elementwise ops on inputs alone that a larger space reads through a
+  broadcast (a cast of a small input), recomputed per element of each reader;
 - a reduction joins the group computing its operand (input fusion), and the
   group then loops over the outer space with the reduced axes inside; further
   reductions over the same axes join too (multi-output kernels);
 - elementwise ops on reduction results over the same outer space join as the
-  kernel's epilogue (computed once per row); anything else reading a
-  reduction result starts a new kernel; library ops (matmul) stand alone;
+  kernel's epilogue (computed once per row);
+- an op over the kernel's space reading its reduction results broadcast back
+  over the reduced axes (one value per row: softmax's `x - max`) joins as a
+  later pass over each row; anything else reading a reduction result starts
+  a new kernel; library ops (matmul) stand alone;
 - ops over the same space reading the same memory share a kernel
   (horizontal fusion), so the data is read once;
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
-from ..ir.registry import family
+from ..ir.registry import family, lookup
+from ..ir.shapes import reduced_shape
 
 
 # Numba's compile time grows faster than linearly with function length: long
@@ -45,8 +51,32 @@ def _kind(op):
     return _KIND[family(op)]
 
 
+def op_kinds(func):
+    """How fusion treats each op of `func`: as its family says, except that
+    an elementwise op of cost 1 on inputs alone (arguments, constants, views
+    of them), read by an op over more elements through a broadcast and not
+    returned, is free: recomputing it in each reader costs less than a
+    kernel boundary (a dtype cast of a bias vector broadcast over rows)."""
+    kind = {op: _kind(op) for op in func.ops}
+    producer = {r: op for op in func.ops for r in op.results}
+    readers = {}
+    for op in func.ops:
+        for v in op.operands:
+            readers.setdefault(v, []).append(op)
+    returned = set(func.returns)
+    for op in func.ops[:-1]:
+        r = op.results[0] if op.results else None
+        if (family(op) != "elementwise" or lookup(op.name).cost > 1 or r in returned
+                or any(v in producer and kind[producer[v]] != "free" for v in op.operands)):
+            continue
+        if any(u.results and u.results[0].type.size > r.type.size for u in readers.get(r, [])):
+            kind[op] = "free"
+    return kind
+
+
 class _State:
-    def __init__(self):
+    def __init__(self, kind):
+        self.kind = kind    # op -> how fusion treats it (op_kinds)
         self.group_of = {}  # op -> Group
         self.producer = {}  # value -> op
         self.groups = []
@@ -78,7 +108,7 @@ class _State:
         while stack:
             v = stack.pop()
             p = self.producer.get(v)
-            if p is not None and p not in self.group_of and _kind(p) == "free":
+            if p is not None and p not in self.group_of and self.kind[p] == "free":
                 stack.extend(p.operands)
             elif p is None or p in self.group_of:
                 out[v] = v
@@ -99,7 +129,7 @@ class _State:
                     out.append(g)
                 if through_view:
                     out.viewed.add(g.id)
-            elif _kind(p) == "free":
+            elif self.kind[p] == "free":
                 stack.extend((o, True) for o in p.operands)
         return out
 
@@ -114,13 +144,13 @@ class Deps(list):
         self.viewed = set()
 
 
-def partition(func):
+def partition(func, kind=None):
     """Assign each non-free op of `func` to a Group; returns (groups, group_of)."""
-    st = _State()
+    st = _State(kind or op_kinds(func))
     for op in func.ops[:-1]:
         for r in op.results:
             st.producer[r] = op
-        kind = _kind(op)
+        kind = st.kind[op]
         if kind in ("free", "other"):
             continue
         deps = st.deps(op)
@@ -171,9 +201,20 @@ def _epilogue_target(st, op, deps):
 def _can_join(g, op, deps):
     if g.space != op.results[0].type.shape or not _compute_group(g):
         return False
-    if any(v in g.outer for v in op.operands):
+    if any(v in g.outer and not _per_row(g, v) for v in op.operands):
         return False
     return _safe(g, deps)
+
+
+def _per_row(g, v):
+    """Whether `v` (a value of `g` computed once per outer index) broadcasts
+    over `g`'s space as one value per row: size 1 along the reduced axes,
+    the space's own size along the others."""
+    shape = v.type.shape
+    if len(shape) > len(g.space):
+        return False
+    padded = (1,) * (len(g.space) - len(shape)) + tuple(shape)
+    return padded == reduced_shape(g.space, g.axes, True)
 
 
 def _sibling(st, op, deps, space, axes_ok):
@@ -239,21 +280,22 @@ def _reduction_target(st, op, deps):
     return st.new_group(x.type.shape, axes)
 
 
-def outline(func, groups, group_of):
+def outline(func, groups, group_of, kind=None):
     """Rewrite `func` with each multi-op or kernel-worthy group as a lazy.kernel."""
+    kind = kind or op_kinds(func)
     uses = {}
     for op in func.ops:
         for v in op.operands:
             uses.setdefault(v, []).append(op)
     producer = {r: op for op in func.ops for r in op.results}
-    outside_free = _free_ops_needed_outside(func, group_of, producer)
-    order = _group_order(func, groups, group_of, producer)
+    outside_free = _free_ops_needed_outside(func, producer, kind)
+    order = _group_order(func, groups, group_of, producer, kind)
     pos = {op: i for i, op in enumerate(func.ops)}
     body = Block([a.type for a in func.args])
     vmap = {a: b for a, b in zip(func.args, body.args)}
     for item in order:
         if isinstance(item, Group):
-            _emit_group(item, body, vmap, uses, group_of, producer, func, pos)
+            _emit_group(item, body, vmap, uses, group_of, producer, func, pos, kind)
         elif item in outside_free or _kind(item) == "library" or _kind(item) == "other":
             new = Operation(item.name, [vmap[o] for o in item.operands],
                             [r.type for r in item.results], item.attrs, item.regions, item.loc)
@@ -264,7 +306,7 @@ def outline(func, groups, group_of):
     return Function(func.name, body)
 
 
-def _free_ops_needed_outside(func, group_of, producer):
+def _free_ops_needed_outside(func, producer, kind):
     """Free ops whose results are read outside kernels (returns, library ops)."""
     need, stack = set(), []
     for op in func.ops:
@@ -273,13 +315,13 @@ def _free_ops_needed_outside(func, group_of, producer):
     while stack:
         v = stack.pop()
         p = producer.get(v)
-        if p is not None and _kind(p) == "free" and p not in need:
+        if p is not None and kind[p] == "free" and p not in need:
             need.add(p)
             stack.extend(p.operands)
     return need
 
 
-def _group_order(func, groups, group_of, producer):
+def _group_order(func, groups, group_of, producer, kind):
     """Topological order of groups and top-level ops (Kahn's algorithm)."""
     items, index = [], {}
     for op in func.ops[:-1]:
@@ -302,7 +344,7 @@ def _group_order(func, groups, group_of, producer):
             src = index[pg if pg is not None else p]
             if src != me:
                 preds[me].add(src)
-            if pg is None and _kind(p) == "free" and g is not None:
+            if pg is None and kind[p] == "free" and g is not None:
                 stack.extend(p.operands)
     succs = [[] for _ in items]
     for i, ps in enumerate(preds):
@@ -324,7 +366,7 @@ def _group_order(func, groups, group_of, producer):
     return out
 
 
-def _emit_group(g, body, vmap, uses, group_of, producer, func, pos):
+def _emit_group(g, body, vmap, uses, group_of, producer, func, pos, kind):
     if _kind(g.ops[0]) == "library":
         (op,) = g.ops
         new = Operation(op.name, [vmap[o] for o in op.operands],
@@ -342,7 +384,7 @@ def _emit_group(g, body, vmap, uses, group_of, producer, func, pos):
         p = producer.get(v)
         if p is not None and p in members:
             return
-        if p is not None and _kind(p) == "free" and group_of.get(p) is None:
+        if p is not None and kind[p] == "free" and group_of.get(p) is None:
             for o in p.operands:
                 visit(o)
             if p not in seen_clone:

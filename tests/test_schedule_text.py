@@ -189,6 +189,50 @@ func.func @f(%arg0: tensor<4x8xf32>, %arg1: tensor<8x2xf32>) -> tensor<4x2xf32> 
   }
   return %4
 }"""),
+    "row_softmax": ("""\
+func.func @f(%arg0: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = lazy.max %arg0 {axis = [1], keepdims = true} : tensor<4x1xf32>
+  %1 = lazy.subtract %arg0, %0 : tensor<4x8xf32>
+  %2 = lazy.exp %1 : tensor<4x8xf32>
+  %3 = lazy.sum %2 {axis = [1], keepdims = true} : tensor<4x1xf32>
+  %4 = lazy.divide %2, %3 : tensor<4x8xf32>
+  return %4
+}""", """\
+func.func @f(%arg0: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = lazy.kernel %arg0 {axes = [1], name = "k0", space = [4, 8]} : tensor<4x8xf32> {
+  ^bb0(%1: tensor<4x8xf32>):
+    %2 = lazy.max %1 {axis = [1], keepdims = true} : tensor<4x1xf32>
+    %3 = lazy.subtract %1, %2 : tensor<4x8xf32>
+    %4 = lazy.exp %3 : tensor<4x8xf32>
+    %5 = lazy.sum %4 {axis = [1], keepdims = true} : tensor<4x1xf32>
+    %6 = lazy.divide %4, %5 : tensor<4x8xf32>
+    lazy.yield %6
+  }
+  return %0
+}"""),
+    "center_whole_array": ("""\
+func.func @f(%arg0: tensor<8xf32>) -> (tensor<8xf32>, tensor<f32>) {
+  %0 = lazy.mean %arg0 {axis = [0], keepdims = false} : tensor<f32>
+  %1 = lazy.subtract %arg0, %0 : tensor<8xf32>
+  %2 = lazy.multiply %1, %1 : tensor<8xf32>
+  %3 = lazy.mean %2 {axis = [0], keepdims = false} : tensor<f32>
+  %4 = lazy.sqrt %3 : tensor<f32>
+  %5 = lazy.divide %1, %4 : tensor<8xf32>
+  return %5, %0
+}""", """\
+func.func @f(%arg0: tensor<8xf32>) -> (tensor<8xf32>, tensor<f32>) {
+  %0, %1 = lazy.kernel %arg0 {axes = [0], name = "k0", space = [8]} : tensor<f32>, tensor<8xf32> {
+  ^bb0(%2: tensor<8xf32>):
+    %3 = lazy.mean %2 {axis = [0], keepdims = false} : tensor<f32>
+    %4 = lazy.subtract %2, %3 : tensor<8xf32>
+    %5 = lazy.multiply %4, %4 : tensor<8xf32>
+    %6 = lazy.mean %5 {axis = [0], keepdims = false} : tensor<f32>
+    %7 = lazy.sqrt %6 : tensor<f32>
+    %8 = lazy.divide %4, %7 : tensor<8xf32>
+    lazy.yield %3, %8
+  }
+  return %1, %0
+}"""),
 }
 
 # name -> loop plan of the kernel (inputs C-contiguous)
@@ -285,6 +329,57 @@ form full: partials: parallel chunks of the n elements, each folding into its ow
     r1 = np.float32((np.float32(np.nan) if a1n else a1))
     store O0 = r0
     store O1 = r1""",
+    "row_softmax": """\
+form rows: parallel loop over m rows; serial loop over the n elements of each row; 3 passes
+  in  L0: f32 elem
+  out O0: f32 per element
+  tmp S0: f32 per element, between passes
+  acc a0 = max {value f32, nan i1}
+  acc a1 = sum {value f64}
+  pass 1, per element:
+    x0 = load L0
+    update a0 with x0
+  pass 1, per row:
+    r0 = np.float32((np.float32(np.nan) if a0n else a0))
+  pass 2, per element:
+    x2 = load L0
+    v3 = np.float32((x2 - r0))
+    v4 = np.float32(exp(v3))
+    store S0 = v4
+    update a1 with v4
+  pass 2, per row:
+    r1 = np.float32(a1)
+  pass 3, per element:
+    x6 = load S0
+    v7 = np.float32((x6 / r1))
+    store O0 = v7""",
+    "center_whole_array": """\
+form full: partials: parallel chunks of the n elements, each folding into its own accumulators; merge: the chunks' states in order; 3 passes
+  in  L0: f32 elem
+  out O0: f32 once
+  out O1: f32 per element
+  tmp S0: f32 per element, between passes
+  acc a0 = mean {value f64}
+  acc a1 = mean {value f64}
+  pass 1, per element:
+    x0 = load L0
+    update a0 with x0
+  pass 1, after the reduction:
+    r0 = np.float32((a0 / count))
+    store O0 = r0
+  pass 2, per element:
+    x2 = load L0
+    v3 = np.float32((x2 - r0))
+    store S0 = v3
+    v4 = np.float32((v3 * v3))
+    update a1 with v4
+  pass 2, after the reduction:
+    r1 = np.float32((a1 / count))
+    v6 = np.float32(sqrt(r1))
+  pass 3, per element:
+    x7 = load S0
+    v8 = np.float32((x7 / v6))
+    store O1 = v8""",
 }
 
 
