@@ -8,7 +8,10 @@ function.
 - `full`: `prange` over blocks, each folding into its own accumulators and
   storing its state in partial arrays (one per field); a serial merge of
   the blocks' states in block order;
-- `rows`: `prange` over rows, a serial loop over each row per pass.
+- `rows`: `prange` over rows, a serial loop over each row per pass;
+- `cols`: `prange` over chunks of rows, each with accumulator arrays of one
+  state per column, updated row by row along contiguous columns (the inner
+  loop vectorizes); then a `prange` over columns merging the chunks' states.
 
 A multi-pass `full` plan runs its passes one after the other, each a
 parallel sweep (with partials and a merge where it reduces); a multi-pass
@@ -26,6 +29,7 @@ from .printer import Printer
 from .scalar import STRICT
 
 BLOCK = 8192
+COL_CHUNKS = 64  # chunks of rows in `cols` kernels: partial states are COL_CHUNKS x m
 FASTMATH_REDUCE = {"reassoc"}
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
@@ -77,8 +81,8 @@ class _Printer(Printer):
         access = getattr(buf, "access", None)
         if access == "uniform" or (getattr(buf, "outer", False) and self.plan.form == "full"):
             return f"{buf.name}[0]"
-        if access == "row" or getattr(buf, "outer", False):
-            return f"{buf.name}[o]"
+        if access == "row" or getattr(buf, "outer", False):  # one per row (column in `cols`)
+            return f"{buf.name}[{'c' if self.plan.form == 'cols' else 'o'}]"
         return index(buf)
 
     def sliced(self, depth, lo, hi):
@@ -178,6 +182,66 @@ class _Printer(Printer):
                 self.stmts(2, a.init())
             self.element_loop(2, "n", "", ps)
             self.stmts(2, ps.outer)
+
+    def _cols(self):
+        p = self.plan
+        self.header(["n", "m"])
+        self.stmts(1, p.hoisted)
+        # chunks of rows: a fixed count (not the thread count), so results do
+        # not depend on the machine; at least BLOCK elements each
+        self.emit(1, f"rows = max(1, (n + {COL_CHUNKS - 1}) // {COL_CHUNKS}, {BLOCK} // max(m, 1))")
+        self.emit(1, "nb = max(1, (n + rows - 1) // rows)")
+        self.emit(1, f"{COUNT} = n")
+        for t in p.temps:
+            self.emit(1, f"{t.name} = np.empty((n, m), {np_name(t.dtype)})")
+        kept = {v: dt for ps in p.passes for v, dt in ps.reads}
+        for v, dt in kept.items():
+            self.emit(1, f"R{v} = np.empty(m, {np_name(dt)})")
+        for ps in p.passes:
+            fields = [(a, f, dt) for a in ps.accs for f, dt in a.fields.items()]
+            for a, f, dt in fields:
+                self.emit(1, f"P{a.k}{f} = np.empty((nb, m), {np_name(dt)})")
+            self.emit(1, "for b in prange(nb):")
+            self.emit(2, "lo = b * rows")
+            self.emit(2, "hi = min(lo + rows, n)")
+            for a, f, dt in fields:
+                self.emit(2, f"A{a.k}{f} = np.empty(m, {np_name(dt)})")
+            if fields:
+                self.emit(2, "for c in range(m):")
+                for a in ps.accs:
+                    self.stmts(3, a.init())
+                for a, f, dt in fields:
+                    self.emit(3, f"A{a.k}{f}[c] = {a.var(f)}")
+            self.emit(2, f"for {INDEX if p.uses_index else 'r'} in range(lo, hi):")
+            r = INDEX if p.uses_index else "r"
+            for b in p.inputs + p.outputs + p.temps:
+                if getattr(b, "access", "elem") == "elem" and not getattr(b, "outer", False):
+                    self.emit(3, f"{b.name.lower()} = {b.name}[{r}]")
+            self.emit(3, "for c in range(m):")
+            for v, _ in ps.reads:
+                self.emit(4, f"{v} = R{v}[c]")
+            for a, f, dt in fields:
+                self.emit(4, f"{a.var(f)} = A{a.k}{f}[c]")
+            self.stmts(4, p.row, lambda b: f"{b.name}[c]")
+            self.stmts(4, ps.element, lambda b: f"{b.name.lower()}[c]")
+            for a, f, dt in fields:
+                self.emit(4, f"A{a.k}{f}[c] = {a.var(f)}")
+            for a, f, dt in fields:
+                self.emit(2, f"P{a.k}{f}[b] = A{a.k}{f}")
+            if not fields and not ps.outer:
+                continue
+            # per column: merge the chunks' states in order, then the outer statements
+            self.emit(1, "for c in prange(m):")
+            for v, _ in ps.reads:
+                self.emit(2, f"{v} = R{v}[c]")
+            for a in ps.accs:
+                self.stmts(2, a.init())
+                self.emit(2, "for b in range(nb):")
+                self.merge_from(3, a, lambda f, a=a: f"P{a.k}{f}[b, c]")
+            self.stmts(2, ps.outer, lambda b: f"{b.name}[c]")
+            for s in ps.outer:
+                if getattr(s, "var", None) in kept:
+                    self.emit(2, f"R{s.var}[c] = {s.var}")
 
 
 compile = kernel_for  # noqa: A001  (the target's interface: print_plan, compile, launch)

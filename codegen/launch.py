@@ -90,37 +90,52 @@ class Launcher:
     def _reduce(self, arrays, access):
         info, space, axes = self.info, self.info.space, self.info.axes
         keep = [i for i in range(len(space)) if i not in axes]
-        perm = keep + list(axes)
         m = int(np.prod([space[i] for i in keep], dtype=np.int64))
         n = int(np.prod([space[i] for i in axes], dtype=np.int64))
-        full = m == 1
-        flat = (n,) if full else (m, n)
+        form = "full" if m == 1 else ("cols" if self._kept_inner(arrays, access, keep) else "rows")
+        # the reduced axes inside (rows) or outside (cols) the kept ones
+        perm = list(axes) + keep if form == "cols" else keep + list(axes)
+        flat = {"full": (n,), "rows": (m, n), "cols": (n, m)}[form]
+        red = range(len(axes)) if form == "cols" else range(len(keep), len(perm))
         args = []
         for k, a in enumerate(arrays):
             if access[k] == "uniform":
                 args.append(a)
                 continue
             t = a.transpose(perm)
-            if not full and n > 0 and all(t.strides[i] == 0 for i in range(len(keep), len(perm))):
-                # constant along the reduced axes (e.g. a row max): one load per row
+            if form != "full" and n > 0 and all(t.strides[i] == 0 for i in red):
+                # constant along the reduced axes (e.g. a row max): one value per row
                 access[k] = "row"
-                args.append(t[(Ellipsis,) + (0,) * len(axes)].reshape(m))
+                at = [0 if i in red else slice(None) for i in range(len(perm))]
+                args.append(t[tuple(at)].reshape(m))
             else:
                 # np.reshape copies only where the permuted input cannot be viewed as rows
                 args.append(t.reshape(flat))
         outs, results = [], []
         for v in info.outputs:
             if v in info.outer:
-                o = np.empty(1 if full else m, v.type.dtype)
+                o = np.empty(1 if form == "full" else m, v.type.dtype)
                 results.append(o.reshape(v.type.shape))
             else:
                 o = np.empty(flat, v.type.dtype)
                 inv = np.argsort(perm)
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
             outs.append(_bits(o))
-        if full:
-            return "full", 1, tuple(access), [n] + args + outs, results
-        return "rows", 2, tuple(access), [m, n] + args + outs, results
+        sizes = {"full": [n], "rows": [m, n], "cols": [n, m]}[form]
+        return form, len(sizes), tuple(access), sizes + args + outs, results
+
+    def _kept_inner(self, arrays, access, keep):
+        """Whether the kept axes are the inner ones in memory (`sum(a, axis=0)`
+        of a C-ordered `a`): then `cols` reads rows contiguously."""
+        if self.info.sources:  # iota counts flat positions in the rows layout
+            return False
+        votes = 0
+        for a, k in zip(arrays, access):
+            dims = [i for i in range(a.ndim) if a.shape[i] > 1 and a.strides[i] != 0]
+            if k == "elem" and dims:
+                inner = min(dims, key=lambda i: abs(a.strides[i]))
+                votes += 1 if inner in keep else -1
+        return votes > 0
 
 
 def _bits(a):

@@ -9,7 +9,12 @@ A plan has one of four forms, chosen at launch from the inputs' layouts:
           chunk folds its elements into its own accumulators) and a merge
           phase (the chunks' partial states merged in order), then `outer`;
 - `rows`: reduced over the trailing axes of m rows: a parallel loop over rows,
-          a serial loop over the n elements of each row, then `outer` per row.
+          a serial loop over the n elements of each row, then `outer` per row;
+- `cols`: reduced over the leading axes (the kept ones are contiguous in
+          memory: `sum(a, axis=0)`): n rows of m columns; parallel chunks of
+          rows, each folding every column into its own accumulator arrays
+          while it reads rows contiguously; a merge of the chunks' states
+          per column, then `outer` per column.
 
 A reduction kernel makes one or more **passes** over its elements (each row's,
 or the whole array's): a pass folds its accumulators, then computes its
@@ -138,10 +143,13 @@ class Temp:
 @dataclass
 class Pass:
     """One sweep over the elements: statements per element folding `accs`,
-    then `outer` statements once per outer index."""
+    then `outer` statements once per outer index. `reads`: the (variable,
+    dtype) of earlier passes' outer values its statements read (a target
+    that sweeps all outer indices at once keeps those per outer index)."""
     accs: list = field(default_factory=list)
     element: list = field(default_factory=list)
     outer: list = field(default_factory=list)
+    reads: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- accumulators
@@ -283,20 +291,22 @@ class LoopPlan:
                 "nd": f"parallel loop nest over a rank-{self.rank} space",
                 "full": "partials: parallel chunks of the n elements, each folding into its own "
                         "accumulators; merge: the chunks' states in order",
-                "rows": "parallel loop over m rows; serial loop over the n elements of each row"}
+                "rows": "parallel loop over m rows; serial loop over the n elements of each row",
+                "cols": "parallel chunks of n rows, each folding all m columns into its own "
+                        "accumulators; merge: the chunks' states per column"}
         lines = [f"form {self.form}: {head[self.form]}"
                  + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
-        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {'per row' if o.outer and self.form == 'rows' else ('once' if o.outer else 'per element')}"
+        per = {"rows": "per row", "cols": "per column"}.get(self.form, "once")
+        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {per if o.outer else 'per element'}"
                   for o in self.outputs]
         lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
         lines += [f"  acc {a.describe()}" for a in self.accs]
         sections = [("before the loops", self.hoisted), ("per row", self.row)]
         for k, p in enumerate(self.passes):
             tag = f"pass {k + 1}, " if len(self.passes) > 1 else ""
-            sections += [(f"{tag}per element", p.element),
-                         (f"{tag}{'after the reduction' if self.form == 'full' else 'per row'}",
-                          p.outer)]
+            after = {"full": "after the reduction", "cols": "per column"}.get(self.form, "per row")
+            sections += [(f"{tag}per element", p.element), (f"{tag}{after}", p.outer)]
         for title, stmts in sections:
             if stmts:
                 lines.append(f"  {title}:")
@@ -351,6 +361,7 @@ class KernelInfo:
                 raise Unsupported(f"codegen: {op.name} ({fam}) cannot run inside a kernel")
         self.outputs = list(block.ops[-1].operands)
         self.reductions = [op for op in self.ops if family(op) == REDUCTION_OPS]
+        self.sources = [op for op in self.ops if family(op) == SOURCE_OPS]
         self._passes()
         for v in self.loads + [r for op in self.ops for r in op.results]:
             if v.type.dtype not in D.SUPPORTED:
@@ -439,6 +450,7 @@ class _Lowering:
         local = dict(self.names)  # what this pass's element statements see
         for op in ops:
             for v in op.operands:
+                self._read(ps, v, k)
                 if v in local:
                     continue
                 if v in self.temp_of:  # computed in an earlier pass
@@ -465,11 +477,20 @@ class _Lowering:
             ps.outer.append(Let(f"r{a.k}", a.final(COUNT)))
         for op in info.epilogue:
             if info.stage[op.results[0]] == k:
+                for v in op.operands:
+                    self._read(ps, v, k)
                 self._compute(ps.outer, op, self.names)
         for o, v in zip(p.outputs, info.outputs):
             if o.outer and info.stage[v] == k:
                 ps.outer.append(Store(o, self.names[v]))
         return ps
+
+    def _read(self, ps, v, k):
+        """Note that pass `k` reads `v` if it is an earlier pass's outer value."""
+        if v in self.info.outer and self.info.stage[v] < k:
+            read = (self.names[v], v.type.dtype)
+            if read not in ps.reads:
+                ps.reads.append(read)
 
     def _var(self, prefix):
         self.count += 1

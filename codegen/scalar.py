@@ -67,6 +67,16 @@ def minimum(a, b):
 
 
 @_jit
+def maximum_first(a, b):
+    return a if (a >= b or a != a) else b
+
+
+@_jit
+def minimum_first(a, b):
+    return a if (a <= b or a != a) else b
+
+
+@_jit
 def sign(a):
     if a > 0:
         return 1
@@ -168,6 +178,19 @@ def _round_half_even(x, decimals):
     return impl
 
 
+@njit(cache=True, error_model="numpy")
+def round_half_even_f16(x, decimals):
+    """round of a float16 value held as float32: NumPy's float16 loop rounds
+    the scaled value to float16 before `rint`."""
+    if decimals == 0:
+        return np.rint(x)
+    if decimals > 0:
+        f = f16_round(np.float32(10.0 ** decimals))
+        return np.rint(f16_round(x * f)) / f
+    f = f16_round(np.float32(10.0 ** -decimals))
+    return np.rint(f16_round(x / f)) * f
+
+
 @overload(round_int, inline="always")
 def _round_int(x, decimals):
     def impl(x, decimals):
@@ -180,5 +203,6 @@ def _round_int(x, decimals):
 
 __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
            "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "sqrt", "floor", "ceil",
-           "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "sign", "floor_divide",
-           "mod", "power", "round_half_even", "round_int", "vsum"]
+           "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
+           "minimum_first", "sign", "floor_divide",
+           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "vsum"]

@@ -150,8 +150,12 @@ binary("floor_divide", "floor_divide({0}, {1})", np.floor_divide,
 binary("mod", "mod({0}, {1})", np.mod, promote=mod_rule, cost=4)
 binary("power", "power({0}, {1})", np.power,
        result=lambda d: "int8" if d == "bool" else d, cost=8)
-binary("maximum", {"bool": "({0} | {1})", "any": "maximum({0}, {1})"}, np.maximum)
-binary("minimum", {"bool": "({0} & {1})", "any": "minimum({0}, {1})"}, np.minimum)
+# On ties (+0.0 against -0.0) NumPy's float16 loops keep the first operand,
+# its float32/float64 loops the second.
+binary("maximum", {"bool": "({0} | {1})", "float16": "maximum_first({0}, {1})",
+                   "any": "maximum({0}, {1})"}, np.maximum)
+binary("minimum", {"bool": "({0} & {1})", "float16": "minimum_first({0}, {1})",
+                   "any": "minimum({0}, {1})"}, np.minimum)
 binary("arctan2", "arctan2({0}, {1})", np.arctan2, promote=strong_true_div, cost=16)
 for _n, _op in [("equal", "=="), ("not_equal", "!="), ("less", "<"),
                 ("less_equal", "<="), ("greater", ">"), ("greater_equal", ">=")]:
@@ -183,7 +187,8 @@ unary("isfinite", {"float": "isfinite({0})", "any": "True"}, np.isfinite, result
 _reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
      infer=_elementwise_infer(lambda d: "float16" if d == "bool" else d),
      reference=lambda x, decimals=0: np.round(x, decimals=decimals),
-     scalar={"float": "round_half_even({0}, {decimals})",
+     scalar={"float16": "round_half_even_f16({0}, {decimals})",
+             "float": "round_half_even({0}, {decimals})",
              "int": "round_int({0}, {decimals})", "bool": "{0}"},
      promote=same)
 _reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},

@@ -86,15 +86,15 @@ class OpDef:
 
     def scalar_template(self, dtype, result_dtype=None):
         """The scalar expression for operands of `dtype` (elementwise ops):
-        a template string, or a dict by operand kind (bool/int/float/any, and
-        to_bool for a boolean result)."""
+        a template string, or a dict by operand dtype or kind (bool/int/float/
+        any, and to_bool for a boolean result)."""
         s = self.scalar
         if isinstance(s, str) or s is None:
             return s
         if result_dtype == "bool" and "to_bool" in s:
             return s["to_bool"]
         kind = "bool" if dtype == "bool" else ("float" if "float" in dtype else "int")
-        return s.get(kind, s.get("any"))
+        return s.get(dtype, s.get(kind, s.get("any")))
 
 
 _REGISTRY = {}
