@@ -274,7 +274,7 @@ def build_numexpr(wl, inputs):
              k1=F32(0.7978845608), k3=F32(0.044715), eps=F32(1e-5))
 
     def ev(expr, **arrays):
-        return ne.evaluate(expr, local_dict={**d, **arrays})
+        return ne.evaluate(expr, local_dict={**d, **arrays} if arrays else d)
 
     name = "chain" if wl.name == "latency" else wl.name
     if name == "chain":
@@ -698,20 +698,20 @@ def maxrss_kb():
 
 
 def call_peak_mb(fn):
-    """Peak RSS growth during one call over the RSS before it, in MB, with
-    the result still alive.  On Linux the high-water mark (VmHWM) is reset
-    first (clear_refs 5), so an earlier, higher peak (imports, a compile)
-    cannot hide this call's; elsewhere ru_maxrss growth."""
+    """Peak RSS growth during one call (its result included) over the RSS
+    before it, in MB.  On Linux the high-water mark VmHWM is reset first
+    (clear_refs 5), so an earlier, higher peak (imports, a compile) cannot
+    hide this call's; elsewhere ru_maxrss growth, which can."""
     gc.collect()
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         before = status_kb("VmRSS")
-        out = fn()  # noqa: F841  (alive while the peak is read)
+        fn()
         return (status_kb("VmHWM") - before) / 1024, "VmHWM"
     except OSError:
         before = maxrss_kb()
-        out = fn()  # noqa: F841
+        fn()
         return (maxrss_kb() - before) / 1024, "ru_maxrss"
 
 

@@ -1,0 +1,81 @@
+"""Reductions over leading axes (`cols` form): chunks of rows fold every
+column into their own accumulators, merged per column. Compiled, with NaN,
+infinities and extremes on the rows where chunks meet."""
+import numpy as np
+import pytest
+
+import lazyops as lo
+from lazyops.engine import plan_of
+
+rng = np.random.default_rng(11)
+N, M = 3000, 37  # 221 rows per chunk: 14 chunks
+EDGES = [0, 220, 221, 1547, 2999]
+
+
+def _form(t, args):
+    plan, _, leaves = plan_of([t._value])
+    (k,) = plan.kernels
+    return plan.launchers[k].explain_for([v.data for v in leaves])[0]
+
+
+def _compiled(*ts):
+    with lo.config.override(small_work=0):
+        return lo.evaluate(*ts)
+
+
+@pytest.mark.parametrize("op", ["sum", "max", "min", "argmax", "argmin", "mean", "prod", "any"])
+def test_column_reductions_with_specials_at_chunk_edges(op):
+    a = rng.standard_normal((N, M)).astype("float32")
+    if op == "prod":
+        a = (1 + a / 100).astype("float32")
+    for k, r in enumerate(EDGES):
+        a[r, k] = [np.nan, np.inf, -np.inf, 5.0, -5.0][k]
+    t = getattr(lo, op)(a, axis=0)
+    assert _form(t, [a]) == "cols"
+    (got,) = _compiled(t)
+    want = getattr(np, op)(a.astype("float64") if op in ("sum", "mean", "prod") else a, axis=0)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.astype("float64"), want.astype("float64"), rtol=1e-5,
+                               equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "float16", "bool"])
+def test_column_sums_of_small_dtypes(dtype):
+    a = (rng.standard_normal((N, M)) * 3).astype(dtype)
+    got = _compiled(lo.sum(a, axis=0), lo.max(a, axis=0))
+    np.testing.assert_array_equal(got[1], np.max(a, axis=0))
+    want = np.sum(a.astype("float64"), axis=0)
+    np.testing.assert_allclose(got[0].astype("float64"), want, rtol=1e-3 if dtype == "float16" else 0)
+    assert got[0].dtype == lo.sum(a, axis=0).dtype
+
+
+def test_leading_axes_of_3d_keepdims_and_epilogue():
+    a = rng.standard_normal((20, 30, 50)).astype("float32")
+    t = lo.mean(a, axis=(0, 1), keepdims=True) * 2 + lo.max(a, axis=(0, 1), keepdims=True)
+    assert _form(t, [a]) == "cols"
+    (got,) = _compiled(t)
+    a64 = a.astype("float64")
+    want = a64.mean((0, 1), keepdims=True) * 2 + a.max((0, 1), keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_standardize_columns_is_one_cols_kernel():
+    a = rng.standard_normal((N, 64)).astype("float32") * 4 + 2
+    a[221, 3] = np.nan
+    t = (a - lo.mean(a, axis=0)) / lo.std(a, axis=0)
+    plan, _, _ = plan_of([t._value])
+    assert len(plan.kernels) == 1 and _form(t, [a]) == "cols"
+    (got,) = _compiled(t)
+    a64 = a.astype("float64")
+    want = (a64 - a64.mean(0)) / a64.std(0)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, equal_nan=True)
+    assert np.isnan(got[:, 3]).all() and not np.isnan(np.delete(got, 3, axis=1)).any()
+
+
+def test_transposed_input_reduced_over_its_last_axis_uses_cols():
+    base = rng.standard_normal((M, N)).astype("float32")
+    a = base.T  # (N, M) view whose axis 0 is contiguous: reduce axis 1 along memory
+    t = lo.sum(a, axis=1)
+    assert _form(t, [a]) == "cols"
+    (got,) = _compiled(t)
+    np.testing.assert_allclose(got, a.astype("float64").sum(1), rtol=1e-5)
