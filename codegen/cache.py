@@ -15,7 +15,6 @@ executed), is not used: kernels are compiled in memory, after one warning.
 """
 import hashlib
 import functools
-import importlib.metadata
 import linecache
 import os
 import stat
@@ -25,11 +24,10 @@ import time
 import types
 import warnings
 
-import numba
 import numpy as np
 
 
-VERSION = importlib.metadata.version("lazyops")
+VERSION = "0.1.0"  # pyproject.toml's version (a test checks they agree)
 
 STATS = {"kernels": 0, "compiles": 0, "disk_loads": 0, "hits": 0, "launches": 0,
          "compile_time": 0.0, "run_time": 0.0}
@@ -57,6 +55,7 @@ def cache_dir():
     """The versioned cache folder: `$LAZYOPS_CACHE_DIR` (or ~/.cache/lazyops)
     / lazyops, library, Numba, NumPy and Python versions. It is used only if
     `_usable_dir()` accepts it."""
+    import numba  # here, not at import: `import lazyops` stays fast until a kernel compiles
     root = os.environ.get("LAZYOPS_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "lazyops")
     tag = (f"v{VERSION}-{_library_hash()}-numba{numba.__version__}-numpy{np.__version__}"

@@ -26,9 +26,11 @@ from ..ir import dtypes as D
 from .cache import kernel_for, launch  # noqa: F401  (launch: the target interface)
 from .plan import COUNT, INDEX, literal, np_name, wrap
 from .printer import Printer
-from .scalar import STRICT
 
 BLOCK = 8192
+# math whose evaluation order must survive (mathlib's polynomials): kernels
+# using them get no fast-math
+STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos"])
 COL_CHUNKS = 64  # chunks of rows in `cols` kernels: partial states are COL_CHUNKS x m
 FASTMATH_REDUCE = {"reassoc"}
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"

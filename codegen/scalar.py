@@ -17,8 +17,6 @@ from . import mathlib
 # Transcendentals: vectorizable polynomial implementations (within 1 ulp).
 exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
 log2, log10, tanh, sin, cos = mathlib.log2, mathlib.log10, mathlib.tanh, mathlib.sin, mathlib.cos
-# Whose evaluation order must survive: kernels using them get no fast-math.
-STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos"])
 tan, sinh, cosh = np.tan, np.sinh, np.cosh
 arcsin, arccos, arctan, arctan2 = np.arcsin, np.arccos, np.arctan, np.arctan2
 sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc

@@ -56,3 +56,22 @@ def test_second_process_loads_kernels_from_disk(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split()[:2] == ["5.0", "1"]
     assert second.stdout.split() == ["5.0", "0", "1"]
+
+
+def test_version_matches_the_package_metadata():
+    import importlib.metadata
+
+    from lazyops.codegen import cache
+    assert cache.VERSION == importlib.metadata.version("lazyops")
+
+
+def test_import_and_small_forces_leave_numba_unimported():
+    """Numba is imported when a kernel is first compiled, not by `import lazyops`."""
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, lazyops as lo; "
+            "assert 'numba' not in sys.modules; "
+            "(lo.exp(np.ones(8, 'float32')) * 2).numpy(); "
+            "assert 'numba' not in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
