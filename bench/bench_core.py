@@ -154,9 +154,9 @@ def make_workloads(args):
     s = args.scale  # scales element counts: rows of 2-D inputs, pairwise n by sqrt
     n = scaled(args.size, s)
     r, c = args.softmax_shape
-    r = scaled(r, s)
     cr, cc = args.colsum_shape
     sr, sc = args.standardize_shape
+    r, cr, sr = scaled(r, s), scaled(cr, s), scaled(sr, s)
     p = scaled(args.pairwise_size, math.sqrt(s))
     W = Workload
     return {w.name: w for w in [
@@ -175,10 +175,10 @@ def make_workloads(args):
           [(p,)] * 2, (p,), 1e-4, 1e-5, bandwidth=False),
         # NumPy adds the rows one after another in float32 (not pairwise):
         # its error grows with the rows, hence atol 1e-4*max|ref|
-        W("colsum", "sum(a, axis=0)", f_colsum, [(scaled(cr, s), cc)], (cc,),
+        W("colsum", "sum(a, axis=0)", f_colsum, [(cr, cc)], (cc,),
           1e-4, 1e-4),
         W("standardize", "(a-mean(a,0))/std(a,0)", f_standardize,
-          [(scaled(sr, s), sc)], (scaled(sr, s), sc), 1e-4, 1e-5),
+          [(sr, sc)], (sr, sc), 1e-4, 1e-5),
         # sqrt near 0 turns float32 rounding (~6e-8 absolute) of its argument
         # into ~sqrt(6e-8)=2.4e-4 absolute error, so the atol is looser here.
         W("transcendental", "sqrt(abs(sin(x)*2+cos(y)**2-0.5))*exp(-x*x)",
@@ -391,34 +391,39 @@ def numba_kernels(fastmath):
     @jit
     def colsum(a, out):
         rows, cols = a.shape
-        for c in prange((cols + 63) // 64):  # 64-column strips, rows streamed
-            j0 = c * 64
-            j1 = min(j0 + 64, cols)
-            acc = np.zeros(j1 - j0)
-            for r in range(rows):
-                for j in range(j0, j1):
-                    acc[j - j0] += a[r, j]
-            for j in range(j0, j1):
-                out[j] = acc[j - j0]
+        nb = 16  # row blocks, each summing its rows into its own float64 row
+        step = (rows + nb - 1) // nb
+        part = np.zeros((nb, cols))
+        for k in prange(nb):
+            acc = part[k]
+            for r in range(k * step, min(rows, (k + 1) * step)):
+                row = a[r]
+                for j in range(cols):
+                    acc[j] += row[j]
+        for j in range(cols):
+            out[j] = part[:, j].sum()
 
     @jit
     def standardize(a, out):
         rows, cols = a.shape
-        nb = 64  # row blocks with their own float64 sums of a and a*a
+        nb = 16  # row blocks with their own float64 sums of a and a*a
         step = (rows + nb - 1) // nb
         s1 = np.zeros((nb, cols))
         s2 = np.zeros((nb, cols))
         for k in prange(nb):
+            acc1, acc2 = s1[k], s2[k]
             for r in range(k * step, min(rows, (k + 1) * step)):
+                row = a[r]
                 for j in range(cols):
-                    v = float(a[r, j])
-                    s1[k, j] += v
-                    s2[k, j] += v * v
+                    v = float(row[j])
+                    acc1[j] += v
+                    acc2[j] += v * v
         m = np.empty(cols, np.float32)
         inv = np.empty(cols, np.float32)
         for j in range(cols):
             mean = s1[:, j].sum() / rows
             m[j] = mean
+            # float64 sums: no cancellation in E[a*a]-mean^2 for this data
             inv[j] = 1.0 / math.sqrt(s2[:, j].sum() / rows - mean * mean)
         for r in prange(rows):
             for j in range(cols):

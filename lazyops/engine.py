@@ -42,6 +42,7 @@ class Plan:
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target) for op in self.kernels}
+        self.last_use = _last_uses(self.scheduled)
 
     def compiled_by_default(self):
         return self.work >= config.get("small_work")
@@ -54,7 +55,7 @@ class Plan:
         f = self.scheduled
         env = dict(zip(f.args, args))
         with np.errstate(all="ignore"):
-            for op in f.ops[:-1]:
+            for i, op in enumerate(f.ops[:-1]):
                 vals = [env[o] for o in op.operands]
                 launcher = self.launchers.get(op)
                 t0 = time.perf_counter()
@@ -62,7 +63,22 @@ class Plan:
                 if timings is not None:
                     timings.append((op, time.perf_counter() - t0, vals, outs))
                 env.update(zip(op.results, outs))
+                for v in self.last_use.get(i, ()):  # intermediates die at their last reader
+                    del env[v]
         return [env[v] for v in f.returns]
+
+
+def _last_uses(func):
+    """op index -> the values (neither arguments nor results) it reads last."""
+    last, keep = {}, set(func.args) | set(func.returns)
+    for i, op in enumerate(func.ops[:-1]):
+        for v in op.operands:
+            if v not in keep:
+                last[v] = i
+    out = {}
+    for v, i in last.items():
+        out.setdefault(i, []).append(v)
+    return out
 
 
 def _print_pass(name, func):
