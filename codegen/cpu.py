@@ -51,7 +51,7 @@ class _Printer(Printer):
         super().__init__(plan)
         self.strict = is_strict(plan)
         self.staged = [a for a in plan.accs if self.strict and a.recipe.bulk
-                       and D.is_float(a.dtype) and plan.form != "nd"]
+                       and D.is_float(a.dtype) and plan.form not in ("nd", "cols")]
         getattr(self, "_" + plan.form)()
 
     def header(self, sizes):

@@ -3,7 +3,7 @@ reference implementations. It is the semantic oracle for compiled paths and
 the fallback for what codegen does not compile."""
 import numpy as np
 
-from .registry import KERNEL_OPS, TERMINATOR_OPS, family, lookup
+from .registry import CONSTANT_OPS, KERNEL_OPS, TERMINATOR_OPS, family, lookup
 
 
 def run_op(op, args):
@@ -35,3 +35,47 @@ def interpret(func, args):
             raise TypeError(f"interpret: argument {a.type} got array {v.shape} {v.dtype}")
     with np.errstate(all="ignore"):  # NumPy's inf/nan results, without warnings
         return run_block(func.body, args)
+
+
+class Program:
+    """`func` prepared once for repeated interpretation: each op's reference
+    and operand slots looked up, constants evaluated, results fixed up to
+    their types only where a reference returns another type. The fast path
+    for small graphs forced again and again."""
+
+    def __init__(self, func):
+        slot = {a: i for i, a in enumerate(func.args)}
+        self.template = [None] * len(func.args)
+        self.steps = []
+        for op in func.ops:
+            fam = family(op)
+            if fam == TERMINATOR_OPS:
+                self.returns = [slot[v] for v in op.operands]
+                break
+            ins = [slot[v] for v in op.operands]
+            outs = []
+            for r in op.results:
+                slot[r] = len(self.template)
+                self.template.append(None)
+                outs.append((slot[r], np.dtype(r.type.dtype), r.type.shape))
+            if fam == CONSTANT_OPS:
+                (value,) = run_op(op, [])
+                self.template[outs[0][0]] = value
+            elif fam == KERNEL_OPS:
+                block = op.regions[0].block
+                self.steps.append((lambda *a, b=block: run_block(b, a), ins, {}, outs))
+            else:
+                self.steps.append((lookup(op.name).reference, ins, op.attrs, outs))
+
+    def run(self, args):
+        vals = list(args) + self.template[len(args):]
+        with np.errstate(all="ignore"):
+            for fn, ins, attrs, outs in self.steps:
+                out = fn(*[vals[i] for i in ins], **attrs)
+                if len(outs) == 1:
+                    out = (out,)
+                for o, (k, dtype, shape) in zip(out, outs):
+                    if type(o) is not np.ndarray or o.dtype != dtype or o.shape != shape:
+                        o = np.asarray(o).astype(dtype, copy=False).reshape(shape)
+                    vals[k] = o
+        return [vals[k] for k in self.returns]

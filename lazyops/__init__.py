@@ -11,6 +11,7 @@ from .codegen import cache as _cache
 from .codegen.cache import cache_info
 from .engine import evaluate
 from .explain import explain
+from .function import function
 from .tensor import Tensor
 
 __version__ = _cache.VERSION

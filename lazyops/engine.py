@@ -15,7 +15,7 @@ from .codegen import backend
 from .codegen.launch import Launcher
 from .ir.core import build, walk
 from .ir.registry import KERNEL_OPS, family
-from .ir.interpreter import interpret, run_op
+from .ir.interpreter import Program, run_op
 from .ir.passes import default_pipeline
 from .ir.printer import print_function
 from .scheduler import schedule
@@ -43,6 +43,7 @@ class Plan:
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target) for op in self.kernels}
         self.last_use = _last_uses(self.scheduled)
+        self.program = None  # the interpreter's prepared form, made on first use
 
     def compiled_by_default(self):
         return self.work >= config.get("small_work")
@@ -51,7 +52,9 @@ class Plan:
         if compiled is None:
             compiled = self.compiled_by_default()
         if not compiled:
-            return interpret(self.reference, args)
+            if self.program is None:
+                self.program = Program(self.reference)
+            return self.program.run(args)
         f = self.scheduled
         env = dict(zip(f.args, args))
         with np.errstate(all="ignore"):
@@ -119,10 +122,19 @@ def plan_of(values):
     return _plan(key, lambda: build(order, leaves, pending)), pending, leaves
 
 
+_forces = [0]
+
+
+def force_count():
+    """How many graphs were forced so far (a trace checks none was)."""
+    return _forces[0]
+
+
 def evaluate_values(values, compiled=None):
     plan, pending, leaves = plan_of(values)
     if plan is None:
         return
+    _forces[0] += 1
     if config.get("check_inputs"):
         inputs.verify(leaves)
     debug = config.get("debug")

@@ -79,3 +79,21 @@ def test_transposed_input_reduced_over_its_last_axis_uses_cols():
     assert _form(t, [a]) == "cols"
     (got,) = _compiled(t)
     np.testing.assert_allclose(got, a.astype("float64").sum(1), rtol=1e-5)
+
+
+def test_strict_math_with_column_sums():
+    """exp (strict evaluation order) with sums along columns: `cols` adds
+    row by row without a staging buffer (found by the fuzzer)."""
+    a = rng.standard_normal((N, M)).astype("float32")
+    a[221, 0] = np.nan
+    e = lo.exp(a - lo.max(a, axis=0, keepdims=True))
+    t = e / lo.sum(e, axis=0, keepdims=True)
+    assert _form(t, [a]) == "cols"
+    (got,) = _compiled(t)
+    ee = np.exp(a - a.max(0, keepdims=True))
+    np.testing.assert_allclose(got, ee / ee.sum(0, keepdims=True), rtol=1e-5, atol=1e-9,
+                               equal_nan=True)
+    x = np.array([[np.inf], [np.nan], [-np.inf]], "float32")  # one column of size 1 rows
+    (got,) = _compiled(lo.exp(x - lo.max(x, axis=1, keepdims=True)))
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(got, np.exp(x - x.max(1, keepdims=True)))

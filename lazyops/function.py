@@ -1,0 +1,131 @@
+"""`lazyops.function(f)`: trace `f` once per input signature and replay its
+plan on new arrays without recording again (as `jax.jit`, `mlx.compile`).
+
+Array arguments (NumPy arrays, array protocols, tensors) are inputs: the
+signature holds their shapes, dtypes and which of them are the same object.
+Every other argument (Python scalars, strings, tuples of them) is static: part
+of the signature, so a new value traces again. `f` returns a tensor or a
+tuple, list or dict of tensors; calls return NumPy arrays in that structure.
+Tensors `f` closes over are constants of the trace, read when it runs.
+"""
+import functools
+
+import numpy as np
+
+from . import engine, inputs
+from .api import convert_to_tensor
+from .tensor import Tensor
+
+
+class function:  # noqa: N801  (used as a decorator, like jax.jit)
+    def __init__(self, f):
+        if not callable(f):
+            raise TypeError(f"function: expected a callable, got {type(f).__name__}")
+        self.f = f
+        self.traces = {}
+        functools.update_wrapper(self, f)
+
+    def __call__(self, *args, **kwargs):
+        arrays, key = _signature(args, kwargs)
+        trace = self.traces.get(key)
+        if trace is None:
+            trace = self.traces[key] = _Trace(self.f, args, kwargs, arrays)
+        return trace.run(arrays)
+
+
+def _signature(args, kwargs):
+    """(input arrays, signature key) of a call."""
+    arrays, key, first = [], [], {}
+    items = enumerate(args) if not kwargs else \
+        [(i, a) for i, a in enumerate(args)] + sorted(kwargs.items())
+    for where, a in items:
+        if type(a) is np.ndarray:
+            arr = a
+        else:
+            arr = a.numpy() if isinstance(a, Tensor) else inputs.as_array(a)
+        if arr is None:
+            try:
+                hash(a)
+            except TypeError:
+                raise TypeError(f"function: argument {where!r} is neither an array nor "
+                                f"hashable (static arguments must be): {type(a).__name__}") from None
+            key.append((where, "static", type(a), a))
+            continue
+        same = first.setdefault(id(arr), len(arrays))  # f(x, x) is not f(x, y)
+        key.append((where, arr.shape, arr.dtype, same))
+        arrays.append(arr)
+    return arrays, tuple(key)
+
+
+class _Trace:
+    """One traced signature: the plan, where its inputs come from, and how
+    its results form the output structure."""
+
+    def __init__(self, f, args, kwargs, arrays):
+        it = iter(arrays)
+        conv = [_input(a, it) for a in args]
+        kwconv = {k: _input(a, it) for k, a in sorted(kwargs.items())}
+        forces = engine.force_count()
+        out = f(*conv, **kwconv)
+        if engine.force_count() != forces:
+            raise RuntimeError(
+                f"function: {getattr(f, '__name__', 'f')} forced a tensor while being traced "
+                "(`.numpy()`, `float(t)`, `if t > 0:` ...): its result would depend on "
+                "values the trace cannot see; call it directly, or use `where`")
+        self.structure, tensors = _flatten(out)
+        values = [t._value for t in tensors]
+        self.plan, pending, leaves = engine.plan_of(values)
+        position = {id(a): i for i, a in enumerate(arrays)}
+        # each plan argument: an input array (its index) or a captured buffer
+        self.slots = [(position[id(v.data)], None) if id(v.data) in position else (None, v.data)
+                      for v in leaves]
+        slot_of = {v: k for k, v in enumerate(pending)}
+        self.outputs = []  # ("run", index) | ("arg", index) | ("const", array)
+        for v in values:
+            if v in slot_of:
+                self.outputs.append(("run", slot_of[v], v.type.shape))
+            elif id(v.data) in position:
+                self.outputs.append(("arg", position[id(v.data)], v.type.shape))
+            else:
+                self.outputs.append(("const", v.data, v.type.shape))
+
+    def run(self, arrays):
+        outs = []
+        if self.plan is not None:
+            args = [arrays[i] if i is not None else data for i, data in self.slots]
+            outs = self.plan.run(args)
+        results = []
+        for kind, what, shape in self.outputs:
+            a = outs[what] if kind == "run" else (arrays[what] if kind == "arg" else what)
+            results.append(np.ascontiguousarray(a).reshape(shape))
+        return _unflatten(self.structure, results)
+
+
+def _input(a, arrays):
+    """The traced stand-in of argument `a`: a tensor over its array (converted
+    as an op converts a NumPy array; a tensor keeps its dtype), or `a` itself."""
+    if isinstance(a, Tensor):
+        return Tensor(inputs.reference(next(arrays)))
+    if inputs.as_array(a) is None:
+        return a
+    return convert_to_tensor(next(arrays))
+
+
+def _flatten(out):
+    """(structure, tensors) of f's result: a tensor, or a tuple/list/dict of them."""
+    if isinstance(out, Tensor):
+        return None, [out]
+    if isinstance(out, (tuple, list)) and all(isinstance(t, Tensor) for t in out):
+        return type(out), list(out)
+    if isinstance(out, dict) and all(isinstance(t, Tensor) for t in out.values()):
+        return tuple(out), list(out.values())
+    raise TypeError(f"function: f must return a tensor or a tuple, list or dict of tensors, "
+                    f"got {type(out).__name__}")
+
+
+def _unflatten(structure, results):
+    if structure is None:
+        return results[0]
+    if isinstance(structure, tuple):  # dict keys
+        return dict(zip(structure, results))
+    return structure(results)

@@ -1,0 +1,88 @@
+"""lazyops.function: trace once per signature, replay on new arrays."""
+import numpy as np
+import pytest
+
+import lazyops as lo
+
+rng = np.random.default_rng(3)
+
+
+def _chain(x, y):
+    return (x * 2 + y) * 0.5 - x
+
+
+def test_replays_match_direct_calls_and_trace_once():
+    f = lo.function(_chain)
+    for _ in range(3):
+        x, y = rng.random(100).astype("float32"), rng.random(100).astype("float32")
+        got = f(x, y)
+        assert isinstance(got, np.ndarray) and got.dtype == np.float32
+        np.testing.assert_array_equal(got, _chain(lo.convert_to_tensor(x), y).numpy())
+    assert len(f.traces) == 1
+    f(rng.random(7).astype("float32"), rng.random(7).astype("float32"))  # a new shape
+    f(rng.random(7), rng.random(7))  # float64 arrays: converted to float32 as ops do
+    assert len(f.traces) == 3
+    assert f(np.ones(7), np.ones(7)).dtype == np.float32
+
+
+def test_structures_reductions_and_the_compiled_path():
+    @lo.function
+    def stats(x):
+        m = lo.max(x, axis=1, keepdims=True)
+        e = lo.exp(x - m)
+        return {"softmax": e / lo.sum(e, axis=1, keepdims=True), "max": lo.squeeze(m, 1)}
+
+    x = rng.standard_normal((64, 1000)).astype("float32")
+    with lo.config.override(small_work=0):
+        out = stats(x)
+        again = stats(x * 2)
+    e = np.exp(x - x.max(1, keepdims=True))
+    np.testing.assert_allclose(out["softmax"], e / e.sum(1, keepdims=True), rtol=1e-6)
+    np.testing.assert_array_equal(out["max"], x.max(1))
+    np.testing.assert_array_equal(again["max"], (x * 2).max(1))
+    pair = lo.function(lambda a: [a + 1, lo.sum(a)])(np.arange(4, dtype="int32"))
+    assert isinstance(pair, list) and pair[1] == 6 and pair[1].dtype == np.int32
+
+
+def test_static_arguments_are_part_of_the_signature():
+    f = lo.function(lambda x, k, mode="add": x + k if mode == "add" else x * k)
+    x = np.arange(3, dtype="float32")
+    np.testing.assert_array_equal(f(x, 2.5), x + 2.5)
+    np.testing.assert_array_equal(f(x, 3.0), x + 3.0)
+    np.testing.assert_array_equal(f(x, 3.0, mode="mul"), x * 3.0)
+    assert len(f.traces) == 3
+    with pytest.raises(TypeError, match="neither an array nor hashable"):
+        f(x, [1.0, 2.0])
+
+
+def test_aliased_inputs_trace_apart():
+    f = lo.function(lambda a, b: a - b)
+    x, y = np.arange(4.0, dtype="float32"), np.ones(4, "float32")
+    np.testing.assert_array_equal(f(x, x), np.zeros(4, "float32"))
+    np.testing.assert_array_equal(f(x, y), x - 1)
+    assert len(f.traces) == 2
+
+
+def test_identity_constants_and_tensors_as_arguments():
+    w = lo.convert_to_tensor(np.full(3, 10.0, "float32"))
+    ident = lo.function(lambda a: a)
+    x = np.arange(3.0, dtype="float32")
+    np.testing.assert_array_equal(ident(x), x)
+    np.testing.assert_array_equal(ident(x + 1), x + 1)  # the new input, not the traced one
+    scaled = lo.function(lambda a: a * w)  # w: a constant of the trace
+    np.testing.assert_array_equal(scaled(x), x * 10)
+    t = lo.convert_to_tensor(np.arange(3), dtype="float64")
+    assert scaled(t).dtype == np.float32 and lo.function(lambda a: a)(t).dtype == np.float64
+
+
+def test_forcing_while_tracing_is_refused():
+    def data_dependent(x):
+        if lo.sum(x) > 0:  # Python control flow on a traced value
+            return x
+        return -x
+    with pytest.raises(RuntimeError, match="forced a tensor while being traced.*where"):
+        lo.function(data_dependent)(np.ones(3, "float32"))
+    with pytest.raises(TypeError, match="must return a tensor"):
+        lo.function(lambda x: 3)(np.ones(3))
+    with pytest.raises(TypeError, match="expected a callable"):
+        lo.function(3)
