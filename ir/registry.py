@@ -108,10 +108,12 @@ def register(opdef):
 
 
 def lookup(name):
-    """OpDef for a full IR name ("lazy.add") or None for unknown names."""
-    if not name.startswith("lazy.") and not name.startswith("func."):
-        name = "lazy." + name
-    return _REGISTRY.get(name)
+    """OpDef for a full IR name ("lazy.add") or a short one ("add"); None for
+    unknown names."""
+    d = _REGISTRY.get(name)
+    if d is None and not name.startswith(("lazy.", "func.")):
+        d = _REGISTRY.get("lazy." + name)
+    return d
 
 
 def family(op):

@@ -39,11 +39,17 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported")
     if isinstance(x, Tensor):
         return x if dtype is None else cast(x, dtype)
+    if type(x) is np.ndarray and dtype is None and not copy:
+        canonical = _INPUT_DTYPES.get(x.dtype)
+        if canonical is not None and x.flags.aligned:  # the common case, memoized
+            return _cast(Tensor(inputs.reference(x)), canonical)
     if dtype is not None:
         dtype = D.standardize(dtype, "convert_to_tensor")
     arr = inputs.as_array(x)
     if arr is not None and arr.dtype != object:
         src = D.standardize(arr.dtype, "convert_to_tensor", "x")
+        if arr.dtype.isnative:
+            _INPUT_DTYPES[arr.dtype] = D.canonical_input(src)
         dtype = dtype or D.canonical_input(src)
         if not copy and inputs.referencable(arr):
             return _cast(Tensor(inputs.reference(arr)), dtype)
@@ -56,6 +62,9 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
     arr = np.array(x, dtype=dtype, order="C")  # our own copy
     arr.flags.writeable = False  # graphs read this buffer whenever they are forced
     return Tensor(leaf(arr))
+
+
+_INPUT_DTYPES = {}  # native NumPy dtype -> the dtype Keras converts it to
 
 
 def _elem_dtype(e):
@@ -86,7 +95,7 @@ def convert_to_numpy(x):
 
 
 def _tensor(x, op, arg="x"):
-    if isinstance(x, Tensor):
+    if type(x) is Tensor:
         return x
     try:
         return convert_to_tensor(x)
@@ -198,8 +207,12 @@ def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=None):
     """Record elementwise op `name`: promote, cast, check broadcasting."""
     api = api or name
     values = _operands(name, args, argnames, api, static)
-    broadcast_shapes(api, [v.type.shape for v in values], list(argnames))
-    return Tensor(record(name, values))
+    try:
+        return Tensor(record(name, values))
+    except ValueError:
+        # the error that names the call and its arguments
+        broadcast_shapes(api, [v.type.shape for v in values], list(argnames))
+        raise
 
 
 def _check_supported(api, dtype):
