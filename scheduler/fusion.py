@@ -69,7 +69,11 @@ def op_kinds(func):
         if (family(op) != "elementwise" or lookup(op.name).cost > 1 or r in returned
                 or any(v in producer and kind[producer[v]] != "free" for v in op.operands)):
             continue
-        if any(u.results and u.results[0].type.size > r.type.size for u in readers.get(r, [])):
+        users = readers.get(r, [])
+        # read by compute ops only: a view of it would be applied at launch,
+        # where only kernel inputs exist
+        if all(kind[u] in ("elementwise", "reduce") for u in users) and any(
+                u.results[0].type.size > r.type.size for u in users):
             kind[op] = "free"
     return kind
 

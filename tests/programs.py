@@ -1087,6 +1087,13 @@ def _floor_div_jump(a, b):
     return np.floor(a / b)
 
 
+def _power_jump(a, b):
+    """A negative base has a real power only at integer exponents: the
+    result jumps between NaN and a number wherever the exponent's interval
+    holds an integer (a tanh one ulp from -1 feeding the exponent)."""
+    return np.where(a < 0, np.floor(b), 0.0)
+
+
 # name -> (float64 function, approx, discontinuous, jump, can overflow)
 EW = {
     "negative": (np.negative, False, False, None, False),
@@ -1110,7 +1117,7 @@ EW = {
     "true_divide": (np.divide, False, False, None, False),
     "maximum": (np.maximum, False, False, None, False),
     "minimum": (np.minimum, False, False, None, False),
-    "power": (np.power, True, False, None, True),
+    "power": (np.power, True, False, _power_jump, True),
     "floor_divide": (np.floor_divide, False, True, None, False),
     "mod": (np.mod, False, False, _floor_div_jump, False),
     "arctan2": (np.arctan2, True, False, _arctan2_jump, False),

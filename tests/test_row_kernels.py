@@ -164,3 +164,23 @@ def test_reduction_broadcast_along_the_wrong_axis_is_not_a_row_value():
     (got,) = _compiled(t)
     np.testing.assert_allclose(got, x - x.astype("float64").mean(1).astype("float32"),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_full_reduction_broadcast_against_a_constant_is_a_later_pass():
+    """`maximum(zeros_like(x), all(x))`: no per-element operand, yet over the
+    whole space: a later pass, not the epilogue (found by the fuzzer)."""
+    x = np.ones((2, 3, 5, 5), "float32")
+    (got,) = _compiled(lo.maximum(lo.zeros_like(x, dtype="float16"), lo.all(x)))
+    assert got.shape == (2, 3, 5, 5) and got.dtype == np.float16 and (got == 1).all()
+
+
+def test_view_of_a_cheap_op_on_inputs_stays_computed():
+    """A cheap op on an input is recomputed in its readers only when they are
+    compute ops: a view of it needs the value as a kernel input (fuzzer)."""
+    a = np.random.default_rng(0).random((7, 3, 5, 2)) < 0.5
+    v1 = lo.transpose(a)
+    v3 = lo.maximum(255, v1)
+    got = _compiled(v3[1:-1:2], lo.divide(v3, 0.001))
+    want = np.maximum(255, a.T)
+    np.testing.assert_array_equal(got[0], want[1:-1:2])
+    np.testing.assert_allclose(got[1], want / np.float32(0.001), rtol=1e-6)
