@@ -13,8 +13,9 @@ dropped and the kernel recompiled. A cache folder that cannot be created or
 written, or that other users could write to (the cache holds code that gets
 executed), is not used: kernels are compiled in memory, after one warning.
 """
-import hashlib
+import collections
 import functools
+import hashlib
 import linecache
 import os
 import stat
@@ -136,8 +137,14 @@ def _give_up(path, reason):
                "choose another folder).")
 
 
-def kernel_for(source):
-    """The Numba dispatcher for `source`, built at most once per process."""
+# why each compile happened, newest last: {"why", "how" (compiled | disk), "seconds"}
+MISSES = collections.deque(maxlen=64)
+_why = {}  # kernel function -> why it was built, until its first compile
+
+
+def kernel_for(source, why="a new kernel"):
+    """The Numba dispatcher for `source`, built at most once per process;
+    `why` says what was new, for the miss log."""
     key = hashlib.sha256(source.encode()).hexdigest()[:24]
     fn = _kernels.get(key)
     if fn is not None:
@@ -149,6 +156,7 @@ def kernel_for(source):
     if fn is None:
         fn = _in_memory(modname, source)
     _kernels[key] = fn
+    _why[fn] = why
     STATS["kernels"] += 1
     return fn
 
@@ -286,15 +294,18 @@ def launch(fn, args):
         STATS["run_time"] += dt
         return
     hits = sum(fn.stats.cache_hits.values())
-    STATS["disk_loads" if hits > _disk_hits.get(fn, 0) else "compiles"] += 1
+    how = "disk" if hits > _disk_hits.get(fn, 0) else "compiled"
+    STATS["disk_loads" if how == "disk" else "compiles"] += 1
     _disk_hits[fn] = hits
     STATS["compile_time"] += dt
+    why = _why.pop(fn, None) or f"new argument types {fn.signatures[-1]} for a compiled kernel"
+    MISSES.append({"why": why, "how": how, "seconds": dt})
 
 
 def cache_info():
     """Compile and cache counters, and compile versus run time (seconds)."""
     return dict(STATS, cached_kernels=len(_kernels), cache_dir=cache_dir(),
-                disk_cache=_usable_dir() is not None)
+                disk_cache=_usable_dir() is not None, misses=list(MISSES))
 
 
 def clear_memory_cache():

@@ -228,12 +228,14 @@ class _Printer(Printer):
             self.stmts(4, ps.element, lambda b: f"{b.name.lower()}[c]")
             for a, f, dt in fields:
                 self.emit(4, f"A{a.k}{f}[c] = {a.var(f)}")
-            for a, f, dt in fields:
-                self.emit(2, f"P{a.k}{f}[b] = A{a.k}{f}")
+            if fields:  # element by element: a row slice assignment here compiles for seconds
+                self.emit(2, "for c in range(m):")
+                for a, f, dt in fields:
+                    self.emit(3, f"P{a.k}{f}[b, c] = A{a.k}{f}[c]")
             if not fields and not ps.outer:
                 continue
             # per column: merge the chunks' states in order, then the outer statements
-            self.emit(1, "for c in prange(m):")
+            self.emit(1, "for c in range(m):  # the merge is small: serial")
             for v, _ in ps.reads:
                 self.emit(2, f"{v} = R{v}[c]")
             for a in ps.accs:

@@ -19,8 +19,20 @@ class Launcher:
         key = (form, rank, access)
         fn = self.fns.get(key)
         if fn is None:
-            fn = self.fns[key] = self.target.compile(self.source(form, rank, access))
+            fn = self.fns[key] = self.target.compile(self.source(form, rank, access),
+                                                     self._why(key))
         return fn
+
+    def _why(self, key):
+        """What is new about a kernel about to be built (the miss log)."""
+        k = self.info.kernel
+        ops = " ".join(op.name.split(".", 1)[1] for op in self.info.ops)
+        dts = ",".join(sorted({v.type.dtype for v in self.info.loads + self.info.outputs}))
+        what = f"{k.attrs['name']} ({ops}; {dts}; form {key[0]}, rank {key[1]})"
+        if not self.fns:
+            return f"new kernel structure {what}"
+        seen = ", ".join(f"{f} rank {r}" for f, r, _ in self.fns)
+        return f"new layout of a known kernel: {what}; built before: {seen}"
 
     def plan(self, form, rank, access):
         return build_plan(self.info, form, rank, access, getattr(self.target, "SCALAR", None))

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import config, inputs
 from .codegen import backend
+from .codegen.cache import MISSES, STATS
 from .codegen.launch import Launcher
 from .ir.core import build, walk
 from .ir.registry import KERNEL_OPS, family
@@ -84,6 +85,11 @@ def _last_uses(func):
     return out
 
 
+def _builds():
+    """Kernels compiled or loaded from disk so far."""
+    return STATS["compiles"] + STATS["disk_loads"]
+
+
 def _print_pass(name, func):
     print(f"// ----- IR after {name}\n{print_function(func)}")
 
@@ -139,12 +145,16 @@ def evaluate_values(values, compiled=None):
         inputs.verify(leaves)
     debug = config.get("debug")
     timings = [] if debug else None
+    builds = _builds()
     t0 = time.perf_counter()
     if compiled is None:
         compiled = plan.compiled_by_default()
     outs = plan.run([leaf.data for leaf in leaves], compiled, timings)
     if debug:
         _report(plan, timings, time.perf_counter() - t0, debug)
+        new = _builds() - builds
+        for m in list(MISSES)[len(MISSES) - new:] if new else []:
+            print(f"[lazyops]   {m['how']} in {m['seconds']:.2f} s: {m['why']}")
     for v, out in zip(pending, outs):
         out = np.ascontiguousarray(out).reshape(v.type.shape)
         out.flags.writeable = False  # a buffer other graphs may read
