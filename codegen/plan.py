@@ -374,16 +374,14 @@ class KernelInfo:
         is computed in pass `stage[v]`, one after the passes of the outer
         values it reads."""
         self.outer, self.epilogue, self.stage = set(), [], {}
-        per_outer = 1  # values an outer result has: one per row
-        for i, d in enumerate(self.space):
-            per_outer *= 1 if i in self.axes else d
         for op in self.ops:
             r = op.results[0]
             reads_outer = [v for v in op.operands if v in self.outer]
             if op in self.reductions:
                 self.stage[r] = self.stage.get(op.operands[0], 0)
                 self.outer.add(r)
-            elif reads_outer and r.type.size == per_outer and all(
+            # as the scheduler decides: the epilogue keeps an outer operand's shape
+            elif any(r.type.shape == v.type.shape for v in reads_outer) and all(
                     v in self.outer or v in self.consts or (v in self.loads and v.type.size == 1)
                     for v in op.operands):
                 self.epilogue.append(op)

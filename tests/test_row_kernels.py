@@ -184,3 +184,11 @@ def test_view_of_a_cheap_op_on_inputs_stays_computed():
     want = np.maximum(255, a.T)
     np.testing.assert_array_equal(got[0], want[1:-1:2])
     np.testing.assert_allclose(got[1], want / np.float32(0.001), rtol=1e-6)
+
+
+def test_reduction_of_a_later_pass_value_in_a_degenerate_space():
+    """space (1, 1): `any(x) + y` is a later-pass value (its shape is not the
+    0-d result's), so `prod` of it folds in that pass (found by the fuzzer)."""
+    x, y = np.ones((1, 1), "float32"), np.ones((1, 1), "float32")
+    (got,) = _compiled(lo.prod(lo.add(lo.any(x), y), axis=(-2, 1), keepdims=True))
+    assert got.shape == (1, 1) and got[0, 0] == 2.0
