@@ -251,6 +251,13 @@ def build_lazyops_pre(wl, inputs):
     return lambda: wl.formula(lo, *ts).numpy()
 
 
+def build_lazyops_fn(wl, inputs):
+    # lazyops.function: traced once (in the check call), replayed on the arrays
+    lo = import_lazyops()
+    f = lo.function(functools.partial(wl.formula, lo))
+    return lambda: f(*inputs)
+
+
 def build_keras(wl, inputs):
     # the NumPy backend copies in convert_to_tensor and in every op's input
     # conversion, and convert_to_numpy copies the result
@@ -457,14 +464,16 @@ def build_numba(wl, inputs, fastmath=True):
     return run
 
 
-CONTENDERS = ["numpy", "lazyops", "lazyops_pre", "keras", "numexpr", "jax", "numba"]
+CONTENDERS = ["numpy", "lazyops", "lazyops_pre", "lazyops_fn", "keras", "numexpr", "jax",
+              "numba"]
 BUILDERS = {"numpy": build_numpy, "lazyops": build_lazyops,
-            "lazyops_pre": build_lazyops_pre, "keras": build_keras,
+            "lazyops_pre": build_lazyops_pre, "lazyops_fn": build_lazyops_fn, "keras": build_keras,
             "numexpr": build_numexpr, "jax": build_jax, "numba": build_numba}
 LABELS = {
     "numpy": "numpy eager",
     "lazyops": "lazyops warm",
     "lazyops_pre": "lazyops pre",
+    "lazyops_fn": "lazyops fn",
     "lazyops_first": "lazyops 1st",
     "lazyops_first_disk": "lazyops 1st/d",
     "keras": "keras numpy",
@@ -476,7 +485,7 @@ LABELS = {
     "bw_limit": "[bw limit]",
 }
 # table rows, in order
-ORDER = ["numpy", "lazyops", "lazyops_pre", "lazyops_first", "lazyops_first_disk",
+ORDER = ["numpy", "lazyops", "lazyops_pre", "lazyops_fn", "lazyops_first", "lazyops_first_disk",
          "keras", "numexpr", "jax", "numba"]
 
 
@@ -1247,7 +1256,7 @@ def main(argv=None):
     print("  lazyops 1st = first call in a fresh subprocess (record + compile + run,"
           " import excluded) with empty kernel caches; lazyops 1st/d = same with the"
           " on-disk caches primed" if args.first_call else "  lazyops 1st: skipped")
-    if {"lazyops", "lazyops_pre"} & set(contenders):
+    if {"lazyops", "lazyops_pre", "lazyops_fn"} & set(contenders):
         try:
             lo = import_lazyops()
             meta["lazyops"] = getattr(lo, "__version__", "?")
