@@ -374,16 +374,20 @@ class KernelInfo:
         is computed in pass `stage[v]`, one after the passes of the outer
         values it reads."""
         self.outer, self.epilogue, self.stage = set(), [], {}
+        # one value for the whole kernel: constants, size-1 inputs, ops on them
+        small = set(self.consts) | {v for v in self.loads if v.type.size == 1}
         for op in self.ops:
             r = op.results[0]
             reads_outer = [v for v in op.operands if v in self.outer]
             if op in self.reductions:
                 self.stage[r] = self.stage.get(op.operands[0], 0)
                 self.outer.add(r)
+            elif op.operands and all(v in small for v in op.operands):
+                small.add(r)
+                self.stage[r] = 0
             # as the scheduler decides: the epilogue keeps an outer operand's shape
             elif any(r.type.shape == v.type.shape for v in reads_outer) and all(
-                    v in self.outer or v in self.consts or (v in self.loads and v.type.size == 1)
-                    for v in op.operands):
+                    v in self.outer or v in small for v in op.operands):
                 self.epilogue.append(op)
                 self.stage[r] = max(self.stage[v] for v in reads_outer)
                 self.outer.add(r)

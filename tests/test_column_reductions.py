@@ -97,3 +97,16 @@ def test_strict_math_with_column_sums():
     (got,) = _compiled(lo.exp(x - lo.max(x, axis=1, keepdims=True)))
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(got, np.exp(x - x.max(1, keepdims=True)))
+
+
+def test_epilogue_with_a_value_computed_from_a_size_one_input():
+    """`sum(a, 0, keepdims) / argmin(0-d)`: the divisor is a cast of a size-1
+    input computed in the kernel, still one value: an epilogue (fuzzer)."""
+    a = np.ones((8192, 4), "float32")
+    a.flat[16384] = np.nan
+    t = lo.sum(a, axis=-2, keepdims=True) / lo.argmin(np.array(-4.0, "float32"), keepdims=True)
+    (got,) = _compiled(t)
+    with np.errstate(all="ignore"):
+        want = a.sum(0, keepdims=True) / np.float32(0)
+    assert got.shape == (1, 4)
+    np.testing.assert_array_equal(got, want)
