@@ -376,6 +376,7 @@ class KernelInfo:
         self.outer, self.epilogue, self.stage = set(), [], {}
         # one value for the whole kernel: constants, size-1 inputs, ops on them
         small = set(self.consts) | {v for v in self.loads if v.type.size == 1}
+        folded = {op.operands[0] for op in self.reductions}  # element values by need
         for op in self.ops:
             r = op.results[0]
             reads_outer = [v for v in op.operands if v in self.outer]
@@ -386,8 +387,8 @@ class KernelInfo:
                 small.add(r)
                 self.stage[r] = 0
             # as the scheduler decides: the epilogue keeps an outer operand's shape
-            elif any(r.type.shape == v.type.shape for v in reads_outer) and all(
-                    v in self.outer or v in small for v in op.operands):
+            elif r not in folded and any(r.type.shape == v.type.shape for v in reads_outer) \
+                    and all(v in self.outer or v in small for v in op.operands):
                 self.epilogue.append(op)
                 self.stage[r] = max(self.stage[v] for v in reads_outer)
                 self.outer.add(r)

@@ -192,3 +192,13 @@ def test_reduction_of_a_later_pass_value_in_a_degenerate_space():
     x, y = np.ones((1, 1), "float32"), np.ones((1, 1), "float32")
     (got,) = _compiled(lo.prod(lo.add(lo.any(x), y), axis=(-2, 1), keepdims=True))
     assert got.shape == (1, 1) and got[0, 0] == 2.0
+
+
+def test_size_one_space_softmax_like_chain():
+    """A one-element space: `x - max(x)` feeds `sum`, so it is an element value
+    of a later pass, not an epilogue (found by the fuzzer)."""
+    x = np.ones(1, "bool")
+    v5 = lo.cast(x, "float16")
+    v7 = v5 - lo.max(v5, axis=0, keepdims=True)
+    (got,) = _compiled(lo.divide(v7, lo.sum(v7, axis=0, keepdims=True)))
+    assert got.shape == (1,) and got.dtype == np.float16 and np.isnan(got[0])
