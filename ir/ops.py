@@ -291,17 +291,23 @@ def _var_dtypes(d):
 
 
 def _var_parts(rw, x, attrs):
+    """np.var(x, dtype=compute), as Keras calls it: the mean in `compute`,
+    the deviations in NumPy's promotion of x's dtype with it (float64 for
+    int32: exact for integers beyond 2**24), squares summed in `compute`."""
     compute, result = _var_dtypes(x.type.dtype)
-    if x.type.dtype != compute:
-        x = rw.create("cast", [x], {"dtype": compute})
-    dev = rw.create("subtract", [x, rw.create("mean", [x], dict(attrs, keepdims=True))])
-    v = rw.create("mean", [rw.create("multiply", [dev, dev])], attrs)
-    return v if compute == result else rw.create("cast", [v], {"dtype": result})
+    dev_dtype = np.result_type(x.type.dtype, compute).name
+
+    def cast(v, dt):
+        return v if v.type.dtype == dt else rw.create("cast", [v], {"dtype": dt})
+    m = rw.create("mean", [cast(x, compute)], dict(attrs, keepdims=True))
+    dev = rw.create("subtract", [cast(x, dev_dtype), cast(m, dev_dtype)])
+    v = rw.create("mean", [cast(rw.create("multiply", [dev, dev]), compute)], attrs)
+    return cast(v, result)
 
 
 def _var_ref(x, axis, keepdims):
     compute, result = _var_dtypes(x.dtype.name)
-    return np.var(x.astype(compute), axis=tuple(axis), keepdims=keepdims).astype(result)
+    return np.var(x, axis=tuple(axis), keepdims=keepdims, dtype=compute).astype(result)
 
 
 reduction("var", _var_ref, lambda d: _var_dtypes(d)[1],

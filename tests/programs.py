@@ -1416,7 +1416,9 @@ def _step_bound(s, out, args, es, kwargs, kes):
             if not _zero(eb):
                 bound = bound + np.matmul(aa, eb)
         if not (fa and fb):
-            return np.where(np.isfinite(_f64(out)) & np.isfinite(bound), bound, np.inf)
+            # BLAS kernels may skip products with a zero factor: NaN * 0 gives
+            # NaN or 0 depending on the layout, so such results are unchecked
+            return np.full(np.shape(out), np.inf)
         return np.where(np.isfinite(bound), bound, np.inf)
     return np.inf
 

@@ -437,16 +437,19 @@ func.func @f(%arg0: tensor<2x3xi32>) -> (tensor<2xf32>, tensor<3xf32>) {
 func.func @f(%arg0: tensor<2x3xi32>) -> (tensor<2xf32>, tensor<3xf32>) {
   %0 = lazy.cast %arg0 {dtype = f32} : tensor<2x3xf32>
   %1 = lazy.mean %0 {axis = [1], keepdims = true} : tensor<2x1xf32>
-  %2 = lazy.subtract %0, %1 : tensor<2x3xf32>
-  %3 = lazy.multiply %2, %2 : tensor<2x3xf32>
-  %4 = lazy.mean %3 {axis = [1], keepdims = false} : tensor<2xf32>
-  %5 = lazy.cast %arg0 {dtype = f32} : tensor<2x3xf32>
-  %6 = lazy.mean %5 {axis = [0], keepdims = true} : tensor<1x3xf32>
-  %7 = lazy.subtract %5, %6 : tensor<2x3xf32>
-  %8 = lazy.multiply %7, %7 : tensor<2x3xf32>
-  %9 = lazy.mean %8 {axis = [0], keepdims = false} : tensor<3xf32>
-  %10 = lazy.sqrt %9 : tensor<3xf32>
-  return %4, %10
+  %2 = lazy.cast %arg0 {dtype = f64} : tensor<2x3xf64>
+  %3 = lazy.cast %1 {dtype = f64} : tensor<2x1xf64>
+  %4 = lazy.subtract %2, %3 : tensor<2x3xf64>
+  %5 = lazy.multiply %4, %4 : tensor<2x3xf64>
+  %6 = lazy.cast %5 {dtype = f32} : tensor<2x3xf32>
+  %7 = lazy.mean %6 {axis = [1], keepdims = false} : tensor<2xf32>
+  %8 = lazy.cast %arg0 {dtype = f32} : tensor<2x3xf32>
+  %9 = lazy.mean %8 {axis = [0], keepdims = true} : tensor<1x3xf32>
+  %10 = lazy.subtract %8, %9 : tensor<2x3xf32>
+  %11 = lazy.multiply %10, %10 : tensor<2x3xf32>
+  %12 = lazy.mean %11 {axis = [0], keepdims = false} : tensor<3xf32>
+  %13 = lazy.sqrt %12 : tensor<3xf32>
+  return %7, %13
 }"""
     f = parse(text)
     a = np.arange(6, dtype="int32").reshape(2, 3)

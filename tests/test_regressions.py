@@ -250,3 +250,18 @@ def test_round_float16_rounds_the_scaled_value_to_float16(decimals):
     with np.errstate(all="ignore"):
         want = np.round(allf, decimals)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("sw", [0, 1 << 62])
+def test_var_of_large_int32_deviates_in_float64_as_keras(sw):
+    """Keras calls np.var(x, dtype=float32): the mean in float32 but int32
+    deviations in float64, so 1431468294 (not a float32) has variance 36
+    around its float32 mean (found by the fuzzer)."""
+    from oracle import K
+    for a in [np.array([[1431468294]], "int32"), np.array([2**31 - 1, -2**31, 5], "int32"),
+              np.arange(12, dtype="int8").reshape(3, 4)]:
+        with lo.config.override(small_work=sw):
+            got = lo.var(a, axis=-1).numpy()
+        want = K.convert_to_numpy(K.var(a, axis=-1))
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6)
