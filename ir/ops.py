@@ -295,7 +295,8 @@ def _var_parts(rw, x, attrs):
     the deviations in NumPy's promotion of x's dtype with it (float64 for
     int32: exact for integers beyond 2**24), squares summed in `compute`."""
     compute, result = _var_dtypes(x.type.dtype)
-    dev_dtype = np.result_type(x.type.dtype, compute).name
+    # Keras's float inputs arrive converted (float64 as float32); integers do not
+    dev_dtype = compute if D.is_float(x.type.dtype) else np.result_type(x.type.dtype, compute).name
 
     def cast(v, dt):
         return v if v.type.dtype == dt else rw.create("cast", [v], {"dtype": dt})
@@ -307,6 +308,8 @@ def _var_parts(rw, x, attrs):
 
 def _var_ref(x, axis, keepdims):
     compute, result = _var_dtypes(x.dtype.name)
+    if x.dtype.kind == "f":
+        x = x.astype(compute)
     return np.var(x, axis=tuple(axis), keepdims=keepdims, dtype=compute).astype(result)
 
 

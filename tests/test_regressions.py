@@ -265,3 +265,14 @@ def test_var_of_large_int32_deviates_in_float64_as_keras(sw):
         want = K.convert_to_numpy(K.var(a, axis=-1))
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_var_of_float64_tensor_computes_in_the_converted_dtype():
+    """Float inputs keep the cast-first path: Keras's float64 tensors arrive
+    converted, so the deviations are not recomputed in float64 (fuzzer)."""
+    from oracle import K
+    a = np.array([[1e40], [-3.0], [2e-40]], "float64")
+    got = lo.var(lo.convert_to_tensor(a, dtype="float64"), axis=1).numpy()
+    want = K.convert_to_numpy(K.var(K.convert_to_tensor(a, dtype="float64"), axis=1))
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
