@@ -9,7 +9,8 @@ float type and stays within 1 ulp of `np.power`.
 
 Passes:
 - `canonicalize`: algebraic identities (`x*1`, `x/1`, `x-0`, `--x`, `cast` to
-  the same dtype, `!!b`, small integer powers, ...);
+  the same dtype, `!!b`, small integer powers, `x**0.5` -> `sqrt(x)` as
+  NumPy does for a scalar exponent, ...);
 - `fold_constants`: elementwise ops of rank-0 constants become constants;
 - `cse`: identical ops (name, operands, attributes, result types) merge;
 - `dce`: ops whose results are unused are removed.
@@ -222,6 +223,7 @@ class BlockRewritePass(Pass):
 # exact x**2 = x*x is rewritten.
 _WIDER = {"float16": "float32", "float32": "float64"}
 _MAX_POW = 8
+_SQRT_POWER = ("float32", "float64")
 
 
 class Decompose(BlockRewritePass):
@@ -312,11 +314,16 @@ class Canonicalize(BlockRewritePass):
             return None
         with np.errstate(all="ignore"):
             fv = float(ca)
+        rt = op.results[0].type
+        dt = rt.dtype
+        if fv == 0.5 and dt in _SQRT_POWER and x.type.dtype == dt:
+            # NumPy's float32/float64 power takes sqrt for a scalar exponent
+            # of 0.5: sqrt(-inf) = nan and sqrt(-0.0) = -0.0, where C's pow
+            # gives inf and +0.0.
+            return self._keep(op, rw.create("lazy.sqrt", [x]), rw)
         if not math.isfinite(fv) or fv != math.floor(fv):
             return None
         n = int(fv)
-        rt = op.results[0].type
-        dt = rt.dtype
         if dt not in dtypes.SUPPORTED:
             return None
         if n == 0:    # x**0 == 1 for every x, NaN included

@@ -213,11 +213,19 @@ def test_power_minus_one_is_a_reciprocal():
 
 
 @pytest.mark.parametrize("n, t", [(3, "f64"), (8, "f64"), (9, "f32"), (-2, "f32"), (-1, "i32"),
-                                  ("0.5", "f32"), ("2.5", "f64"), ("inf", "f32"), ("nan", "f32")])
+                                  ("0.5", "f16"), ("2.5", "f64"), ("inf", "f32"), ("nan", "f32")])
 def test_power_left_alone(n, t):
     # float64 has no wider type to stay within 1 ulp of np.power; ints to
     # negative powers raise in NumPy; non-integer exponents are not rewritten.
     assert run(canonicalize, _pow(n, t)) == _pow(n, t)
+
+
+@pytest.mark.parametrize("t", ["f32", "f64"])
+def test_power_one_half_is_a_square_root(t):
+    # as NumPy's float32/float64 loops do for a scalar exponent of 0.5
+    assert run([canonicalize, dce], _pow("0.5", t)) == _pow_out([
+        f"%0 = lazy.sqrt %arg0 : tensor<2x3x{t}>",
+    ], "%0", t)
 
 
 def test_power_of_bool_keeps_its_type():

@@ -277,3 +277,23 @@ def test_var_of_float64_tensor_computes_in_the_converted_dtype():
     want = K.convert_to_numpy(K.var(K.convert_to_tensor(a, dtype="float64"), axis=1))
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_power_one_half_as_numpy_with_a_scalar_exponent(dtype):
+    """NumPy's float32/float64 power takes sqrt for a scalar exponent of 0.5:
+    (-inf) ** 0.5 is NaN and (-0.0) ** 0.5 is -0.0 there, unlike C's pow
+    (found by the fuzzer: float64 values beyond float32's range)."""
+    a = np.array([-np.inf, np.inf, -0.0, 0.0, -4.0, np.nan, 2.0, -1e39] * 2000, "float64")
+    a = a.astype(dtype)
+    with np.errstate(all="ignore"):
+        keras_want = _keras().power(a, 0.5)   # float64 computes in float32, as Keras does
+        rt = keras_want.dtype
+        want = np.power(a.astype(rt), np.array(0.5, rt))
+    for tensor in (lo.convert_to_tensor(a) ** 0.5, lo.power(a, 0.5)):
+        got, interpreted, plan = both_paths([tensor])
+        assert plan.launchers, "power must run compiled"
+        for g in (got[0], interpreted[0]):
+            np.testing.assert_array_equal(g, want)
+            np.testing.assert_array_equal(np.signbit(g) & ~np.isnan(g), np.signbit(want) & ~np.isnan(want))
+            np.testing.assert_array_equal(g, keras_want)
