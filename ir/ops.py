@@ -191,10 +191,24 @@ _reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
              "float": "round_half_even({0}, {decimals})",
              "int": "round_int({0}, {decimals})", "bool": "{0}"},
      promote=same)
+# x >= 2**(bits-1): convert x - 2**(bits-1) and set the top bit back (NaN takes
+# the signed conversion, as in NumPy)
+_UNSIGNED_BY_HALVES = ("(np.{u}(np.{i}({{0}} - {h!r})) ^ np.{u}({h:.0f}) if {{0}} >= {h!r} "
+                       "else np.{u}(np.{i}({{0}})))")
 _reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},
      infer=lambda types, attrs: [types[0].with_dtype(attrs["dtype"])],
      reference=lambda x, dtype: x.astype(dtype),
-     scalar={"to_bool": "({0} != 0)", "any": "{dtype}({0})"})
+     # float -> int as NumPy's loops convert on x86-64, NaN, inf and values
+     # out of range included: 8/16-bit ints through int32 (a direct
+     # conversion may saturate where LLVM vectorizes it); unsigned 32/64-bit
+     # by halves of the range, float16's uint32 through int64
+     scalar={"to_bool": "({0} != 0)",
+             **{f"float_to_{d}": "{dtype}(np.int32({0}))"
+                for d in ("int8", "int16", "uint8", "uint16")},
+             "float_to_uint32": _UNSIGNED_BY_HALVES.format(u="uint32", i="int32", h=2.0 ** 31),
+             "float16_to_uint32": "{dtype}(np.int64({0}))",
+             "float_to_uint64": _UNSIGNED_BY_HALVES.format(u="uint64", i="int64", h=2.0 ** 63),
+             "any": "{dtype}({0})"})
 _reg("where", [ELEMENTWISE], 3, infer=_elementwise_infer(None),
      reference=lambda c, x, y: np.where(c, x, y), scalar="({1} if {0} else {2})",
      promote=arith)

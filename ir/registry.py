@@ -87,13 +87,17 @@ class OpDef:
     def scalar_template(self, dtype, result_dtype=None):
         """The scalar expression for operands of `dtype` (elementwise ops):
         a template string, or a dict by operand dtype or kind (bool/int/float/
-        any, and to_bool for a boolean result)."""
+        any, to_bool for a boolean result, `<operand dtype or kind>_to_<result
+        dtype>` for one conversion)."""
         s = self.scalar
         if isinstance(s, str) or s is None:
             return s
         if result_dtype == "bool" and "to_bool" in s:
             return s["to_bool"]
         kind = "bool" if dtype == "bool" else ("float" if "float" in dtype else "int")
+        for k in (f"{dtype}_to_{result_dtype}", f"{kind}_to_{result_dtype}"):
+            if k in s:
+                return s[k]
         return s.get(dtype, s.get(kind, s.get("any")))
 
 
