@@ -48,15 +48,35 @@ class Location:
 
 
 class Operation:
-    __slots__ = ("name", "operands", "results", "attrs", "regions", "loc")
+    __slots__ = ("name", "operands", "results", "attrs", "regions", "loc", "sig")
 
     def __init__(self, name, operands, result_types, attrs=None, regions=(), loc=None):
+        self.sig = None  # see `signature`
         self.name = name
         self.operands = list(operands)
         self.results = [Value(t, self, i) for i, t in enumerate(result_types)]
         self.attrs = dict(attrs or {})
         self.regions = list(regions)
         self.loc = loc
+
+    @classmethod
+    def detached(cls, name, operands, result_types, attrs, loc, sig=None):
+        """An op as recorded: `operands` (a list) and `attrs` (a dict) are
+        taken as they are, not copied (the recording hot path); `sig` is its
+        `signature` where the recorder has it memoized."""
+        op = cls.__new__(cls)
+        op.name, op.operands, op.attrs, op.regions, op.loc, op.sig = name, operands, attrs, [], loc, sig
+        op.results = [Value(result_types[0], op)] if len(result_types) == 1 else \
+            [Value(t, op, i) for i, t in enumerate(result_types)]
+        return op
+
+    def signature(self):
+        """What identifies this op in a graph's structural key besides its
+        operands: name, attributes and result types (memoized)."""
+        if self.sig is None:
+            # repr keeps -0.0 apart from 0.0, which equality would merge
+            self.sig = signature(self.name, self.attrs, [r.type for r in self.results])
+        return self.sig
 
     @property
     def result(self):
@@ -168,50 +188,52 @@ def blocks(func):
     return out
 
 
+def signature(name, attrs, result_types):
+    """An op's `Operation.signature` from its parts."""
+    return (name, repr(sorted(attrs.items())) if attrs else "",
+            tuple((t.shape, t.dtype) for t in result_types))
+
+
 def walk(outputs):
     """The detached graph reaching `outputs`: (ops in topological order,
     leaves, structural key). Iterative post-order (graphs may be very deep).
     Values holding data, and values with no defining op, are the leaves, in
     first-visit order. The key identifies the graph's structure without
-    locations: equal keys mean the same function up to argument data."""
-    order, seen, stack = [], set(), []
-    leaves = []
-    for v in outputs:
-        stack.append((v, False))
+    locations: equal keys mean the same function up to argument data. Values
+    are numbered in visit order; the key lists each leaf's type and each op's
+    signature with its operands' numbers."""
+    order, leaves, key, number = [], [], [], {}
+    keyed = True
+    for out in outputs:
+        stack = [out]
         while stack:
-            val, expanded = stack.pop()
+            val = stack.pop()
+            if val in number:
+                continue
             op = val.owner if val.data is None else None
-            if not isinstance(op, Operation):
-                if val not in seen:
-                    seen.add(val)
-                    leaves.append(val)
+            if op.__class__ is not Operation:
+                number[val] = len(number)
+                leaves.append(val)
+                key.append((val.type.shape, val.type.dtype))
                 continue
-            if expanded:
-                if op not in seen:
-                    seen.add(op)
-                    order.append(op)
+            todo = [o for o in op.operands if o not in number]
+            if todo:
+                stack.append(val)
+                todo.reverse()
+                stack += todo
                 continue
-            if op in seen:
-                continue
-            stack.append((val, True))
-            for o in reversed(op.operands):
-                stack.append((o, False))
-    number = {v: i for i, v in enumerate(leaves)}
-    key = [tuple((v.type.shape, v.type.dtype) for v in leaves)]
-    for op in order:
-        if op.regions:  # region bodies are not in this key: such graphs key by printing
-            key = None
-            break
-        for r in op.results:
-            number[r] = len(number)
-        # repr keeps -0.0 apart from 0.0, which equality would merge
-        key.append((op.name, repr(sorted(op.attrs.items())) if op.attrs else "",
-                    tuple(number[o] for o in op.operands),
-                    tuple((r.type.shape, r.type.dtype) for r in op.results)))
-    if key is not None:
-        key.append(tuple(number[v] for v in outputs))
-        key = tuple(key)
-    return order, leaves, key
+            order.append(op)
+            if keyed:
+                if op.regions:  # region bodies are not in this key: such graphs key by printing
+                    keyed = False
+                else:
+                    key.append((op.sig or op.signature(), tuple([number[o] for o in op.operands])))
+            for r in op.results:
+                number[r] = len(number)
+    if not keyed:
+        return order, leaves, None
+    key.append(tuple([number[v] for v in outputs]))
+    return order, leaves, tuple(key)
 
 
 def build(order, leaves, outputs, name="main"):
@@ -232,4 +254,4 @@ def collect(outputs, name="main"):
 
 
 __all__ = ["Value", "Operation", "Block", "Region", "Function", "Location", "TensorType",
-           "blocks", "collect", "walk", "build"]
+           "blocks", "collect", "walk", "build", "signature"]

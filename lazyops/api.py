@@ -19,8 +19,8 @@ from .tensor import Tensor
 # Python scalars with these values are recorded as IR constants, visible to
 # canonicalization (x*1, x**2); any other scalar is a runtime argument, so a
 # new value never compiles a new kernel.
-_STATIC_SCALARS = {0.0, 1.0, -1.0, 2.0, 0.5}
-_POWER_STATIC = range(-4, 9)
+_STATIC_SCALARS = frozenset({0.0, 1.0, -1.0, 2.0, 0.5})
+_POWER_STATIC = _STATIC_SCALARS | frozenset(map(float, range(-4, 9)))
 
 
 # ---------------------------------------------------------------- conversion
@@ -130,28 +130,39 @@ def _scalar_value(v, dtype, static, api):
     """A Python scalar as an IR constant (static) or a runtime 0-d argument.
     Constants have no operands and no data, so one recorded op per value and
     dtype serves every graph."""
-    try:
-        arr = np.asarray(v, dtype=dtype)
-    except OverflowError as e:
-        raise OverflowError(f"{api}: Python scalar {v!r} does not fit dtype {dtype}: {e}") from None
-    if static:
-        value = arr.item()
-        key = (repr(value), dtype)
+    if v in static:
+        # 0 == 0.0 == -0.0: the sign keeps -0.0 apart
+        key = (dtype, v, math.copysign(1.0, v) if v == 0 else 0)
         c = _CONSTANTS.get(key)
         if c is None:
+            value = _scalar_array(v, dtype, api).item()
             c = _CONSTANTS[key] = record("constant", [], {"value": value, "dtype": dtype})
         return c
-    return leaf(arr)
+    return leaf(_scalar_array(v, dtype, api))
+
+
+def _scalar_array(v, dtype, api):
+    try:
+        return np.asarray(v, dtype=dtype)
+    except OverflowError as e:
+        raise OverflowError(f"{api}: Python scalar {v!r} does not fit dtype {dtype}: {e}") from None
 
 
 # ---------------------------------------------------------------- elementwise
 
-def _operands(name, args, argnames, api, static=None):
+_COMPUTE = {}  # (op, operand kinds) -> the dtype it computes in
+
+
+def _operands(name, args, argnames, api, static=_STATIC_SCALARS):
     """Apply op `name`'s promotion rule to `args`; returns cast operand values."""
-    d = lookup(name)
     kinds, items = [], []
     for a, n in zip(args, argnames):
-        k = D.python_scalar_kind(a)
+        ta = type(a)
+        if ta is Tensor:
+            kinds.append(a._value.type.dtype)
+            items.append(a)
+            continue
+        k = ta if ta is float or ta is int else D.python_scalar_kind(a)
         if k is not None and k is not bool:
             kinds.append(k)
             items.append(a)
@@ -159,22 +170,32 @@ def _operands(name, args, argnames, api, static=None):
             t = _tensor(a, api, n)
             kinds.append(t.dtype)
             items.append(t)
+    key = (name, *kinds)
+    compute = _COMPUTE.get(key)
+    if compute is None:
+        compute = _compute_dtype(name, kinds, argnames, api)
+        if len(_COMPUTE) < 1 << 14:
+            _COMPUTE[key] = compute
+    if name in _COMPARISONS and compute in D.INTS:
+        compute = _compare_dtype(compute, items)
+    values = []
+    for t in items:
+        if type(t) is Tensor:
+            values.append(t._value if t._value.type.dtype == compute else _cast(t, compute)._value)
+        else:
+            values.append(_scalar_value(t, compute, static, api))
+    return values
+
+
+def _compute_dtype(name, kinds, argnames, api):
     try:
-        compute = _promote(d, tuple(kinds))
-        if name in _COMPARISONS and D.is_int(compute):
-            compute = _compare_dtype(compute, items)
+        compute = _promote(lookup(name), tuple(kinds))
     except TypeError as e:
         got = ", ".join(f"{n}={k if isinstance(k, str) else k.__name__}"
                         for n, k in zip(argnames, kinds))
         raise TypeError(f"{api}: {e} (got {got})") from None
     _check_supported(api, compute)
-    values = []
-    for t in items:
-        if isinstance(t, Tensor):
-            values.append(_cast(t, compute)._value)
-        else:
-            values.append(_scalar_value(t, compute, float(t) in (static or _STATIC_SCALARS), api))
-    return values
+    return compute
 
 
 _PROMOTED = {}
@@ -203,7 +224,7 @@ def _promote(d, kinds):
     return out
 
 
-def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=None):
+def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=_STATIC_SCALARS):
     """Record elementwise op `name`: promote, cast, check broadcasting."""
     api = api or name
     values = _operands(name, args, argnames, api, static)
@@ -273,7 +294,7 @@ def power(x1, x2):
         if _promote(lookup("power"), (base, int)) not in D.FLOATS and not empty:
             raise ValueError(f"power: integers to negative integer powers are not allowed "
                              f"(x1 has dtype {getattr(base, '__name__', base)}, x2={x2})")
-    return _elementwise("power", [x1, x2], static=set(map(float, _POWER_STATIC)) | _STATIC_SCALARS)
+    return _elementwise("power", [x1, x2], static=_POWER_STATIC)
 
 
 def round(x, decimals=0):  # noqa: A001

@@ -3,7 +3,7 @@ types inferred at once and the user's source location."""
 import os
 import sys
 
-from .ir.core import Location, Operation, Value
+from .ir.core import Location, Operation, Value, signature
 from .ir.registry import lookup
 from .ir.types import TensorType
 
@@ -30,26 +30,34 @@ def user_location():
     return None
 
 
-_inferred = {}  # (op, operand types, attributes) -> result types
+# (op, operand types, attributes) -> (full name, result types, signature)
+_inferred = {}
 
 
 def record(name, operands, attrs=None, result_types=None):
     """Record a detached operation; returns the result Value(s)."""
-    d = lookup(name)
-    attrs = dict(attrs or {})
+    attrs = dict(attrs) if attrs else {}
+    sig = None
     if result_types is None:
-        types = tuple(v.type for v in operands)
         try:
-            key = (d.name, types, tuple(attrs.items()))
-            result_types = _inferred.get(key)
+            key = (name, *[(v.type.shape, v.type.dtype) for v in operands], *attrs.items())
+            full, result_types, sig = _inferred[key]
         except TypeError:  # unhashable attributes (lists)
-            key = None
-        if result_types is None:
-            result_types = d.infer(list(types), attrs)
-            if key is not None and len(_inferred) < 1 << 16:
-                _inferred[key] = result_types
-    op = Operation(d.full_name, operands, result_types, attrs, loc=user_location())
+            full, result_types, sig = _infer(name, operands, attrs)
+        except KeyError:
+            if len(_inferred) > 1 << 16:
+                _inferred.clear()
+            full, result_types, sig = _inferred[key] = _infer(name, operands, attrs)
+    else:
+        full = lookup(name).full_name
+    op = Operation.detached(full, list(operands), result_types, attrs, user_location(), sig)
     return op.results[0] if len(op.results) == 1 else op.results
+
+
+def _infer(name, operands, attrs):
+    d = lookup(name)
+    types = d.infer([v.type for v in operands], attrs)
+    return d.full_name, types, signature(d.full_name, attrs, types)
 
 
 _names = {}  # NumPy dtype -> its name (dtype.name is slow)

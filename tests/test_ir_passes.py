@@ -514,9 +514,9 @@ def test_verify_each_names_the_pass_that_broke_the_function():
             return f
 
     with pytest.raises(VerificationError, match="after pass breaker: verify: lazy.power"):
-        PassManager([canonicalize, Breaker()], verify_each=True).run(parse(_pow("0.5")))
-    PassManager([Breaker()]).run(parse(_pow("0.5")))   # not verified: no error
-    bad = parse(_pow("0.5"))
+        PassManager([canonicalize, Breaker()], verify_each=True).run(parse(_pow("2.5")))
+    PassManager([Breaker()]).run(parse(_pow("2.5")))   # not verified: no error
+    bad = parse(_pow("2.5"))
     bad.ops[1].attrs["x"] = 1
     with pytest.raises(VerificationError, match="before the passes"):
         PassManager([dce], verify_each=True).run(bad)
