@@ -39,12 +39,16 @@ def interpret(func, args):
 
 class Program:
     """`func` prepared once for repeated interpretation: each op's reference
-    and operand slots looked up, constants evaluated, results fixed up to
-    their types only where a reference returns another type. The fast path
-    for small graphs forced again and again."""
+    and operand slots looked up, constants evaluated. The first run checks
+    every result against its type; later runs call a straight-line function
+    generated from what the first run saw (NumPy's result types depend only
+    on the argument types, which the function fixes), fixing up only the
+    results that needed it and dropping each intermediate after its last
+    reader. The fast path for small graphs forced again and again."""
 
     def __init__(self, func):
         slot = {a: i for i, a in enumerate(func.args)}
+        self.nargs = len(func.args)
         self.template = [None] * len(func.args)
         self.steps = []
         for op in func.ops:
@@ -66,16 +70,59 @@ class Program:
                 self.steps.append((lambda *a, b=block: run_block(b, a), ins, {}, outs))
             else:
                 self.steps.append((lookup(op.name).reference, ins, op.attrs, outs))
+        self.fast = None
 
     def run(self, args):
+        if self.fast is not None:
+            return self.fast(*args)
         vals = list(args) + self.template[len(args):]
+        fixed = set()
         with np.errstate(all="ignore"):
-            for fn, ins, attrs, outs in self.steps:
+            for i, (fn, ins, attrs, outs) in enumerate(self.steps):
                 out = fn(*[vals[i] for i in ins], **attrs)
                 if len(outs) == 1:
                     out = (out,)
                 for o, (k, dtype, shape) in zip(out, outs):
                     if type(o) is not np.ndarray or o.dtype != dtype or o.shape != shape:
-                        o = np.asarray(o).astype(dtype, copy=False).reshape(shape)
+                        o = _fix(o, dtype, shape)
+                        fixed.add(i)
                     vals[k] = o
+        self.fast = self._generate(fixed)
         return [vals[k] for k in self.returns]
+
+    def _generate(self, fixed):
+        """The straight-line function of the steps; `fixed`: the steps whose
+        results needed `_fix`."""
+        g = {"errstate": np.errstate, "_fix": _fix}
+        last = {}
+        for i, (_, ins, _, _) in enumerate(self.steps):
+            for k in ins:
+                last[k] = i
+        keep = set(range(self.nargs)) | set(self.returns)
+        args = ", ".join(f"v{k}" for k in range(self.nargs))
+        lines = [f"def run({args}):", "    with errstate(all='ignore'):"]
+        for k, v in enumerate(self.template):
+            if v is not None:
+                g[f"v{k}"] = v   # constants: globals of the function
+                keep.add(k)
+        for i, (fn, ins, attrs, outs) in enumerate(self.steps):
+            g[f"f{i}"], g[f"k{i}"] = fn, attrs
+            call = f"f{i}({', '.join(f'v{k}' for k in ins)}{f', **k{i}' if attrs else ''})"
+            targets = ", ".join(f"v{k}" for k, _, _ in outs) + ("," if len(outs) == 1 else "")
+            lines.append(f"        {targets} = {call}" if len(outs) > 1 else
+                         f"        v{outs[0][0]} = {call}")
+            for k, dtype, shape in outs if i in fixed else ():
+                g[f"d{k}"], g[f"s{k}"] = dtype, shape
+                lines.append(f"        v{k} = _fix(v{k}, d{k}, s{k})")
+            dead = [f"v{k}" for k in dict.fromkeys(ins) if last[k] == i and k not in keep]
+            if dead:
+                lines.append(f"        del {', '.join(dead)}")
+        if not self.steps:
+            lines.append("        pass")
+        lines.append(f"    return [{', '.join(f'v{k}' for k in self.returns)}]")
+        exec("\n".join(lines), g)  # noqa: S102 - our own generated source
+        return g["run"]
+
+
+def _fix(o, dtype, shape):
+    return np.asarray(o).astype(dtype, copy=False).reshape(shape)

@@ -11,34 +11,34 @@
 import contextlib
 import os
 
-_SETTINGS = {
+SETTINGS = {
     "small_work": int(os.environ.get("LAZYOPS_SMALL_WORK", 1 << 15)),
     "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
 }
-_SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
-                                 or _SETTINGS["debug"])
+SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
+                                 or SETTINGS["debug"])
 
 
 def get(name):
-    return _SETTINGS[name]
+    return SETTINGS[name]
 
 
 def set(**settings):  # noqa: A001
     for k, v in settings.items():
-        if k not in _SETTINGS:
-            raise KeyError(f"config.set: unknown setting {k!r}; known: {sorted(_SETTINGS)}")
+        if k not in SETTINGS:
+            raise KeyError(f"config.set: unknown setting {k!r}; known: {sorted(SETTINGS)}")
         if k == "device" and v != "cpu":
             raise ValueError(f"config.set: device {v!r} is not available; devices: 'cpu'")
-        _SETTINGS[k] = v
+        SETTINGS[k] = v
 
 
 @contextlib.contextmanager
 def override(**settings):
     """Temporarily change settings: `with lazyops.config.override(small_work=0): ...`."""
-    old = {k: _SETTINGS[k] for k in settings if k in _SETTINGS}
+    old = {k: SETTINGS[k] for k in settings if k in SETTINGS}
     set(**settings)
     try:
         yield
     finally:
-        _SETTINGS.update(old)
+        SETTINGS.update(old)

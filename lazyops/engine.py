@@ -109,12 +109,8 @@ def _plan(key, make_func):
 
 
 def _pending(values):
-    pending, seen = [], set()
-    for v in values:
-        if v.data is None and v not in seen:
-            seen.add(v)
-            pending.append(v)
-    return pending
+    pending = [v for v in values if v.data is None]
+    return list(dict.fromkeys(pending)) if len(pending) > 1 else pending
 
 
 def plan_of(values):
@@ -125,7 +121,10 @@ def plan_of(values):
     if not pending:
         return None, pending, []
     order, leaves, key = walk(pending)
-    return _plan(key, lambda: build(order, leaves, pending)), pending, leaves
+    plan = _plans.get(key) if key is not None else None
+    if plan is None:
+        plan = _plan(key, lambda: build(order, leaves, pending))
+    return plan, pending, leaves
 
 
 _forces = [0]
@@ -141,26 +140,37 @@ def evaluate_values(values, compiled=None):
     if plan is None:
         return
     _forces[0] += 1
-    if config.get("check_inputs"):
+    settings = config.SETTINGS
+    if settings["check_inputs"]:
         inputs.verify(leaves)
-    debug = config.get("debug")
-    timings = [] if debug else None
-    builds = _builds()
-    t0 = time.perf_counter()
     if compiled is None:
-        compiled = plan.compiled_by_default()
-    outs = plan.run([leaf.data for leaf in leaves], compiled, timings)
-    if debug:
-        _report(plan, timings, time.perf_counter() - t0, debug)
-        new = _builds() - builds
-        for m in list(MISSES)[len(MISSES) - new:] if new else []:
-            print(f"[lazyops]   {m['how']} in {m['seconds']:.2f} s: {m['why']}")
+        compiled = plan.work >= settings["small_work"]
+    args = [leaf.data for leaf in leaves]
+    if settings["debug"]:
+        outs = _run_reporting(plan, args, compiled, settings["debug"])
+    else:
+        outs = plan.run(args, compiled)
+    done = (plan, compiled)
     for v, out in zip(pending, outs):
-        out = np.ascontiguousarray(out).reshape(v.type.shape)
+        if type(out) is not np.ndarray or out.shape != v.type.shape or not out.flags.c_contiguous:
+            out = np.ascontiguousarray(out).reshape(v.type.shape)
         out.flags.writeable = False  # a buffer other graphs may read
         v.data = out
         v.owner = None  # drop the graph: later graphs read the buffer
-        _computed_by[v] = (plan, compiled)
+        _computed_by[v] = done
+
+
+def _run_reporting(plan, args, compiled, level):
+    """`plan.run` with the timings and compile log `LAZYOPS_DEBUG` prints."""
+    timings = []
+    builds = _builds()
+    t0 = time.perf_counter()
+    outs = plan.run(args, compiled, timings)
+    _report(plan, timings, time.perf_counter() - t0, level)
+    new = _builds() - builds
+    for m in list(MISSES)[len(MISSES) - new:] if new else []:
+        print(f"[lazyops]   {m['how']} in {m['seconds']:.2f} s: {m['why']}")
+    return outs
 
 
 def computed_by(value):

@@ -24,9 +24,6 @@ _LOGICAL = {"and": (api.logical_and, "&"), "or": (api.logical_or, "|"),
             "xor": (api.logical_xor, "^")}
 
 
-def _forward(f):
-    return lambda self, o: f(self, o)
-
 
 def _reflected(f):
     return lambda self, o: f(o, self)
@@ -40,10 +37,10 @@ def _logical(f, symbol, reflected):
 
 def _attach():
     for name, f in _BINARY.items():
-        setattr(Tensor, f"__{name}__", _forward(f))
+        setattr(Tensor, f"__{name}__", f)   # f(x1, x2): self, other
         setattr(Tensor, f"__r{name}__", _reflected(f))
     for name, f in _COMPARE.items():
-        setattr(Tensor, f"__{name}__", _forward(f))
+        setattr(Tensor, f"__{name}__", f)
     for name, (f, symbol) in _LOGICAL.items():
         setattr(Tensor, f"__{name}__", _logical(f, symbol, False))
         setattr(Tensor, f"__r{name}__", _logical(f, symbol, True))
