@@ -13,7 +13,7 @@ from .ir import dtypes as D
 from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, size_of
 from . import inputs
-from .recording import leaf, record
+from .recording import leaf, record, record_binary
 from .tensor import Tensor
 
 # Python scalars with these values are recorded as IR constants, visible to
@@ -50,6 +50,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         src = D.standardize(arr.dtype, "convert_to_tensor", "x")
         if arr.dtype.isnative:
             _INPUT_DTYPES[arr.dtype] = D.canonical_input(src)
+            if _INPUT_DTYPES[arr.dtype] == src:
+                _KEPT_DTYPES.add(arr.dtype)
         dtype = dtype or D.canonical_input(src)
         if not copy and inputs.referencable(arr):
             return _cast(Tensor(inputs.reference(arr)), dtype)
@@ -65,6 +67,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
 
 
 _INPUT_DTYPES = {}  # native NumPy dtype -> the dtype Keras converts it to
+_KEPT_DTYPES = set()  # native NumPy dtypes Keras keeps
 
 
 def _elem_dtype(e):
@@ -236,6 +239,45 @@ def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=_STATIC_SCA
         raise
 
 
+def _fast_binary(name, x1, x2):
+    """The common calls of a binary op, recorded without the general path:
+    tensors and NumPy arrays of one dtype, and Python scalars that need no
+    cast of the tensor. None for anything else."""
+    if type(x1) is not Tensor:
+        if type(x1) is np.ndarray:
+            x1 = _fast_input(x1)
+            if x1 is None:
+                return None
+        else:
+            return None
+    v1 = x1._value
+    d1 = v1.type.dtype
+    t2 = type(x2)
+    if t2 is Tensor or t2 is np.ndarray:
+        if t2 is np.ndarray:
+            x2 = _fast_input(x2)
+            if x2 is None:
+                return None
+        v2 = x2._value
+        if v2.type.dtype != d1 or _COMPUTE.get((name, d1, d1)) != d1:
+            return None
+    elif t2 is float or t2 is int:
+        if _COMPUTE.get((name, d1, t2)) != d1 or name in _COMPARISONS:
+            return None
+        v2 = _scalar_value(x2, d1, _STATIC_SCALARS, name)
+    else:
+        return None
+    v = record_binary(name, v1, v2, 3)   # record_binary <- here <- f <- user
+    return None if v is None else Tensor(v)
+
+
+def _fast_input(a):
+    """A NumPy array as `convert_to_tensor` makes it, where no cast is needed."""
+    if a.dtype in _KEPT_DTYPES and a.flags.aligned:
+        return Tensor(inputs.reference(a))
+    return None
+
+
 def _check_supported(api, dtype):
     if dtype not in D.SUPPORTED:
         raise TypeError(f"{api}: dtype {dtype} is not supported")
@@ -251,7 +293,8 @@ def _unary(name):
 
 def _binary(name):
     def f(x1, x2):
-        return _elementwise(name, [x1, x2])
+        out = _fast_binary(name, x1, x2)
+        return out if out is not None else _elementwise(name, [x1, x2])
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise `{name}` with broadcasting (keras.ops.{name})."
     return f

@@ -14,9 +14,10 @@ _INTERNAL = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("lazyops", "ir", 
 _files = {}  # code object -> its file's base name, or None inside lazyops
 
 
-def user_location():
-    """File and line of the first caller frame outside lazyops."""
-    f = sys._getframe(1)
+def user_location(depth=1):
+    """File and line of the first caller frame outside lazyops, looking from
+    the frame `depth` levels above the caller."""
+    f = sys._getframe(depth)
     while f is not None:
         code = f.f_code
         try:
@@ -30,7 +31,8 @@ def user_location():
     return None
 
 
-# (op, operand types, attributes) -> (full name, result types, signature)
+# (op, then each operand's shape and dtype, then attribute items) ->
+# (full name, result types, signature)
 _inferred = {}
 
 
@@ -40,7 +42,8 @@ def record(name, operands, attrs=None, result_types=None):
     sig = None
     if result_types is None:
         try:
-            key = (name, *[(v.type.shape, v.type.dtype) for v in operands], *attrs.items())
+            key = (name, *[x for v in operands for x in (v.type.shape, v.type.dtype)],
+                   *attrs.items())
             full, result_types, sig = _inferred[key]
         except TypeError:  # unhashable attributes (lists)
             full, result_types, sig = _infer(name, operands, attrs)
@@ -50,8 +53,20 @@ def record(name, operands, attrs=None, result_types=None):
             full, result_types, sig = _inferred[key] = _infer(name, operands, attrs)
     else:
         full = lookup(name).full_name
-    op = Operation.detached(full, list(operands), result_types, attrs, user_location(), sig)
+    op = Operation.detached(full, list(operands), result_types, attrs, user_location(2), sig)
     return op.results[0] if len(op.results) == 1 else op.results
+
+
+def record_binary(name, a, b, depth):
+    """`record(name, [a, b])` for an op without attributes whose types were
+    inferred before (the hot path of operators); None when they were not.
+    `depth`: `sys._getframe(depth)` here is where the user's code should be."""
+    ta, tb = a.type, b.type
+    entry = _inferred.get((name, ta.shape, ta.dtype, tb.shape, tb.dtype))
+    if entry is None:
+        return None
+    return Operation.detached(entry[0], [a, b], entry[1], {}, user_location(depth + 1),
+                              entry[2]).results[0]
 
 
 def _infer(name, operands, attrs):
