@@ -207,29 +207,32 @@ def walk(outputs):
     for out in outputs:
         stack = [out]
         while stack:
-            val = stack.pop()
-            if val in number:
+            item = stack.pop()
+            if item.__class__ is Operation:  # its operands are numbered: emit it
+                op = item
+                if op.results[0] in number:
+                    continue
+                order.append(op)
+                if keyed:
+                    if op.regions:  # region bodies are not in this key: such graphs key by printing
+                        keyed = False
+                    else:
+                        key.append((op.sig or op.signature(), tuple([number[o] for o in op.operands])))
+                for r in op.results:
+                    number[r] = len(number)
                 continue
-            op = val.owner if val.data is None else None
+            if item in number:
+                continue
+            op = item.owner if item.data is None else None
             if op.__class__ is not Operation:
-                number[val] = len(number)
-                leaves.append(val)
-                key.append((val.type.shape, val.type.dtype))
+                number[item] = len(number)
+                leaves.append(item)
+                key.append((item.type.shape, item.type.dtype))
                 continue
-            todo = [o for o in op.operands if o not in number]
-            if todo:
-                stack.append(val)
-                todo.reverse()
-                stack += todo
-                continue
-            order.append(op)
-            if keyed:
-                if op.regions:  # region bodies are not in this key: such graphs key by printing
-                    keyed = False
-                else:
-                    key.append((op.sig or op.signature(), tuple([number[o] for o in op.operands])))
-            for r in op.results:
-                number[r] = len(number)
+            stack.append(op)
+            for o in reversed(op.operands):
+                if o not in number:
+                    stack.append(o)
     if not keyed:
         return order, leaves, None
     key.append(tuple([number[v] for v in outputs]))
