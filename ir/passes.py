@@ -27,7 +27,7 @@ import numpy as np
 
 from . import dtypes
 from .core import Operation, blocks
-from .registry import ELEMENTWISE, lookup
+from .registry import ELEMENTWISE, ELEMENTWISE_OPS, REDUCTION_OPS, family, lookup
 
 RETURN = "func.return"
 YIELD = "lazy.yield"
@@ -410,23 +410,63 @@ class CSE(Pass):
         from .printer import format_attrs
         self.changed = 0
         for b in blocks(func):
-            seen = {}   # per block: regions are closed
+            seen, reduced = {}, {}   # per block: regions are closed
 
-            def merge(op, rw, seen=seen):
+            def merge(op, rw, seen=seen, reduced=reduced):
                 if not op.results or op.regions:
                     return None
+                _drop_leading_ones(op)
                 # The attribute text tells -0.0 from 0.0, and 1 from 1.0 and true.
                 key = (op.name, tuple([id(o) for o in op.operands]),
                        format_attrs(op) if op.attrs else "",
                        tuple([r.type for r in op.results]))
                 prev = seen.get(key)
-                if prev is None:
-                    seen[key] = op
-                    return None
-                return prev.results
+                if prev is not None:
+                    return prev.results
+                twin = _keepdims_twin(op, reduced, rw)
+                seen[key] = op if twin is None else twin[0].owner
+                return twin
 
             self.changed += rewrite_block(b, merge)
         return func
+
+
+def _drop_leading_ones(op):
+    """An elementwise op reads `reshape(v)` that only prepends size-1 axes as
+    `v` itself: broadcasting prepends them anyway (so `x - reshape(m)` and
+    `x - m` merge)."""
+    if family(op) != ELEMENTWISE_OPS:
+        return
+    rank = len(op.results[0].type.shape)
+    for i, o in enumerate(op.operands):
+        p = o.owner
+        if isinstance(p, Operation) and p.name == "lazy.reshape" and len(o.type.shape) <= rank:
+            inner = p.operands[0].type.shape
+            k = len(o.type.shape) - len(inner)
+            if k > 0 and o.type.shape[k:] == inner and all(d == 1 for d in o.type.shape[:k]):
+                op.operands[i] = p.operands[0]
+
+
+def _keepdims_twin(op, reduced, rw):
+    """A reduction computed before with the other `keepdims` (a user's
+    `mean(x, 0)` beside the `mean(x, 0, keepdims=True)` inside `std(x, 0)`):
+    this one becomes a reshape of it, so the input is reduced once. Only
+    over leading axes, where the reshape prepends size-1 axes that
+    elementwise readers drop (`_drop_leading_ones`): a row kernel cannot read
+    a view of its own reduction. `reduced`: (name, operands, other
+    attributes, dtype) -> earlier reduction."""
+    from .printer import format_attrs
+    if "keepdims" not in op.attrs or len(op.results) != 1 or family(op) != REDUCTION_OPS:
+        return None
+    axes = op.attrs.get("axis")
+    if axes is None or sorted(axes) != list(range(len(axes))):
+        return None
+    rest = Operation(op.name, [], [], {k: v for k, v in op.attrs.items() if k != "keepdims"})
+    key = (op.name, tuple([id(o) for o in op.operands]), format_attrs(rest), op.results[0].type.dtype)
+    prev = reduced.setdefault(key, op)
+    if prev is op:
+        return None
+    return [rw.create("lazy.reshape", [prev.results[0]], {"shape": list(op.results[0].type.shape)})]
 
 
 # ---------------------------------------------------------------- DCE

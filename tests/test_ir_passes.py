@@ -713,3 +713,34 @@ def test_passes_on_a_deep_graph_are_fast():
     default_pipeline(verify_each=True).run(f)
     assert time.perf_counter() - t0 < 10
     assert len(f.ops) == 10_001  # the multiplies by one are gone, the constant too
+
+
+def _mean_pair(axis, other):
+    keep = "4x1" if axis == 1 else "1x3"
+    red = "4" if axis == 1 else "3"
+    return func(f"(%arg0: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<{red}xf32>)", [
+        f"%0 = lazy.mean %arg0 {{axis = [{axis}], keepdims = false}} : tensor<{red}xf32>",
+        f"%1 = lazy.mean %arg0 {{axis = [{axis}], keepdims = true}} : tensor<{keep}xf32>",
+        "%2 = lazy.subtract %arg0, %0 : tensor<4x3xf32>" if axis == 0 else
+        "%2 = lazy.multiply %arg0, %arg0 : tensor<4x3xf32>",
+        "%3 = lazy.subtract %arg0, %1 : tensor<4x3xf32>",
+        f"%4 = lazy.{other} %2, %3 : tensor<4x3xf32>",
+    ], "%4, %0")
+
+
+def test_a_reduction_over_leading_axes_with_both_keepdims_is_computed_once():
+    # mean(x, 0) and mean(x, 0, keepdims=True) (standardize: x - mean, / std):
+    # the second is a reshape of the first, which the subtract reads as is
+    got = run([cse, dce], _mean_pair(0, "divide"))
+    assert got == func("(%arg0: tensor<4x3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)", [
+        "%0 = lazy.mean %arg0 {axis = [0], keepdims = false} : tensor<3xf32>",
+        "%1 = lazy.subtract %arg0, %0 : tensor<4x3xf32>",
+        "%2 = lazy.divide %1, %1 : tensor<4x3xf32>",
+    ], "%2, %0")
+    check_passes_preserve_results(parse(_mean_pair(0, "divide")),
+                                  [np.random.default_rng(5).standard_normal((4, 3)).astype("float32")])
+
+
+def test_a_row_reduction_keeps_both_keepdims_forms():
+    # a row kernel cannot read a view of its own reduction: both stay
+    assert run([cse, dce], _mean_pair(1, "add")) == _mean_pair(1, "add")
