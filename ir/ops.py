@@ -337,8 +337,13 @@ reduction("std", lambda x, axis, keepdims: np.sqrt(_var_ref(x, axis, keepdims)),
 
 
 def _clip_parts(rw, operands, attrs):
+    """np.clip keeps x on a tie of +0.0 and -0.0 with a bound; NumPy's
+    maximum/minimum keep their first operand on such a tie in float16, their
+    second in float32/float64 (ints have no such tie): x goes on that side."""
     x, lo, hi = operands
-    return [rw.create("minimum", [rw.create("maximum", [x, lo]), hi])]
+    if x.type.dtype == "float16":
+        return [rw.create("minimum", [rw.create("maximum", [x, lo]), hi])]
+    return [rw.create("minimum", [hi, rw.create("maximum", [lo, x])])]
 
 
 # clip(x, lo, hi) with the three operands in x's dtype (the front end casts)

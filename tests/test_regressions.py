@@ -316,3 +316,20 @@ def test_float_to_int_casts_as_numpy(src):
                 with lo.config.override(small_work=0):
                     got = lo.cast(lo.convert_to_tensor(a, dtype=src), dst).numpy()
                 np.testing.assert_array_equal(got, a.astype(dst), err_msg=f"{src} -> {dst}")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_clip_keeps_x_on_a_signed_zero_tie_as_numpy(dtype):
+    """np.clip(-0.0, 0, 1) is -0.0 and np.clip(0.0, -1, -0.0) is 0.0: x wins
+    a tie with a bound (found by the fuzzer through Keras's argmin, which
+    takes -0.0 as less than 0.0)."""
+    x = np.array([-0.0, 0.0, -0.0, 0.0, 0.5, -0.5, np.nan] * 3000, dtype)
+    for lo_, hi in ((0.0, 1.0), (-0.0, 1.0), (-1.0, 0.0), (-1.0, -0.0)):
+        want = np.clip(x, np.array(lo_, dtype), np.array(hi, dtype))
+        got, interpreted, plan = both_paths([lo.clip(x, lo_, hi)])
+        assert plan.launchers, "clip must run compiled"
+        for g in (got[0], interpreted[0]):
+            np.testing.assert_array_equal(g, want)
+            np.testing.assert_array_equal(np.signbit(g), np.signbit(want), err_msg=f"{lo_}, {hi}")
+    k = np.asarray(_keras().argmin(_keras().clip(x[:6], 0, 1)))
+    assert lo.argmin(lo.clip(x[:6], 0, 1)).numpy() == k
