@@ -364,6 +364,10 @@ def where(condition, x1=None, x2=None):
 def clip(x, x_min, x_max):
     x = _tensor(x, "clip")
     dt = "int32" if x.dtype == "bool" else x.dtype
+    if D.is_int(dt) and float in (D.python_scalar_kind(x_min), D.python_scalar_kind(x_max)):
+        # np.clip of integers against a Python float works in float64, and
+        # Keras casts the result back (a bound beyond the dtype wraps)
+        return cast(clip(cast(x, "float64"), x_min, x_max), dt)
     bounds = [_bound(x_min, dt, "x_min"), _bound(x_max, dt, "x_max")]
     values = [cast(x, dt)._value] + [b._value for b in bounds]
     broadcast_shapes("clip", [v.type.shape for v in values], ["x", "x_min", "x_max"])

@@ -333,3 +333,20 @@ def test_clip_keeps_x_on_a_signed_zero_tie_as_numpy(dtype):
             np.testing.assert_array_equal(np.signbit(g), np.signbit(want), err_msg=f"{lo_}, {hi}")
     k = np.asarray(_keras().argmin(_keras().clip(x[:6], 0, 1)))
     assert lo.argmin(lo.clip(x[:6], 0, 1)).numpy() == k
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "bool"])
+def test_clip_of_integers_against_python_floats_as_keras(dtype):
+    """np.clip of an integer array against a Python float bound computes in
+    float64 and Keras casts back: a float bound beyond the dtype is no error
+    (found by the fuzzer: clip(uint8, -3, -2.5) is 254 everywhere)."""
+    a = np.array([0, 1, 5, 100, 127, 3] * 3000).astype(dtype)
+    cases = [(-3, -2.5), (-3.5, 300.7), (2.5, 300), (1.5, 3.5), (-300.0, 5), (0.5, 2)]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lo_, hi in cases:
+            want = np.asarray(_keras().clip(a, lo_, hi))
+            got, interpreted, plan = both_paths([lo.clip(a, lo_, hi)])
+            for g in (got[0], interpreted[0]):
+                assert g.dtype == want.dtype, (lo_, hi)
+                np.testing.assert_array_equal(g, want, err_msg=f"clip({dtype}, {lo_}, {hi})")
