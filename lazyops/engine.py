@@ -121,10 +121,7 @@ def plan_of(values):
     if not pending:
         return None, pending, []
     order, leaves, key = walk(pending)
-    plan = _plans.get(key) if key is not None else None
-    if plan is None:
-        plan = _plan(key, lambda: build(order, leaves, pending))
-    return plan, pending, leaves
+    return _plan(key, lambda: build(order, leaves, pending)), pending, leaves
 
 
 _forces = [0]
