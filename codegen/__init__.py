@@ -4,7 +4,9 @@ compiles, caches and runs them."""
 
 def backend(device):
     """The target for `device`: a module with `print_plan(plan) -> source`,
-    `compile(source) -> function` and `launch(function, args)`."""
+    `compile(source) -> function` and `launch(function, args)`; a target
+    that can compile ahead (see `codegen.background`) also has
+    `describe(args)` and `precompile(function, described)`."""
     if device == "cpu":
         from . import cpu
         return cpu

@@ -293,6 +293,34 @@ def launch(fn, args):
     if len(fn.signatures) == n:
         STATS["run_time"] += dt
         return
+    _count_build(fn, dt)
+
+
+def precompile(fn, described):
+    """Compile `fn` for the arguments `described` (see `describe`) without
+    running it; a no-op where it is compiled for them."""
+    from numba import typeof, types
+    from numba.np.numpy_support import from_dtype
+    sig = tuple(types.Array(from_dtype(d[1]), d[2], d[3], readonly=d[4], aligned=d[5])
+                if type(d) is tuple else typeof(d) for d in described)
+    n = len(fn.signatures)
+    t0 = time.perf_counter()
+    fn.compile(sig)
+    if len(fn.signatures) != n:
+        _count_build(fn, time.perf_counter() - t0)
+
+
+def describe(args):
+    """Kernel arguments as `precompile` takes them: arrays by their Numba
+    type's parts (so that no array is kept alive), scalars as they are."""
+    return [("array", a.dtype, a.ndim,
+             "C" if a.flags.c_contiguous else "F" if a.flags.f_contiguous else "A",
+             not a.flags.writeable, a.flags.aligned) if type(a) is np.ndarray else a
+            for a in args]
+
+
+def _count_build(fn, dt):
+    """Account a compile or disk load of `fn` that took `dt` seconds."""
     hits = sum(fn.stats.cache_hits.values())
     how = "disk" if hits > _disk_hits.get(fn, 0) else "compiled"
     STATS["disk_loads" if how == "disk" else "compiles"] += 1

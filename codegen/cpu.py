@@ -23,7 +23,7 @@ in strict kernels (math whose evaluation order is part of its accuracy),
 where float sums are staged in a buffer that a reassociating helper sums.
 """
 from ..ir import dtypes as D
-from .cache import kernel_for, launch  # noqa: F401  (launch: the target interface)
+from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
 from .plan import COUNT, INDEX, literal, np_name, wrap
 from .printer import Printer
 

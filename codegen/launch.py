@@ -2,10 +2,14 @@
 plan's form from the inputs' layouts, and call the compiled function.
 Layouts are target independent; a target supplies `print_plan` and
 `compile` (see `codegen.backend`)."""
+import threading
+
 import numpy as np
 
 from ..ir.interpreter import run_op
 from .plan import KernelInfo, build_plan
+
+_BUILD = threading.Lock()  # the compile thread and the caller may want one kernel at once
 
 
 class Launcher:
@@ -19,9 +23,22 @@ class Launcher:
         key = (form, rank, access)
         fn = self.fns.get(key)
         if fn is None:
-            fn = self.fns[key] = self.target.compile(self.source(form, rank, access),
-                                                     self._why(key))
+            with _BUILD:
+                fn = self.fns.get(key)
+                if fn is None:
+                    fn = self.fns[key] = self.target.compile(self.source(form, rank, access),
+                                                             self._why(key))
         return fn
+
+    def ahead(self, args):
+        """A job that compiles the kernel a launch on `args` needs, without
+        running it (see `codegen.background`); None where the target cannot."""
+        describe = getattr(self.target, "describe", None)
+        if describe is None:
+            return None
+        form, rank, access, call_args, _ = self.configure(args)
+        described = describe(call_args)
+        return lambda: self.target.precompile(self._fn(form, rank, access), described)
 
     def _why(self, key):
         """What is new about a kernel about to be built (the miss log)."""

@@ -9,15 +9,18 @@ from .types import TensorType
 
 class Value:
     """An SSA value. `owner` is the defining Operation, a Block (block
-    argument), or None for a materialized buffer / free function argument."""
+    argument), or None for a materialized buffer / free function argument.
+    `node` is the recorder's hash-consed structural key of the graph that
+    computes it (see lazyops/recording.py), None where it has none."""
 
-    __slots__ = ("type", "owner", "index", "data", "__weakref__")
+    __slots__ = ("type", "owner", "index", "data", "node", "__weakref__")
 
     def __init__(self, type, owner=None, index=0, data=None):
         self.type = type
         self.owner = owner
         self.index = index
         self.data = data
+        self.node = None
 
     @property
     def shape(self):

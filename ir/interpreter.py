@@ -18,12 +18,20 @@ def run_op(op, args):
 
 def run_block(block, args):
     env = {id(a): v for a, v in zip(block.args, args)}
-    for op in block.ops:
+    last = {}  # value -> index of the op that reads it last
+    for i, op in enumerate(block.ops):
+        for o in op.operands:
+            last[id(o)] = i
+    for i, op in enumerate(block.ops):
         vals = [env[id(o)] for o in op.operands]
         if family(op) == TERMINATOR_OPS:
             return vals
         for r, v in zip(op.results, run_op(op, vals)):
             env[id(r)] = v
+        for o in op.operands:  # drop what no later op reads: NumPy reuses its memory
+            if last[id(o)] == i:
+                env.pop(id(o), None)
+        del vals
     raise ValueError("block has no terminator")
 
 

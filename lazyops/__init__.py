@@ -9,7 +9,7 @@ from .api import *  # noqa: F401,F403
 from .api import abs, all, any, max, min, round, sum  # noqa: F401  (keras.ops names)
 from .codegen import cache as _cache
 from .codegen.cache import cache_info
-from .engine import evaluate
+from .engine import evaluate, wait_for_kernels
 from .explain import explain
 from .function import function
 from .tensor import Tensor

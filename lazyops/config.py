@@ -4,6 +4,10 @@
   the NumPy interpreter (no compile, no thread start-up); 0 compiles always.
 - `debug`: 1 prints kernels and timings at each force, 2 adds the generated
   source, 3 adds the IR after each pass (env `LAZYOPS_DEBUG`).
+- `tiered`: the first force of a graph that would run compiled runs on the
+  NumPy interpreter while its kernels compile on a background thread; later
+  forces run compiled once they are ready (env `LAZYOPS_TIERED`, default 1).
+  `lazyops.wait_for_kernels()` waits for them.
 - `device`: "cpu" (the CUDA target is selected here).
 - `check_inputs`: checksum each referenced input array when recorded and
   verify it when forced (env `LAZYOPS_CHECK_INPUTS`; on with `LAZYOPS_DEBUG`).
@@ -15,6 +19,7 @@ SETTINGS = {
     "small_work": int(os.environ.get("LAZYOPS_SMALL_WORK", 1 << 15)),
     "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
+    "tiered": bool(int(os.environ.get("LAZYOPS_TIERED", 1))),
 }
 SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
                                  or SETTINGS["debug"])

@@ -11,7 +11,8 @@ import weakref
 import numpy as np
 
 from . import config, inputs
-from .codegen import backend
+from .recording import FORCES
+from .codegen import background, backend
 from .codegen.cache import MISSES, STATS
 from .codegen.launch import Launcher
 from .ir.core import build, walk
@@ -21,7 +22,8 @@ from .ir.passes import default_pipeline
 from .ir.printer import print_function
 from .scheduler import schedule
 
-_plans = {}
+_plans = {}  # structural key (see ir.core.walk) -> plan
+_by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
 # forced value -> (plan, ran compiled?): explain() shows what computed it
 _computed_by = weakref.WeakKeyDictionary()
@@ -45,13 +47,20 @@ class Plan:
         self.launchers = {op: Launcher(op, target) for op in self.kernels}
         self.last_use = _last_uses(self.scheduled)
         self.program = None  # the interpreter's prepared form, made on first use
+        self.tier = None  # tiered: None (not yet run), "compiling", "ready"
+        self.ran_compiled = None  # the latest run's path
 
     def compiled_by_default(self):
         return self.work >= config.get("small_work")
 
     def run(self, args, compiled=None, timings=None):
+        """The outputs for `args`: compiled, on the interpreter, or (`compiled`
+        None) as `small_work` and `tiered` choose."""
         if compiled is None:
-            compiled = self.compiled_by_default()
+            compiled = self.work >= config.SETTINGS["small_work"]
+            if compiled and self.tier != "ready" and config.SETTINGS["tiered"]:
+                return self._run_tiered(args)
+        self.ran_compiled = compiled
         if not compiled:
             if self.program is None:
                 self.program = Program(self.reference)
@@ -70,6 +79,44 @@ class Plan:
                 for v in self.last_use.get(i, ()):  # intermediates die at their last reader
                     del env[v]
         return [env[v] for v in f.returns]
+
+    def _run_tiered(self, args):
+        """A run on the interpreter while the kernels compile in the
+        background. The first one interprets the scheduled kernels, so that
+        each kernel's argument layouts are known, and queues their compiles."""
+        self.ran_compiled = False
+        if self.tier is not None:
+            return self.run(args, compiled=False)
+        f = self.scheduled
+        env, jobs = dict(zip(f.args, args)), []
+        with np.errstate(all="ignore"):
+            for i, op in enumerate(f.ops[:-1]):
+                vals = [env[o] for o in op.operands]
+                launcher = self.launchers.get(op)
+                if launcher is not None:
+                    jobs.append(launcher.ahead(vals))
+                env.update(zip(op.results, run_op(op, vals)))
+                for v in self.last_use.get(i, ()):
+                    del env[v]
+        if None in jobs:  # a target that cannot compile ahead compiles on the next run
+            self.tier = "ready"
+        else:
+            self.tier = "compiling"
+            background.submit(lambda: self._compile(jobs))
+        return [env[v] for v in f.returns]
+
+    def _compile(self, jobs):
+        try:
+            for job in jobs:
+                job()
+        finally:
+            self.tier = "ready"  # a failed compile fails again, in the foreground
+
+
+def wait_for_kernels():
+    """Block until the kernels compiling in the background (see the `tiered`
+    setting) are ready."""
+    background.wait()
 
 
 def _last_uses(func):
@@ -108,6 +155,12 @@ def _plan(key, make_func):
     return plan
 
 
+def clear_plans():
+    """Forget every plan (kernels stay in `codegen.cache`); for tests."""
+    _plans.clear()
+    _by_node.clear()
+
+
 def _pending(values):
     pending = [v for v in values if v.data is None]
     return list(dict.fromkeys(pending)) if len(pending) > 1 else pending
@@ -115,39 +168,47 @@ def _pending(values):
 
 def plan_of(values):
     """(plan, pending values, leaves) for the unmaterialized `values`; the
-    plan is None when everything is materialized. The function is built
-    only when no plan exists for this structure."""
+    plan is None when everything is materialized. A single value whose
+    recorded node is fresh finds its plan by the node's id; otherwise the
+    graph is walked, and the function is built only when no plan exists for
+    its structure."""
     pending = _pending(values)
     if not pending:
         return None, pending, []
+    node = pending[0].node if len(pending) == 1 else None
+    if node is not None and node[2] >= FORCES[0]:
+        plan = _by_node.get(node[0])
+        if plan is not None:
+            return plan, pending, node[1]
     order, leaves, key = walk(pending)
-    return _plan(key, lambda: build(order, leaves, pending)), pending, leaves
-
-
-_forces = [0]
+    plan = _plan(key, lambda: build(order, leaves, pending))
+    if node is not None and node[2] >= FORCES[0] and len(leaves) == len(node[1]) \
+            and all(a is b for a, b in zip(leaves, node[1])):
+        if len(_by_node) >= 4 * _MAX_PLANS:
+            _by_node.clear()
+        _by_node[node[0]] = plan
+    return plan, pending, leaves
 
 
 def force_count():
     """How many graphs were forced so far (a trace checks none was)."""
-    return _forces[0]
+    return FORCES[0]
 
 
 def evaluate_values(values, compiled=None):
     plan, pending, leaves = plan_of(values)
     if plan is None:
         return
-    _forces[0] += 1
+    FORCES[0] += 1
     settings = config.SETTINGS
     if settings["check_inputs"]:
         inputs.verify(leaves)
-    if compiled is None:
-        compiled = plan.work >= settings["small_work"]
     args = [leaf.data for leaf in leaves]
     if settings["debug"]:
         outs = _run_reporting(plan, args, compiled, settings["debug"])
     else:
         outs = plan.run(args, compiled)
-    done = (plan, compiled)
+    done = (plan, plan.ran_compiled)
     for v, out in zip(pending, outs):
         if type(out) is not np.ndarray or out.shape != v.type.shape or not out.flags.c_contiguous:
             out = np.ascontiguousarray(out).reshape(v.type.shape)

@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 
+from . import config
 from .engine import computed_by, plan_of
 from .ir.printer import print_function
 from .tensor import Tensor
@@ -39,14 +40,24 @@ def explain(*tensors, analyze=False, print_result=True):
         text = _explain_forced(values)
     else:
         args = [leaf.data for leaf in leaves]
-        path = "compiled kernels" if plan.compiled_by_default() else \
-            f"NumPy interpreter (work {plan.work} < small_work threshold)"
+        path = _default_path(plan)
         text = _render(plan, f"default path at this size: {path}", _sources(plan, args))
         if analyze:
             text += "\n" + _analyze(plan, args)
     if print_result:
         print(text)
     return text
+
+
+def _default_path(plan):
+    if not plan.compiled_by_default():
+        return f"NumPy interpreter (work {plan.work} < small_work threshold)"
+    if plan.tier == "compiling":
+        return "compiled kernels once their background compile ends (NumPy interpreter until then)"
+    if plan.tier is None and config.get("tiered"):
+        return ("compiled kernels; the first force runs on the NumPy interpreter while "
+                "they compile in the background (config tiered)")
+    return "compiled kernels"
 
 
 _NOT_COMPILABLE = "runs on the NumPy interpreter: not compilable on this target"
@@ -74,8 +85,10 @@ def _explain_forced(values):
                                        "(each kernel's latest launch shown)",
                                  {k: v for k, v in sources.items() if v}))
         else:
-            parts.append(_render(plan, "already forced: it ran on the NumPy interpreter", {},
-                                 "ran on the NumPy interpreter"))
+            why = " (its first force: kernels compile in the background)" \
+                if plan.tier is not None else ""
+            parts.append(_render(plan, f"already forced: it ran on the NumPy interpreter{why}",
+                                 {}, "ran on the NumPy interpreter"))
     return "\n".join(parts)
 
 

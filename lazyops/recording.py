@@ -1,5 +1,8 @@
 """Recording: each API call becomes a detached operation with its result
-types inferred at once and the user's source location."""
+types inferred at once, the user's source location and a hash-consed
+structural key (`node`) that lets a force find its plan without walking the
+graph."""
+import itertools
 import os
 import sys
 
@@ -54,7 +57,11 @@ def record(name, operands, attrs=None, result_types=None):
     else:
         full = lookup(name).full_name
     op = Operation.detached(full, list(operands), result_types, attrs, user_location(2), sig)
-    return op.results[0] if len(op.results) == 1 else op.results
+    if len(op.results) != 1:
+        return op.results
+    r = op.results[0]
+    r.node = _node(op)
+    return r
 
 
 def record_binary(name, a, b, depth):
@@ -65,14 +72,91 @@ def record_binary(name, a, b, depth):
     entry = _inferred.get((name, ta.shape, ta.dtype, tb.shape, tb.dtype))
     if entry is None:
         return None
-    return Operation.detached(entry[0], [a, b], entry[1], {}, user_location(depth + 1),
-                              entry[2]).results[0]
+    op = Operation.detached(entry[0], [a, b], entry[1], {}, user_location(depth + 1), entry[2])
+    r = op.results[0]
+    r.node = _node(op)
+    return r
 
 
 def _infer(name, operands, attrs):
     d = lookup(name)
     types = d.infer([v.type for v in operands], attrs)
     return d.full_name, types, signature(d.full_name, attrs, types)
+
+
+# A value's node is (id, leaves, epoch). Equal ids mean equal graphs once
+# unfolded into trees, up to the leaves' data: the id interns the op's
+# signature, its operands' ids and, per operand, the positions of its leaves
+# among the value's leaves (so `x - x` and `x - y` differ). Pure ops make a
+# plan built from one such graph right for all of them. `epoch` is FORCES[0]
+# when the oldest op below was recorded: a force since then may have turned
+# a value below into a leaf, so the node is stale unless it equals FORCES[0]
+# (constants, shared by many graphs, do not age them). A stale node is still
+# right, only slower: the engine then walks the graph.
+FORCES = [0]  # graphs forced so far
+_NEVER = 1 << 62
+_ids = {}
+_next_id = itertools.count(1).__next__
+_MAX_LEAVES = 16
+
+
+def _node(op):
+    operands = op.operands
+    if len(operands) == 2:  # the common case, unrolled
+        a, b = operands
+        if a.data is None:
+            na = a.node
+            if na is None:
+                return None
+        else:
+            na = (a.type, (a,), _NEVER)
+        if b.data is None:
+            nb = b.node
+            if nb is None:
+                return None
+        else:
+            nb = (b.type, (b,), _NEVER)
+        la, lb = na[1], nb[1]
+        for leaf in lb:
+            if leaf in la:
+                return _shared_node(op)
+        if len(la) + len(lb) > _MAX_LEAVES:
+            return None
+        epoch = min(FORCES[0], na[2], nb[2])
+        return _intern((op.sig or op.signature(), na[0], nb[0])), la + lb, epoch
+    return _shared_node(op)
+
+
+def _shared_node(op):
+    """`_node` in general: any number of operands, possibly sharing leaves."""
+    epoch = FORCES[0] if op.operands else _NEVER
+    key = [op.sig or op.signature(), None]
+    index = {}  # leaf -> position
+    for o in op.operands:
+        if o.data is not None:
+            key.append(o.type)
+            lv = (o,)
+        else:
+            n = o.node
+            if n is None:
+                return None
+            key.append(n[0])
+            lv = n[1]
+            epoch = min(epoch, n[2])
+        key.extend([index.setdefault(leaf, len(index)) for leaf in lv])
+        key.append(None)
+    if len(index) > _MAX_LEAVES:
+        return None
+    return _intern(tuple(key)), tuple(index), epoch
+
+
+def _intern(key):
+    nid = _ids.get(key)
+    if nid is None:
+        if len(_ids) > 1 << 16:
+            _ids.clear()  # ids are never reused, so stale ones just miss
+        nid = _ids[key] = _next_id()
+    return nid
 
 
 _names = {}  # NumPy dtype -> its name (dtype.name is slow)

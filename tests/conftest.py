@@ -7,6 +7,10 @@ import os
 import sys
 
 os.environ["KERAS_BACKEND"] = "numpy"
+# Compiled-path tests force once and expect kernels to run on that force, so
+# tiered first calls (interpreter now, compile in the background) are off;
+# tests/test_tiered.py turns them on where it tests them.
+os.environ["LAZYOPS_TIERED"] = "0"
 
 # Make `tests/oracle.py` importable as `oracle` from every test module.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -369,7 +369,7 @@ class Program:
         forced = self.forced()
         ret = "[" + "".join(f + ", " for f in forced) + "*outs]"
         body = "\n".join("    " + line for line in self.body())
-        subj = {"compiled": "lo.config.override(small_work=0)",
+        subj = {"compiled": "lo.config.override(small_work=0, tiered=False)",
                 "default": "contextlib.nullcontext()"}[subject]
         head = f'"""{note}"""\n' if note else ""
         return f'''{head}import contextlib
@@ -1005,8 +1005,9 @@ def run_lazy(prog, small_work=None):
     """Run on lazyops; small_work None = the default path, 0 = compiled,
     HUGE = the interpreter."""
     ns = {"np": np, "lo": lo}
-    cm = lo.config.override(small_work=small_work) if small_work is not None \
-        else contextlib.nullcontext()
+    # compiled: every force runs its kernels, the first one too (not tiered)
+    cm = contextlib.nullcontext() if small_work is None else \
+        lo.config.override(small_work=small_work, tiered=False)
     lines = prog.lines("lo")
     with cm:
         # metadata of the outputs before they are forced
@@ -1391,13 +1392,19 @@ def _step_bound(s, out, args, es, kwargs, kes):
         with np.errstate(all="ignore"):
             m2 = np.mean(np.where(np.isfinite(x), x * x, 0), axis=axes or None)
         odt = out.dtype
-        ev = 8 * (math.log2(n + 1) + 2) * _eps(np.asarray(args[0]).dtype
-                                                if np.asarray(args[0]).dtype.kind == "f"
-                                                else odt) * m2 * 4
+        # Keras computes in the result dtype or wider (float64 input: float32)
+        xdt = np.asarray(args[0]).dtype
+        eps = max(_eps(xdt), _eps(odt)) if xdt.kind == "f" else _eps(odt)
+        ev = 8 * (math.log2(n + 1) + 2) * eps * m2 * 4
         ev = np.reshape(ev, out.shape)
         o = _f64(out)
         b = ev if fn == "var" else np.sqrt(ev)
         b = b + 4 * _eps(odt) * np.abs(np.where(np.isfinite(o), o, 0))
+        # NumPy sums an outer axis sequentially, not pairwise: add its actual error
+        with np.errstate(all="ignore"):
+            exact = np.reshape(np.var(x, axis=axes or None), out.shape)
+        exact = exact if fn == "var" else np.sqrt(exact)
+        b = b + np.where(np.isfinite(o) & np.isfinite(exact), np.abs(o - exact), 0)
         b = np.where(o == 0, np.maximum(b, _tiny(odt)), b)
         return np.where(np.isfinite(o), b, np.where(np.isnan(o), 0.0, np.inf))
     if fn == "matmul":

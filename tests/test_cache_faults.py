@@ -22,7 +22,7 @@ X = np.arange(10, dtype=np.float32)
 def forget():
     """Forget every kernel this process holds, so the next force loads from disk."""
     cache.clear_memory_cache()
-    engine._plans.clear()
+    engine.clear_plans()
 
 
 @pytest.fixture

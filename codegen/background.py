@@ -1,0 +1,60 @@
+"""Compiling ahead: one daemon thread runs compile jobs (callables) in the
+order they were submitted, so a first call can run on the interpreter while
+its kernels compile (and fill the disk cache).
+
+At exit the queued jobs are finished: a compile cut off mid-way could leave
+native code running while the process tears down, and a finished one fills
+the disk cache for the next process. A script's total time stays what it
+would be without the thread: the compiles it waits for would have run at
+its first calls."""
+import atexit
+import os
+import queue
+import threading
+
+_jobs = queue.Queue()
+_state = {"thread": None}
+_lock = threading.Lock()
+
+
+def submit(job):
+    """Run `job()` on the compile thread; its exceptions are dropped (the
+    foreground compile of the same kernel raises them where they belong)."""
+    with _lock:
+        if _state["thread"] is None:
+            t = threading.Thread(target=_work, name="lazyops-compile", daemon=True)
+            _state["thread"] = t
+            t.start()
+    _jobs.put(job)
+
+
+def _work():
+    while True:
+        job = _jobs.get()
+        try:
+            job()
+        except Exception:  # noqa: BLE001  (see submit)
+            pass
+        finally:
+            _jobs.task_done()
+
+
+def wait():
+    """Block until every submitted job has run."""
+    _jobs.join()
+
+
+def pending():
+    """Jobs submitted and not finished."""
+    return _jobs.unfinished_tasks
+
+
+def _forked():
+    """A forked child has no compile thread: it starts its own, afresh."""
+    global _jobs, _lock
+    _jobs, _lock = queue.Queue(), threading.Lock()
+    _state["thread"] = None
+
+
+atexit.register(lambda: _jobs.join())  # the queue of this process, forked or not
+os.register_at_fork(after_in_child=_forked)
