@@ -85,6 +85,7 @@ class Program:
             return self.fast(*args)
         vals = list(args) + self.template[len(args):]
         fixed = set()
+        dead = self._dead()
         with np.errstate(all="ignore"):
             for i, (fn, ins, attrs, outs) in enumerate(self.steps):
                 out = fn(*[vals[i] for i in ins], **attrs)
@@ -95,24 +96,36 @@ class Program:
                         o = _fix(o, dtype, shape)
                         fixed.add(i)
                     vals[k] = o
+                for k in dead[i]:  # NumPy reuses the memory of what no later step reads
+                    vals[k] = None
         self.fast = self._generate(fixed)
         return [vals[k] for k in self.returns]
 
-    def _generate(self, fixed):
-        """The straight-line function of the steps; `fixed`: the steps whose
-        results needed `_fix`."""
-        g = {"errstate": np.errstate, "_fix": _fix}
+    def _dead(self):
+        """Per step, the slots it reads last (neither arguments, constants
+        nor results)."""
         last = {}
         for i, (_, ins, _, _) in enumerate(self.steps):
             for k in ins:
                 last[k] = i
         keep = set(range(self.nargs)) | set(self.returns)
+        keep.update(k for k, v in enumerate(self.template) if v is not None)
+        dead = [[] for _ in self.steps]
+        for k, i in last.items():
+            if k not in keep:
+                dead[i].append(k)
+        return dead
+
+    def _generate(self, fixed):
+        """The straight-line function of the steps; `fixed`: the steps whose
+        results needed `_fix`."""
+        g = {"errstate": np.errstate, "_fix": _fix}
+        dead_at = self._dead()
         args = ", ".join(f"v{k}" for k in range(self.nargs))
         lines = [f"def run({args}):", "    with errstate(all='ignore'):"]
         for k, v in enumerate(self.template):
             if v is not None:
                 g[f"v{k}"] = v   # constants: globals of the function
-                keep.add(k)
         for i, (fn, ins, attrs, outs) in enumerate(self.steps):
             g[f"f{i}"], g[f"k{i}"] = fn, attrs
             call = f"f{i}({', '.join(f'v{k}' for k in ins)}{f', **k{i}' if attrs else ''})"
@@ -122,7 +135,7 @@ class Program:
             for k, dtype, shape in outs if i in fixed else ():
                 g[f"d{k}"], g[f"s{k}"] = dtype, shape
                 lines.append(f"        v{k} = _fix(v{k}, d{k}, s{k})")
-            dead = [f"v{k}" for k in dict.fromkeys(ins) if last[k] == i and k not in keep]
+            dead = [f"v{k}" for k in dead_at[i]]
             if dead:
                 lines.append(f"        del {', '.join(dead)}")
         if not self.steps:

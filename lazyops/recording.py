@@ -15,6 +15,7 @@ _INTERNAL = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("lazyops", "ir", 
 
 
 _files = {}  # code object -> its file's base name, or None inside lazyops
+_locations = {}  # (code object, line) -> its Location
 
 
 def user_location(depth=1):
@@ -29,7 +30,13 @@ def user_location(depth=1):
             path = code.co_filename
             name = _files[code] = None if path.startswith(_INTERNAL) else os.path.basename(path)
         if name is not None:
-            return Location(name, f.f_lineno)
+            key = (code, f.f_lineno)
+            loc = _locations.get(key)
+            if loc is None:
+                if len(_locations) > 1 << 14:
+                    _locations.clear()
+                loc = _locations[key] = Location(name, f.f_lineno)
+            return loc
         f = f.f_back
     return None
 
@@ -102,39 +109,49 @@ _MAX_LEAVES = 16
 
 def _node(op):
     operands = op.operands
-    if len(operands) == 2:  # the common case, unrolled
-        a, b = operands
-        if a.data is None:
-            na = a.node
-            if na is None:
-                return None
-        else:
-            na = (a.type, (a,), _NEVER)
-        if b.data is None:
-            nb = b.node
-            if nb is None:
-                return None
-        else:
-            nb = (b.type, (b,), _NEVER)
-        la, lb = na[1], nb[1]
-        for leaf in lb:
-            if leaf in la:
-                return _shared_node(op)
-        if len(la) + len(lb) > _MAX_LEAVES:
+    if len(operands) != 2:
+        return _shared_node(op)
+    a, b = operands  # the common case, unrolled
+    if a.data is None:
+        if a.node is None:
             return None
-        epoch = min(FORCES[0], na[2], nb[2])
-        return _intern((op.sig or op.signature(), na[0], nb[0])), la + lb, epoch
-    return _shared_node(op)
+        ka, la, ea = a.node
+    else:
+        t = a.type
+        ka, la, ea = (t.shape, t.dtype), (a,), _NEVER
+    if b.data is None:
+        if b.node is None:
+            return None
+        kb, lb, eb = b.node
+    else:
+        t = b.type
+        kb, lb, eb = (t.shape, t.dtype), (b,), _NEVER
+    epoch = FORCES[0]
+    if ea < epoch:
+        epoch = ea
+    if eb < epoch:
+        epoch = eb
+    for leaf in lb:
+        if leaf in la:  # shared leaves: the key says where b's are
+            leaves = la + tuple([x for x in lb if x not in la])
+            key = (op.sig or op.signature(), ka, kb, tuple([leaves.index(x) for x in lb]))
+            break
+    else:
+        leaves, key = la + lb, (op.sig or op.signature(), ka, kb)
+    if len(leaves) > _MAX_LEAVES:
+        return None
+    nid = _ids.get(key)
+    return (nid or _intern(key)), leaves, epoch
 
 
 def _shared_node(op):
-    """`_node` in general: any number of operands, possibly sharing leaves."""
+    """`_node` for any number of operands."""
     epoch = FORCES[0] if op.operands else _NEVER
     key = [op.sig or op.signature(), None]
     index = {}  # leaf -> position
     for o in op.operands:
         if o.data is not None:
-            key.append(o.type)
+            key.append((o.type.shape, o.type.dtype))
             lv = (o,)
         else:
             n = o.node
