@@ -93,6 +93,8 @@ class _Printer(Printer):
             if getattr(b, "access", "elem") == "elem" and not getattr(b, "outer", False):
                 self.emit(depth, f"{b.name.lower()} = {b.name}[{lo}:{hi}]" if lo is not None
                           else f"{b.name.lower()} = {b.name}[o]")
+            elif getattr(b, "access", None) == "col":  # rows: the one row all rows share
+                self.emit(depth, f"{b.name.lower()} = {b.name}")
         for t in self.plan.temps:
             self.emit(depth, f"{t.name.lower()} = {t.name}[{lo}:{hi}]" if lo is not None
                       else f"{t.name.lower()} = np.empty(n, {np_name(t.dtype)})")

@@ -137,6 +137,11 @@ class Launcher:
                 access[k] = "row"
                 at = [0 if i in red else slice(None) for i in range(len(perm))]
                 args.append(t[tuple(at)].reshape(m))
+            elif form == "rows" and m > 1 and all(t.strides[i] == 0 for i in range(len(keep))):
+                # the same row for every row (`y` in `sum((x[:, None] - y) ** 2, 1)`):
+                # read that one row, never the broadcast (a reshape would copy it)
+                access[k] = "col"
+                args.append(t[(0,) * len(keep)].reshape(n))
             else:
                 # np.reshape copies only where the permuted input cannot be viewed as rows
                 args.append(t.reshape(flat))

@@ -122,7 +122,8 @@ class Update:
 class Input:
     name: str          # buffer parameter, e.g. "L0"
     dtype: str
-    access: str        # "uniform" one value; "row" one per outer index; "elem" per element
+    access: str        # "uniform" one value; "row" one per outer index; "elem" per element;
+    #                    "col" (rows form) one row that every row reads
 
 
 @dataclass
@@ -400,7 +401,7 @@ class KernelInfo:
 
 def build_plan(info, form, rank, access, scalar=None):
     """The loop plan of kernel `info` in `form`, where `access[k]` says how
-    load k is read ("uniform", "row" or "elem"). `scalar` maps op names to
+    load k is read ("uniform", "row", "col" or "elem"). `scalar` maps op names to
     a target's own scalar templates, where it differs from the registry's."""
     return _Lowering(info, form, rank, access, scalar or {}).plan
 

@@ -202,3 +202,36 @@ def test_size_one_space_softmax_like_chain():
     v7 = v5 - lo.max(v5, axis=0, keepdims=True)
     (got,) = _compiled(lo.divide(v7, lo.sum(v7, axis=0, keepdims=True)))
     assert got.shape == (1,) and got.dtype == np.float16 and np.isnan(got[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int32"])
+def test_a_row_shared_by_every_row_is_read_once_not_broadcast(dtype):
+    """`sum((x[:, None] - y[None, :]) ** 2, axis=1)`: the rows kernel reads `y`
+    as one row ("col" access) instead of a copy of its broadcast; NaN and
+    infinities in it reach every row."""
+    x = (rng.standard_normal(300) * 4).astype(dtype)
+    y = (rng.standard_normal(9000) * 4).astype(dtype)
+    if dtype != "int32":
+        y[0], y[8191], y[8999] = np.nan, np.inf, -np.inf
+        x[3] = np.inf
+    t = lo.sum((lo.convert_to_tensor(x)[:, None] - y[None, :]) ** 2, axis=1)
+    (got,) = _compiled(t)
+    plan, leaves = _kernels_and_passes(lo.sum((lo.convert_to_tensor(x)[:, None] - y[None, :]) ** 2,
+                                              axis=1))
+    (launcher,) = plan.launchers.values()
+    assert launcher.configure([v.data for v in leaves])[2] == ("row", "col")
+    with np.errstate(all="ignore"):
+        want = np.sum((x[:, None] - y[None, :]) ** 2, axis=1)
+    if dtype == "int32":
+        want = want.astype("int32")  # Keras keeps int32 sums int32
+    assert got.dtype == want.dtype and got.shape == want.shape
+    rtol = {"float16": 2e-2, "float32": 1e-5, "int32": 0}[dtype]
+    np.testing.assert_allclose(got, want, rtol=rtol, equal_nan=True)
+
+
+def test_shared_rows_over_several_reduced_axes():
+    x = rng.standard_normal((70, 2)).astype("float32")
+    y = rng.standard_normal((30, 40)).astype("float32")
+    t = lo.max(lo.abs(lo.convert_to_tensor(x)[:, :, None, None] * y), axis=(2, 3))
+    (got,) = _compiled(t)
+    np.testing.assert_allclose(got, np.max(np.abs(x[:, :, None, None] * y), axis=(2, 3)), rtol=1e-6)
