@@ -421,8 +421,11 @@ FLOAT_SCALARS = [0.5, 2.0, 1.5, -1.0, 0.0, 1.0, 0.25, -2.5, 3.0, 0.1, 1e-3, 1e4,
 # Keras's NumPy backend re-converts the input of these ops, and its
 # convert_to_tensor turns a float64 array into float32, so they return float32
 # for a float64 tensor where lazyops (like `sum`, `max`, ... in Keras) keeps
-# float64. Unless `strict`, the generator does not apply them to float64.
-F64_QUIRK = frozenset({"clip", "exp", "expm1", "mean", "prod", "rsqrt", "square", "trunc"})
+# float64; `argmax`/`argmin` pick their index among the float32-rounded values
+# (so beyond float32's range, among infinities). Unless `strict`, the generator
+# does not apply them to float64.
+F64_QUIRK = frozenset({"clip", "exp", "expm1", "mean", "prod", "rsqrt", "square", "trunc",
+                       "argmax", "argmin"})
 MAX_ELEMENTS = 1 << 18  # no value may be bigger (a broadcast could ask for gigabytes)
 BIG_SHAPES = [(40000,), (8192 * 3 + 5,), (20000,), (32768,), (24577,),
               (160, 250), (3, 10000), (10000, 3), (128, 257), (1, 30000), (8192, 4)]
