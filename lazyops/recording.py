@@ -107,30 +107,24 @@ _next_id = itertools.count(1).__next__
 _MAX_LEAVES = 16
 
 
+def _part(v):
+    """An operand's (key, leaves, epoch): its node, or itself as a leaf; None
+    where it has no node."""
+    if v.data is None:
+        return v.node
+    t = v.type
+    return (t.shape, t.dtype), (v,), _NEVER
+
+
 def _node(op):
     operands = op.operands
     if len(operands) != 2:
         return _shared_node(op)
-    a, b = operands  # the common case, unrolled
-    if a.data is None:
-        if a.node is None:
-            return None
-        ka, la, ea = a.node
-    else:
-        t = a.type
-        ka, la, ea = (t.shape, t.dtype), (a,), _NEVER
-    if b.data is None:
-        if b.node is None:
-            return None
-        kb, lb, eb = b.node
-    else:
-        t = b.type
-        kb, lb, eb = (t.shape, t.dtype), (b,), _NEVER
-    epoch = FORCES[0]
-    if ea < epoch:
-        epoch = ea
-    if eb < epoch:
-        epoch = eb
+    pa, pb = _part(operands[0]), _part(operands[1])  # the common case, unrolled
+    if pa is None or pb is None:
+        return None
+    (ka, la, ea), (kb, lb, eb) = pa, pb
+    epoch = min(FORCES[0], ea, eb)
     for leaf in lb:
         if leaf in la:  # shared leaves: the key says where b's are
             leaves = la + tuple([x for x in lb if x not in la])
@@ -140,8 +134,7 @@ def _node(op):
         leaves, key = la + lb, (op.sig or op.signature(), ka, kb)
     if len(leaves) > _MAX_LEAVES:
         return None
-    nid = _ids.get(key)
-    return (nid or _intern(key)), leaves, epoch
+    return _ids.get(key) or _intern(key), leaves, epoch
 
 
 def _shared_node(op):
@@ -150,17 +143,12 @@ def _shared_node(op):
     key = [op.sig or op.signature(), None]
     index = {}  # leaf -> position
     for o in op.operands:
-        if o.data is not None:
-            key.append((o.type.shape, o.type.dtype))
-            lv = (o,)
-        else:
-            n = o.node
-            if n is None:
-                return None
-            key.append(n[0])
-            lv = n[1]
-            epoch = min(epoch, n[2])
-        key.extend([index.setdefault(leaf, len(index)) for leaf in lv])
+        p = _part(o)
+        if p is None:
+            return None
+        key.append(p[0])
+        epoch = min(epoch, p[2])
+        key.extend([index.setdefault(leaf, len(index)) for leaf in p[1]])
         key.append(None)
     if len(index) > _MAX_LEAVES:
         return None
