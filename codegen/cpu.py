@@ -58,7 +58,7 @@ class _Printer(Printer):
         p = self.plan
         fm = FASTMATH_REDUCE if p.reduces and not self.strict else False
         params = list(sizes) + [i.name for i in p.inputs] + [o.name for o in p.outputs]
-        par = p.rank > 0  # a 0-d space runs straight-line code
+        par = p.rank > 0 and not p.serial  # a 0-d space runs straight-line code
         self.emit(0, f"@njit(parallel={par}, error_model='numpy', fastmath={fm!r}, cache=True)")
         self.emit(0, f"def kernel({', '.join(params)}):")
 

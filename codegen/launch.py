@@ -13,21 +13,33 @@ _BUILD = threading.Lock()  # the compile thread and the caller may want one kern
 
 
 class Launcher:
-    def __init__(self, kernel, target):
+    """Launches one kernel. A launch's layout is (form, rank, access, serial):
+    each layout is its own compiled function. `settings` (the engine's live
+    settings) gives `serial_work`: a kernel over fewer elements runs on one
+    thread, where waking the others costs more than they save."""
+
+    def __init__(self, kernel, target, settings=None):
         self.info = KernelInfo(kernel)
         self.block = kernel.regions[0].block
         self.target = target
+        self.settings = settings or {}
+        self.size = int(np.prod(self.info.space, dtype=np.int64))
         self.fns = {}
 
-    def _fn(self, form, rank, access):
-        key = (form, rank, access)
-        fn = self.fns.get(key)
+    def _layout(self, args):
+        """(layout, call arguments, result arrays) of a launch on `args`."""
+        form, rank, access, call_args, results = self.configure(args)
+        serial = self.size < self.settings.get("serial_work", 0)
+        return (form, rank, access, serial), call_args, results
+
+    def _fn(self, layout):
+        fn = self.fns.get(layout)
         if fn is None:
             with _BUILD:
-                fn = self.fns.get(key)
+                fn = self.fns.get(layout)
                 if fn is None:
-                    fn = self.fns[key] = self.target.compile(self.source(form, rank, access),
-                                                             self._why(key))
+                    fn = self.fns[layout] = self.target.compile(self.source(*layout),
+                                                                self._why(layout))
         return fn
 
     def ahead(self, args):
@@ -36,37 +48,39 @@ class Launcher:
         describe = getattr(self.target, "describe", None)
         if describe is None:
             return None
-        form, rank, access, call_args, _ = self.configure(args)
+        layout, call_args, _ = self._layout(args)
         described = describe(call_args)
-        return lambda: self.target.precompile(self._fn(form, rank, access), described)
+        return lambda: self.target.precompile(self._fn(layout), described)
 
-    def _why(self, key):
+    def _why(self, layout):
         """What is new about a kernel about to be built (the miss log)."""
         k = self.info.kernel
         ops = " ".join(op.name.split(".", 1)[1] for op in self.info.ops)
         dts = ",".join(sorted({v.type.dtype for v in self.info.loads + self.info.outputs}))
-        what = f"{k.attrs['name']} ({ops}; {dts}; form {key[0]}, rank {key[1]})"
+        one = ", one thread" if layout[3] else ""
+        what = f"{k.attrs['name']} ({ops}; {dts}; form {layout[0]}, rank {layout[1]}{one})"
         if not self.fns:
             return f"new kernel structure {what}"
-        seen = ", ".join(f"{f} rank {r}" for f, r, _ in self.fns)
+        seen = ", ".join(f"{f} rank {r}{' one thread' if one else ''}" for f, r, _, one in self.fns)
         return f"new layout of a known kernel: {what}; built before: {seen}"
 
-    def plan(self, form, rank, access):
-        return build_plan(self.info, form, rank, access, getattr(self.target, "SCALAR", None))
+    def plan(self, form, rank, access, serial=False):
+        return build_plan(self.info, form, rank, access, getattr(self.target, "SCALAR", None),
+                          serial)
 
-    def source(self, form, rank, access):
-        return self.target.print_plan(self.plan(form, rank, access))
+    def source(self, form, rank, access, serial=False):
+        return self.target.print_plan(self.plan(form, rank, access, serial))
 
     def explain_for(self, args):
         """(form, loop plan, generated source) a launch on `args` would use."""
-        form, rank, access, _, _ = self.configure(args)
-        plan = self.plan(form, rank, access)
-        return form, plan, self.target.print_plan(plan)
+        layout, _, _ = self._layout(args)
+        plan = self.plan(*layout)
+        return layout[0], plan, self.target.print_plan(plan)
 
     def __call__(self, args):
-        form, rank, access, call_args, results = self.configure(args)
-        self.target.launch(self._fn(form, rank, access), call_args)
-        self.last = (form, rank, access)  # what explain() shows after a force
+        layout, call_args, results = self._layout(args)
+        self.target.launch(self._fn(layout), call_args)
+        self.last = layout  # what explain() shows after a force
         return results
 
     def explain_last(self):

@@ -259,6 +259,7 @@ class LoopPlan:
     row: list = field(default_factory=list)      # rows: per row, before its passes
     passes: list = field(default_factory=list)   # sweeps over the elements, in order
     temps: list = field(default_factory=list)    # values carried between passes
+    serial: bool = False                         # one thread: too little work to share
 
     @property
     def accs(self):
@@ -295,7 +296,7 @@ class LoopPlan:
                 "rows": "parallel loop over m rows; serial loop over the n elements of each row",
                 "cols": "parallel chunks of n rows, each folding all m columns into its own "
                         "accumulators; merge: the chunks' states per column"}
-        lines = [f"form {self.form}: {head[self.form]}"
+        lines = [f"form {self.form}: {'one thread; ' if self.serial else ''}{head[self.form]}"
                  + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
         per = {"rows": "per row", "cols": "per column"}.get(self.form, "once")
@@ -399,11 +400,15 @@ class KernelInfo:
         self.passes = 1 + max(self.stage.values(), default=0)
 
 
-def build_plan(info, form, rank, access, scalar=None):
+def build_plan(info, form, rank, access, scalar=None, serial=False):
     """The loop plan of kernel `info` in `form`, where `access[k]` says how
     load k is read ("uniform", "row", "col" or "elem"). `scalar` maps op names to
-    a target's own scalar templates, where it differs from the registry's."""
-    return _Lowering(info, form, rank, access, scalar or {}).plan
+    a target's own scalar templates, where it differs from the registry's;
+    `serial` plans it for one thread (its loops stay the same, so results do
+    not change)."""
+    plan = _Lowering(info, form, rank, access, scalar or {}).plan
+    plan.serial = serial
+    return plan
 
 
 class _Lowering:

@@ -44,7 +44,7 @@ class Plan:
         self.kernels = [op for op in self.scheduled.ops if family(op) == KERNEL_OPS]
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))
-        self.launchers = {op: Launcher(op, target) for op in self.kernels}
+        self.launchers = {op: Launcher(op, target, config.SETTINGS) for op in self.kernels}
         self.last_use = _last_uses(self.scheduled)
         self.program = None  # the interpreter's prepared form, made on first use
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"

@@ -11,6 +11,10 @@ os.environ["KERAS_BACKEND"] = "numpy"
 # tiered first calls (interpreter now, compile in the background) are off;
 # tests/test_tiered.py turns them on where it tests them.
 os.environ["LAZYOPS_TIERED"] = "0"
+# Likewise kernels run parallel at every size, so that small test arrays still
+# exercise the parallel loops; tests/test_compiled.py compares the one-thread
+# kernels against them.
+os.environ["LAZYOPS_SERIAL_WORK"] = "0"
 
 # Make `tests/oracle.py` importable as `oracle` from every test module.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

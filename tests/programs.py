@@ -369,7 +369,7 @@ class Program:
         forced = self.forced()
         ret = "[" + "".join(f + ", " for f in forced) + "*outs]"
         body = "\n".join("    " + line for line in self.body())
-        subj = {"compiled": "lo.config.override(small_work=0, tiered=False)",
+        subj = {"compiled": "lo.config.override(small_work=0, tiered=False, serial_work=0)",
                 "default": "contextlib.nullcontext()"}[subject]
         head = f'"""{note}"""\n' if note else ""
         return f'''{head}import contextlib
@@ -1010,7 +1010,7 @@ def run_lazy(prog, small_work=None):
     ns = {"np": np, "lo": lo}
     # compiled: every force runs its kernels, the first one too (not tiered)
     cm = contextlib.nullcontext() if small_work is None else \
-        lo.config.override(small_work=small_work, tiered=False)
+        lo.config.override(small_work=small_work, tiered=False, serial_work=0)
     lines = prog.lines("lo")
     with cm:
         # metadata of the outputs before they are forced

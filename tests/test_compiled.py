@@ -8,6 +8,7 @@ import pytest
 
 import lazyops as lo
 from compiled import assert_same, both_paths
+from lazyops.engine import plan_of
 
 UNARY = ["negative", "absolute", "square", "sqrt", "sign", "floor", "ceil", "round", "trunc",
          "logical_not", "isnan", "isinf", "isfinite"]
@@ -131,3 +132,42 @@ def test_empty_and_scalar_shapes_compiled():
         got, want, _ = both_paths(outs)
     for g, w in zip(got, want):
         assert_same(g, w)
+
+
+def _forms():
+    """Graphs covering every loop form, with NaN and infinities at block edges."""
+    r = np.random.default_rng(11)
+    x = r.standard_normal(3 * 8192 + 5).astype(np.float32)
+    x[8191], x[8192], x[-1] = np.nan, np.inf, -np.inf
+    a = r.standard_normal((300, 130)).astype(np.float32)
+    a[7, 3] = np.nan
+    t, ta = lo.convert_to_tensor(x), lo.convert_to_tensor(a)
+    return {
+        "flat": lo.exp(t * 0.5) - t,
+        "nd": lo.transpose(ta) * 2.0 + 1.0,
+        "full max": lo.max(lo.abs(t) * 3.0),
+        "full sum": lo.sum(t * t),
+        "argmin": lo.argmin(t),
+        "rows softmax": lo.exp(ta - lo.max(ta, axis=1, keepdims=True)) / lo.sum(
+            lo.exp(ta - lo.max(ta, axis=1, keepdims=True)), axis=1, keepdims=True),
+        "cols": lo.sum(ta * ta, axis=0),
+    }
+
+
+@pytest.mark.parametrize("form", list(_forms()))
+def test_one_thread_kernels_equal_parallel_ones(form):
+    """Below `serial_work` a kernel runs on one thread; its loops are the same
+    as the parallel one's (blocks, partials, merge order), so its results are
+    equal bit for bit."""
+    t = _forms()[form]
+    plan, _, leaves = plan_of([t._value])
+    args = [v.data for v in leaves]
+    outs = {}
+    for work in (0, 1 << 62):
+        with lo.config.override(serial_work=work):
+            outs[work] = plan.run(args, compiled=True)
+            layouts = [launcher.last for launcher in plan.launchers.values()]
+            assert all(layout[3] == (work > 0) for layout in layouts), layouts
+    for par, one in zip(outs[0], outs[1 << 62]):
+        np.testing.assert_array_equal(par, one)
+    assert_same(outs[0][0], plan.run(args, compiled=False)[0], form)
