@@ -199,6 +199,8 @@ def main(argv=None):
     g.add_argument("--default", dest="subject", action="store_const", const="default",
                    help="the default path (small graphs on the interpreter)")
     ap.set_defaults(subject="compiled")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="compiled kernels on one thread (serial_work above every size)")
     ap.add_argument("--timeout", type=float, default=90,
                     help="seconds per program before it counts as a hang (default 90)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
@@ -221,6 +223,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     os.environ.setdefault("KERAS_BACKEND", "numpy")
+    if args.one_thread:  # read by tests/programs.py, in the workers too
+        os.environ["LAZYOPS_FUZZ_SERIAL_WORK"] = str(1 << 62)
     sys.path.insert(0, TESTS)
     import programs as P
 

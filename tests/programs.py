@@ -44,6 +44,7 @@ import contextlib
 import dataclasses
 import itertools
 import math
+import os
 import random
 import traceback
 import warnings
@@ -1008,9 +1009,11 @@ def run_lazy(prog, small_work=None):
     """Run on lazyops; small_work None = the default path, 0 = compiled,
     HUGE = the interpreter."""
     ns = {"np": np, "lo": lo}
-    # compiled: every force runs its kernels, the first one too (not tiered)
+    # compiled: every force runs its kernels, the first one too (not tiered),
+    # parallel at every size unless LAZYOPS_FUZZ_SERIAL_WORK says otherwise
+    serial = int(os.environ.get("LAZYOPS_FUZZ_SERIAL_WORK", 0))
     cm = contextlib.nullcontext() if small_work is None else \
-        lo.config.override(small_work=small_work, tiered=False, serial_work=0)
+        lo.config.override(small_work=small_work, tiered=False, serial_work=serial)
     lines = prog.lines("lo")
     with cm:
         # metadata of the outputs before they are forced
