@@ -4,7 +4,9 @@
   the NumPy interpreter (no compile, no thread start-up); 0 compiles always.
 - `serial_work`: compiled kernels over fewer elements run on one thread
   (waking the others costs more than they save; `bench/bench_serial.py`
-  measures where; env `LAZYOPS_SERIAL_WORK`); 0 runs every kernel parallel.
+  measures where: about 16k elements on a quiet 2-core machine, far more on
+  a loaded one, where a parallel launch can wait milliseconds for a busy
+  core; env `LAZYOPS_SERIAL_WORK`); 0 runs every kernel parallel.
 - `debug`: 1 prints kernels and timings at each force, 2 adds the generated
   source, 3 adds the IR after each pass (env `LAZYOPS_DEBUG`).
 - `tiered`: the first force of a graph that would run compiled runs on the
@@ -20,7 +22,7 @@ import os
 
 SETTINGS = {
     "small_work": int(os.environ.get("LAZYOPS_SMALL_WORK", 1 << 15)),
-    "serial_work": int(os.environ.get("LAZYOPS_SERIAL_WORK", 1 << 16)),
+    "serial_work": int(os.environ.get("LAZYOPS_SERIAL_WORK", 1 << 14)),
     "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
     "tiered": bool(int(os.environ.get("LAZYOPS_TIERED", 1))),
