@@ -285,12 +285,12 @@ _disk_hits = {}  # kernel -> Numba disk-cache hits seen so far
 def launch(fn, args):
     """Call a kernel, counting compiles (new signatures) and their time.
     Numba's statistics are read only when a call added a signature."""
-    n = len(fn.signatures)
+    n = len(fn.overloads)  # (`signatures` builds a list each time)
     t0 = time.perf_counter()
     fn(*args)
     dt = time.perf_counter() - t0
     STATS["launches"] += 1
-    if len(fn.signatures) == n:
+    if len(fn.overloads) == n:
         STATS["run_time"] += dt
         return
     _count_build(fn, dt)
@@ -303,10 +303,10 @@ def precompile(fn, described):
     from numba.np.numpy_support import from_dtype
     sig = tuple(types.Array(from_dtype(d[1]), d[2], d[3], readonly=d[4], aligned=d[5])
                 if type(d) is tuple else typeof(d) for d in described)
-    n = len(fn.signatures)
+    n = len(fn.overloads)
     t0 = time.perf_counter()
     fn.compile(sig)
-    if len(fn.signatures) != n:
+    if len(fn.overloads) != n:
         _count_build(fn, time.perf_counter() - t0)
 
 

@@ -122,7 +122,7 @@ class Launcher:
         outs = [_bits(o) for o in results]
         loads = [a for a, k in zip(arrays, access) if k == "elem"]
         if all(a.flags.c_contiguous for a in loads):
-            n = int(np.prod(space, dtype=np.int64))
+            n = self.size
             rank = 1 if space else 0
             return "flat", rank, access, [n] + [a.reshape(-1) for a in arrays + outs], results
         shape, views = _collapse(space, loads + outs)

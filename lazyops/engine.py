@@ -5,6 +5,7 @@ the collected function's structural key, so a pipeline repeated in a loop
 skips passes and scheduling; kernels are cached by structure in
 `codegen.cache`, so a pipeline on new sizes compiles nothing.
 """
+import contextlib
 import time
 import weakref
 
@@ -22,6 +23,7 @@ from .ir.passes import default_pipeline
 from .ir.printer import print_function
 from .scheduler import schedule
 
+_NO_CONTEXT = contextlib.nullcontext()
 _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
@@ -46,6 +48,7 @@ class Plan:
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target, config.SETTINGS) for op in self.kernels}
         self.last_use = _last_uses(self.scheduled)
+        self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         self.program = None  # the interpreter's prepared form, made on first use
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
         self.ran_compiled = None  # the latest run's path
@@ -67,11 +70,12 @@ class Plan:
             return self.program.run(args)
         f = self.scheduled
         env = dict(zip(f.args, args))
-        with np.errstate(all="ignore"):
+        # kernels raise no floating-point warnings: NumPy's ops (run_op) may
+        with np.errstate(all="ignore") if self.numpy_ops else _NO_CONTEXT:
             for i, op in enumerate(f.ops[:-1]):
                 vals = [env[o] for o in op.operands]
                 launcher = self.launchers.get(op)
-                t0 = time.perf_counter()
+                t0 = time.perf_counter() if timings is not None else 0.0
                 outs = launcher(vals) if launcher is not None else run_op(op, vals)
                 if timings is not None:
                     timings.append((op, time.perf_counter() - t0, vals, outs))
