@@ -106,6 +106,8 @@ class Store:
 
 # The variable a printer defines in its element loop: the element's flat
 # position in the kernel's (reduced) loop; iota and arg reductions read it.
+# one exactly rounded op each: a later pass may recompute them (see _exact)
+_EXACT = frozenset({"lazy.add", "lazy.subtract", "lazy.multiply"})
 INDEX = "index"
 # ... and the number of elements each reduction folds, defined before `outer`.
 COUNT = "count"
@@ -446,16 +448,40 @@ class _Lowering:
             p.passes.append(self._pass(k, [op for op in body if info.stage[op.results[0]] == k]))
 
     def _temps(self, body):
-        """Temp buffers for element values read in a later pass than their own."""
+        """Temp buffers for element values read in a later pass than their
+        own, except those a later pass recomputes (`self.recompute`)."""
         stage, temps = self.info.stage, {}
+        defined = {op.results[0]: op for op in body}
+        self.recompute = {}
         for op in body:
             for v in op.operands:
                 if v in stage and v not in self.info.outer and stage[v] < stage[op.results[0]] \
-                        and v not in temps:
+                        and v not in temps and v not in self.recompute:
+                    if self._exact(defined.get(v)):
+                        self.recompute[v] = defined[v]
+                        continue
                     dt = "float32" if v.type.dtype == "float16" else v.type.dtype
                     temps[v] = Temp(f"S{len(temps)}", dt)
         self.plan.temps = list(temps.values())
         return temps
+
+    def _exact(self, op):
+        """Whether `op` is one exactly rounded arithmetic op on inputs and on
+        values every later pass sees (constants, hoisted and per-row values,
+        earlier passes' results): a later pass recomputing it gets the same
+        bits (one IEEE op; fast-math `reassoc` has nothing to reorder) and
+        saves a temp buffer's write and read (`x - mean` in standardize)."""
+        return op is not None and op.name in _EXACT and D.is_float(op.results[0].type.dtype) \
+            and all(o in self.input_of or o in self.names or o in self.info.outer
+                    for o in op.operands)
+
+    def _recomputed(self, ps, v, local, k):
+        op = self.recompute[v]
+        for o in op.operands:
+            self._read(ps, o, k)
+            if o not in local:
+                self._load(ps.element, o, local)
+        self._compute(ps.element, op, local)
 
     def _pass(self, k, ops):
         info, p = self.info, self.plan
@@ -469,6 +495,8 @@ class _Lowering:
                 if v in self.temp_of:  # computed in an earlier pass
                     local[v] = self._var("x")
                     ps.element.append(Load(local[v], self.temp_of[v]))
+                elif v in self.recompute:
+                    self._recomputed(ps, v, local, k)
                 else:
                     self._load(ps.element, v, local)
             if op in self.acc_of:

@@ -358,7 +358,6 @@ form full: partials: parallel chunks of the n elements, each folding into its ow
   in  L0: f32 elem
   out O0: f32 once
   out O1: f32 per element
-  tmp S0: f32 per element, between passes
   acc a0 = mean {value f64}
   acc a1 = mean {value f64}
   pass 1, per element:
@@ -370,16 +369,16 @@ form full: partials: parallel chunks of the n elements, each folding into its ow
   pass 2, per element:
     x2 = load L0
     v3 = np.float32((x2 - r0))
-    store S0 = v3
     v4 = np.float32((v3 * v3))
     update a1 with v4
   pass 2, after the reduction:
     r1 = np.float32((a1 / count))
     v6 = np.float32(sqrt(r1))
   pass 3, per element:
-    x7 = load S0
-    v8 = np.float32((x7 / v6))
-    store O1 = v8""",
+    x7 = load L0
+    v8 = np.float32((x7 - r0))
+    v9 = np.float32((v8 / v6))
+    store O1 = v9""",
 }
 
 
