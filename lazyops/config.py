@@ -35,13 +35,32 @@ def get(name):
     return SETTINGS[name]
 
 
+_KINDS = {"small_work": "count", "serial_work": "count", "debug": "level",
+          "device": "device", "tiered": "flag", "check_inputs": "flag"}
+
+
+def _checked(name, v):
+    """`v` as setting `name` takes it; a clear error where it cannot."""
+    kind = _KINDS[name]
+    if kind == "flag" and isinstance(v, (bool, int)) and v in (0, 1):
+        return bool(v)
+    if kind in ("count", "level") and isinstance(v, int) and not isinstance(v, bool) \
+            and v >= 0 and (kind == "count" or v <= 3):
+        return v
+    if kind == "device" and v == "cpu":
+        return v
+    want = {"flag": "True or False", "count": "an int >= 0", "level": "an int from 0 to 3",
+            "device": "one of the available devices: 'cpu'"}[kind]
+    raise ValueError(f"config.set: {name}={v!r}; expected {want}")
+
+
 def set(**settings):  # noqa: A001
-    for k, v in settings.items():
+    """Change settings; all are checked before any changes."""
+    for k in settings:
         if k not in SETTINGS:
             raise KeyError(f"config.set: unknown setting {k!r}; known: {sorted(SETTINGS)}")
-        if k == "device" and v != "cpu":
-            raise ValueError(f"config.set: device {v!r} is not available; devices: 'cpu'")
-        SETTINGS[k] = v
+    checked = {k: _checked(k, v) for k, v in settings.items()}
+    SETTINGS.update(checked)
 
 
 @contextlib.contextmanager

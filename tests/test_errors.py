@@ -202,3 +202,22 @@ def test_scalar_conversion_errors():
         len(T(np.float32(1.0)))
     with pytest.raises(TypeError):
         range(10)[T(np.float32(1.0))]
+
+
+@pytest.mark.parametrize("setting, bad", [("small_work", "abc"), ("small_work", -1),
+                                          ("serial_work", 2.5), ("debug", 7),
+                                          ("tiered", "yes"), ("check_inputs", 2),
+                                          ("device", "gpu")])
+def test_bad_settings_fail_at_config_set(setting, bad):
+    before = dict(lo.config.SETTINGS)
+    with pytest.raises(ValueError, match=f"config.set: {setting}="):
+        lo.config.set(**{setting: bad})
+    with pytest.raises(ValueError):
+        with lo.config.override(**{"debug": 1, setting: bad}):
+            pass
+    assert lo.config.SETTINGS == before  # nothing half-set
+
+
+def test_unknown_setting_names_the_known_ones():
+    with pytest.raises(KeyError, match="small_work"):
+        lo.config.set(smal_work=0)
