@@ -13,18 +13,18 @@ import queue
 import threading
 
 _jobs = queue.Queue()
-_state = {"thread": None}
+_thread = None
 _lock = threading.Lock()
 
 
 def submit(job):
     """Run `job()` on the compile thread; its exceptions are dropped (the
     foreground compile of the same kernel raises them where they belong)."""
+    global _thread
     with _lock:
-        if _state["thread"] is None:
-            t = threading.Thread(target=_work, name="lazyops-compile", daemon=True)
-            _state["thread"] = t
-            t.start()
+        if _thread is None:
+            _thread = threading.Thread(target=_work, name="lazyops-compile", daemon=True)
+            _thread.start()
     _jobs.put(job)
 
 
@@ -51,9 +51,8 @@ def pending():
 
 def _forked():
     """A forked child has no compile thread: it starts its own, afresh."""
-    global _jobs, _lock
-    _jobs, _lock = queue.Queue(), threading.Lock()
-    _state["thread"] = None
+    global _jobs, _lock, _thread
+    _jobs, _lock, _thread = queue.Queue(), threading.Lock(), None
 
 
 atexit.register(lambda: _jobs.join())  # the queue of this process, forked or not

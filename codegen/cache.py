@@ -301,7 +301,7 @@ def precompile(fn, described):
     running it; a no-op where it is compiled for them."""
     from numba import typeof, types
     from numba.np.numpy_support import from_dtype
-    sig = tuple(types.Array(from_dtype(d[1]), d[2], d[3], readonly=d[4], aligned=d[5])
+    sig = tuple(types.Array(from_dtype(d[0]), d[1], d[2], readonly=d[3], aligned=d[4])
                 if type(d) is tuple else typeof(d) for d in described)
     n = len(fn.overloads)
     t0 = time.perf_counter()
@@ -312,8 +312,9 @@ def precompile(fn, described):
 
 def describe(args):
     """Kernel arguments as `precompile` takes them: arrays by their Numba
-    type's parts (so that no array is kept alive), scalars as they are."""
-    return [("array", a.dtype, a.ndim,
+    type's parts (dtype, ndim, layout, read-only, aligned), so that no array
+    is kept alive; scalars as they are."""
+    return [(a.dtype, a.ndim,
              "C" if a.flags.c_contiguous else "F" if a.flags.f_contiguous else "A",
              not a.flags.writeable, a.flags.aligned) if type(a) is np.ndarray else a
             for a in args]

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import dtypes as D
-from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS, VIEW_OPS,
-                           family, lookup)
+from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, EXACT, REDUCTION_OPS, SOURCE_OPS,
+                           VIEW_OPS, family, lookup)
 
 
 class Unsupported(TypeError):
@@ -106,8 +106,6 @@ class Store:
 
 # The variable a printer defines in its element loop: the element's flat
 # position in the kernel's (reduced) loop; iota and arg reductions read it.
-# one exactly rounded op each: a later pass may recompute them (see _exact)
-_EXACT = frozenset({"lazy.add", "lazy.subtract", "lazy.multiply"})
 INDEX = "index"
 # ... and the number of elements each reduction folds, defined before `outer`.
 COUNT = "count"
@@ -471,7 +469,8 @@ class _Lowering:
         earlier passes' results): a later pass recomputing it gets the same
         bits (one IEEE op; fast-math `reassoc` has nothing to reorder) and
         saves a temp buffer's write and read (`x - mean` in standardize)."""
-        return op is not None and op.name in _EXACT and D.is_float(op.results[0].type.dtype) \
+        return op is not None and lookup(op.name).has(EXACT) \
+            and D.is_float(op.results[0].type.dtype) \
             and all(o in self.input_of or o in self.names or o in self.info.outer
                     for o in op.operands)
 

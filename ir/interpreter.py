@@ -78,6 +78,7 @@ class Program:
                 self.steps.append((lambda *a, b=block: run_block(b, a), ins, {}, outs))
             else:
                 self.steps.append((lookup(op.name).reference, ins, op.attrs, outs))
+        self.dead = self._dead()
         self.fast = None
 
     def run(self, args):
@@ -85,7 +86,6 @@ class Program:
             return self.fast(*args)
         vals = list(args) + self.template[len(args):]
         fixed = set()
-        dead = self._dead()
         with np.errstate(all="ignore"):
             for i, (fn, ins, attrs, outs) in enumerate(self.steps):
                 out = fn(*[vals[i] for i in ins], **attrs)
@@ -96,7 +96,7 @@ class Program:
                         o = _fix(o, dtype, shape)
                         fixed.add(i)
                     vals[k] = o
-                for k in dead[i]:  # NumPy reuses the memory of what no later step reads
+                for k in self.dead[i]:  # NumPy reuses the memory of what no later step reads
                     vals[k] = None
         self.fast = self._generate(fixed)
         return [vals[k] for k in self.returns]
@@ -120,7 +120,6 @@ class Program:
         """The straight-line function of the steps; `fixed`: the steps whose
         results needed `_fix`."""
         g = {"errstate": np.errstate, "_fix": _fix}
-        dead_at = self._dead()
         args = ", ".join(f"v{k}" for k in range(self.nargs))
         lines = [f"def run({args}):", "    with errstate(all='ignore'):"]
         for k, v in enumerate(self.template):
@@ -135,7 +134,7 @@ class Program:
             for k, dtype, shape in outs if i in fixed else ():
                 g[f"d{k}"], g[f"s{k}"] = dtype, shape
                 lines.append(f"        v{k} = _fix(v{k}, d{k}, s{k})")
-            dead = [f"v{k}" for k in dead_at[i]]
+            dead = [f"v{k}" for k in self.dead[i]]
             if dead:
                 lines.append(f"        del {', '.join(dead)}")
         if not self.steps:

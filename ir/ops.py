@@ -8,7 +8,7 @@ parameters as attributes.
 import numpy as np
 
 from . import dtypes as D
-from .registry import (ELEMENTWISE, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
+from .registry import (ELEMENTWISE, EXACT, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
                        Reduce, register)
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
@@ -126,9 +126,9 @@ def unary(name, scalar, reference, promote=same, result=None, cost=1):
          scalar=scalar, promote=promote, cost=cost)
 
 
-def binary(name, scalar, reference, promote=arith, result=None, cost=1):
-    _reg(name, [ELEMENTWISE], 2, infer=_elementwise_infer(result), reference=reference,
-         scalar=scalar, promote=promote, cost=cost)
+def binary(name, scalar, reference, promote=arith, result=None, cost=1, exact=False):
+    _reg(name, [ELEMENTWISE] + ([EXACT] if exact else []), 2, infer=_elementwise_infer(result),
+         reference=reference, scalar=scalar, promote=promote, cost=cost)
 
 
 def reduction(name, reference, result, recipe=None, attrs=None, decompose=None):
@@ -140,10 +140,10 @@ def reduction(name, reference, result, recipe=None, attrs=None, decompose=None):
 
 # ---------------------------------------------------------------- elementwise
 
-binary("add", {"bool": "({0} | {1})", "any": "({0} + {1})"}, np.add)
+binary("add", {"bool": "({0} | {1})", "any": "({0} + {1})"}, np.add, exact=True)
 binary("subtract", "({0} - {1})", np.subtract,
-       promote=no_bool(arith, "subtract (the `-` operator)"))
-binary("multiply", {"bool": "({0} & {1})", "any": "({0} * {1})"}, np.multiply)
+       promote=no_bool(arith, "subtract (the `-` operator)"), exact=True)
+binary("multiply", {"bool": "({0} & {1})", "any": "({0} * {1})"}, np.multiply, exact=True)
 binary("divide", "({0} / {1})", np.divide, promote=true_div, cost=4)
 binary("floor_divide", "floor_divide({0}, {1})", np.floor_divide,
        result=lambda d: "int8" if d == "bool" else d, cost=4)

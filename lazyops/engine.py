@@ -54,13 +54,13 @@ class Plan:
         self.ran_compiled = None  # the latest run's path
 
     def compiled_by_default(self):
-        return self.work >= config.get("small_work")
+        return self.work >= config.SETTINGS["small_work"]
 
     def run(self, args, compiled=None, timings=None):
         """The outputs for `args`: compiled, on the interpreter, or (`compiled`
         None) as `small_work` and `tiered` choose."""
         if compiled is None:
-            compiled = self.work >= config.SETTINGS["small_work"]
+            compiled = self.compiled_by_default()
             if compiled and self.tier != "ready" and config.SETTINGS["tiered"]:
                 return self._run_tiered(args)
         self.ran_compiled = compiled
@@ -68,19 +68,30 @@ class Plan:
             if self.program is None:
                 self.program = Program(self.reference)
             return self.program.run(args)
+        if timings is None:
+            return self._sweep(args, self._launch)
+        return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
+
+    def _launch(self, op, vals):
+        launcher = self.launchers.get(op)
+        return launcher(vals) if launcher is not None else run_op(op, vals)
+
+    def _timed(self, op, vals, timings):
+        t0 = time.perf_counter()
+        outs = self._launch(op, vals)
+        timings.append((op, time.perf_counter() - t0, vals, outs))
+        return outs
+
+    def _sweep(self, args, step):
+        """Run the scheduled ops in order, `step(op, operand arrays)` giving
+        each op's results; intermediates die at their last reader."""
         f = self.scheduled
         env = dict(zip(f.args, args))
         # kernels raise no floating-point warnings: NumPy's ops (run_op) may
         with np.errstate(all="ignore") if self.numpy_ops else _NO_CONTEXT:
             for i, op in enumerate(f.ops[:-1]):
-                vals = [env[o] for o in op.operands]
-                launcher = self.launchers.get(op)
-                t0 = time.perf_counter() if timings is not None else 0.0
-                outs = launcher(vals) if launcher is not None else run_op(op, vals)
-                if timings is not None:
-                    timings.append((op, time.perf_counter() - t0, vals, outs))
-                env.update(zip(op.results, outs))
-                for v in self.last_use.get(i, ()):  # intermediates die at their last reader
+                env.update(zip(op.results, step(op, [env[o] for o in op.operands])))
+                for v in self.last_use.get(i, ()):
                     del env[v]
         return [env[v] for v in f.returns]
 
@@ -88,26 +99,24 @@ class Plan:
         """A run on the interpreter while the kernels compile in the
         background. The first one interprets the scheduled kernels, so that
         each kernel's argument layouts are known, and queues their compiles."""
-        self.ran_compiled = False
         if self.tier is not None:
             return self.run(args, compiled=False)
-        f = self.scheduled
-        env, jobs = dict(zip(f.args, args)), []
-        with np.errstate(all="ignore"):
-            for i, op in enumerate(f.ops[:-1]):
-                vals = [env[o] for o in op.operands]
-                launcher = self.launchers.get(op)
-                if launcher is not None:
-                    jobs.append(launcher.ahead(vals))
-                env.update(zip(op.results, run_op(op, vals)))
-                for v in self.last_use.get(i, ()):
-                    del env[v]
+        self.ran_compiled = False
+        jobs = []
+
+        def interpret(op, vals):
+            launcher = self.launchers.get(op)
+            if launcher is not None:
+                jobs.append(launcher.ahead(vals))
+            return run_op(op, vals)
+        with np.errstate(all="ignore"):  # kernels interpreted by NumPy
+            outs = self._sweep(args, interpret)
         if None in jobs:  # a target that cannot compile ahead compiles on the next run
             self.tier = "ready"
         else:
             self.tier = "compiling"
             background.submit(lambda: self._compile(jobs))
-        return [env[v] for v in f.returns]
+        return outs
 
     def _compile(self, jobs):
         try:

@@ -85,8 +85,7 @@ def _explain_forced(values):
                                        "(each kernel's latest launch shown)",
                                  {k: v for k, v in sources.items() if v}))
         else:
-            why = " (its first force: kernels compile in the background)" \
-                if plan.tier is not None else ""
+            why = " (tiered: its kernels were compiling)" if plan.tier is not None else ""
             parts.append(_render(plan, f"already forced: it ran on the NumPy interpreter{why}",
                                  {}, "ran on the NumPy interpreter"))
     return "\n".join(parts)

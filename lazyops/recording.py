@@ -119,7 +119,7 @@ def _part(v):
 def _node(op):
     operands = op.operands
     if len(operands) != 2:
-        return _shared_node(op)
+        return _general_node(op)
     pa, pb = _part(operands[0]), _part(operands[1])  # the common case, unrolled
     if pa is None or pb is None:
         return None
@@ -137,7 +137,7 @@ def _node(op):
     return _ids.get(key) or _intern(key), leaves, epoch
 
 
-def _shared_node(op):
+def _general_node(op):
     """`_node` for any number of operands."""
     epoch = FORCES[0] if op.operands else _NEVER
     key = [op.sig or op.signature(), None]
