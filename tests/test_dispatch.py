@@ -98,3 +98,96 @@ def test_compiled_and_interpreted_plans_both_serve_the_fast_path():
         for _ in range(3):
             got = lo.tanh(lo.convert_to_tensor(x) * 1.5).numpy()
             np.testing.assert_allclose(got, np.tanh(x * np.float32(1.5)), rtol=2e-6, atol=1e-7)
+
+
+# A kernel's second launch with the arguments' geometry of an earlier one
+# remakes its views from that geometry (`codegen.launch._Replay`).
+
+def _compiled_plan(f, *arrays):
+    """(plan of f on `arrays`, a function giving the plan's arguments for
+    other arrays in their places; the other leaves are f's scalars)."""
+    with lo.config.override(small_work=0, tiered=False, serial_work=0):
+        plan, _, leaves = engine.plan_of([f(*[lo.convert_to_tensor(a) for a in arrays])._value])
+    where = [next((k for k, a in enumerate(arrays) if leaf.data is a), None) for leaf in leaves]
+
+    def args(*new):
+        return [leaf.data if k is None else new[k] for leaf, k in zip(leaves, where)]
+    return plan, args
+
+
+def _run(plan, args, serial_work=0):
+    with lo.config.override(serial_work=serial_work):
+        got = plan.run(list(args), compiled=True)
+    want = plan.run(list(args), compiled=False)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=2e-3, atol=1e-6)
+    return got
+
+
+def _replays(plan):
+    return [r for launcher in plan.launchers.values() for r in launcher.replays.values()]
+
+
+def _layernorm(x, g):
+    m = lo.mean(x, axis=-1, keepdims=True)
+    d = x - m
+    return d / lo.sqrt(lo.mean(d * d, axis=-1, keepdims=True) + 1e-5) * g
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_a_replayed_launch_reads_its_new_arguments(dtype):
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((6, 40)).astype(dtype), rng.standard_normal(40).astype(dtype)
+    plan, args = _compiled_plan(_layernorm, x, g)
+    first = _run(plan, args(x, g))[0]
+    kept = first.copy()
+    assert [r for r in _replays(plan) if r]
+    for k in range(3):
+        x2, g2 = (x * (k + 2)).astype(dtype), (g - k).astype(dtype)
+        got = _run(plan, args(x2, g2))[0]
+        assert not np.shares_memory(got, first)
+    np.testing.assert_array_equal(first, kept)  # not written by later launches
+    np.testing.assert_array_equal(first, _run(plan, args(x, g))[0])
+
+
+def test_replayed_column_reductions_and_transposed_views():
+    """`cols` results are transposed views of their buffers; the transpose is
+    a view the launch makes of its input."""
+    a = np.arange(48, dtype=np.float32).reshape(8, 6)
+    plan, args = _compiled_plan(lambda t: lo.transpose(t) * 2 - lo.sum(t, axis=0)[:, None], a)
+    for k in range(3):
+        got = _run(plan, args(a + k))[0]
+        np.testing.assert_array_equal(got, (a + k).T * 2 - (a + k).sum(0)[:, None])
+
+
+def test_aliased_arguments_replay_by_position():
+    """A replay made from separate arrays is right for the same array passed
+    twice, and the other way round: ambiguous first launches do not replay."""
+    buf = np.arange(16, dtype=np.float32)
+    other = np.arange(16, dtype=np.float32)[::-1].copy()
+    plan, args = _compiled_plan(lambda a, b: a * 2 - b, buf, other)
+    for a, b in ([buf, other], [buf, buf], [other, buf], [buf, buf], [other, other]):
+        np.testing.assert_array_equal(_run(plan, args(a, b))[0], a * 2 - b)
+    plan2, args2 = _compiled_plan(lambda a, b: a * 3 - b, buf, other)
+    _run(plan2, args2(buf, buf))
+    assert not [r for r in _replays(plan2) if r]
+    np.testing.assert_array_equal(_run(plan2, args2(buf, other))[0], buf * 3 - other)
+
+
+def test_strided_arguments_launch_without_a_replay():
+    base = np.arange(64, dtype=np.float32).reshape(8, 8)
+    plan, args = _compiled_plan(lambda a: lo.exp(a * 0.1), base)
+    for a in (base[::-1], base[::-1] + 1, base.T, base):
+        _run(plan, args(a))
+    assert None in [launcher.replays.get(k) for launcher in plan.launchers.values()
+                    for k in launcher.replays]
+
+
+def test_serial_work_is_part_of_the_replay_key():
+    x = np.linspace(0, 1, 3000, dtype=np.float32)
+    plan, args = _compiled_plan(lambda a: a * a + 1, x)
+    _run(plan, args(x), serial_work=0)
+    _run(plan, args(x), serial_work=10**9)
+    launcher, = plan.launchers.values()
+    assert {r.layout[3] for r in launcher.replays.values()} == {False, True}
