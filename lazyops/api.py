@@ -127,21 +127,30 @@ def _cast(x, dtype):
 
 
 _CONSTANTS = {}
+_SCALAR_LEAVES = {}  # (dtype, value, sign) -> a runtime scalar's leaf (read-only 0-d array)
 
 
 def _scalar_value(v, dtype, static, api):
     """A Python scalar as an IR constant (static) or a runtime 0-d argument.
     Constants have no operands and no data, so one recorded op per value and
     dtype serves every graph."""
+    # 0 == 0.0 == -0.0: the sign keeps -0.0 apart; True == 1 but is a bool
+    key = (dtype, v, math.copysign(1.0, v) if v == 0 else type(v))
     if v in static:
-        # 0 == 0.0 == -0.0: the sign keeps -0.0 apart
-        key = (dtype, v, math.copysign(1.0, v) if v == 0 else 0)
         c = _CONSTANTS.get(key)
         if c is None:
             value = _scalar_array(v, dtype, api).item()
             c = _CONSTANTS[key] = record("constant", [], {"value": value, "dtype": dtype})
         return c
-    return leaf(_scalar_array(v, dtype, api))
+    # a scalar used again (a loop's coefficients) shares its leaf
+    c = _SCALAR_LEAVES.get(key)
+    if c is None:
+        a = _scalar_array(v, dtype, api)
+        a.flags.writeable = False
+        if len(_SCALAR_LEAVES) >= 4096:
+            _SCALAR_LEAVES.clear()
+        c = _SCALAR_LEAVES[key] = leaf(a)
+    return c
 
 
 def _scalar_array(v, dtype, api):

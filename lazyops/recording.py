@@ -125,13 +125,21 @@ def _node(op):
         return None
     (ka, la, ea), (kb, lb, eb) = pa, pb
     epoch = min(FORCES[0], ea, eb)
-    for leaf in lb:
-        if leaf in la:  # shared leaves: the key says where b's are
-            leaves = la + tuple([x for x in lb if x not in la])
-            key = (op.sig or op.signature(), ka, kb, tuple([leaves.index(x) for x in lb]))
-            break
+    sig = op.sig or op.signature()
+    if len(lb) == 1:  # b a leaf or over one (`y - x` with x below y)
+        b0 = lb[0]
+        if b0 in la:
+            leaves, key = la, (sig, ka, kb, la.index(b0))
+        else:
+            leaves, key = la + lb, (sig, ka, kb)
     else:
-        leaves, key = la + lb, (op.sig or op.signature(), ka, kb)
+        for leaf in lb:
+            if leaf in la:  # shared leaves: the key says where b's are
+                leaves = la + tuple([x for x in lb if x not in la])
+                key = (sig, ka, kb, tuple([leaves.index(x) for x in lb]))
+                break
+        else:
+            leaves, key = la + lb, (sig, ka, kb)
     if len(leaves) > _MAX_LEAVES:
         return None
     return _ids.get(key) or _intern(key), leaves, epoch

@@ -191,3 +191,16 @@ def test_serial_work_is_part_of_the_replay_key():
     _run(plan, args(x), serial_work=10**9)
     launcher, = plan.launchers.values()
     assert {r.layout[3] for r in launcher.replays.values()} == {False, True}
+
+
+def test_runtime_scalars_share_a_leaf_per_value_and_dtype():
+    a = lo.convert_to_tensor(X)
+    one, two = a * 2.5, a * 2.5
+    assert one._value.owner.operands[1] is two._value.owner.operands[1]
+    assert not one._value.owner.operands[1].data.flags.writeable
+    assert (a * 3.5)._value.owner.operands[1] is not one._value.owner.operands[1]
+    h = lo.convert_to_tensor(X.astype(np.float16)) * 2.5
+    assert h._value.owner.operands[1].type.dtype == "float16"
+    both = a * 2.5 + lo.convert_to_tensor(Y) * 2.5  # one leaf read twice
+    np.testing.assert_array_equal(both.numpy(), X * np.float32(2.5) + Y * np.float32(2.5))
+    np.testing.assert_array_equal((a * 2.5 - a * 3.5).numpy(), X * np.float32(2.5) - X * np.float32(3.5))
