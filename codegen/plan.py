@@ -385,7 +385,8 @@ class KernelInfo:
             if op in self.reductions:
                 self.stage[r] = self.stage.get(op.operands[0], 0)
                 self.outer.add(r)
-            elif op.operands and all(v in small for v in op.operands):
+            elif op.operands and all(v in small for v in op.operands) \
+                    and op not in self.sources:  # an iota differs from element to element
                 small.add(r)
                 self.stage[r] = 0
             # as the scheduler decides: the epilogue keeps an outer operand's shape

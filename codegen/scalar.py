@@ -19,6 +19,7 @@ exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
 log2, log10, tanh, sin, cos = mathlib.log2, mathlib.log10, mathlib.tanh, mathlib.sin, mathlib.cos
 tan, sinh, cosh = np.tan, np.sinh, np.cosh
 arcsin, arccos, arctan, arctan2 = np.arcsin, np.arccos, np.arctan, np.arctan2
+arcsinh, arccosh, arctanh = np.arcsinh, np.arccosh, np.arctanh
 sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc
 isnan, isinf, isfinite = np.isnan, np.isinf, np.isfinite
 
@@ -81,6 +82,78 @@ def sign(a):
     if a < 0:
         return -1
     return a - a  # +0 for either zero (as NumPy), NaN for NaN
+
+
+@_jit
+def erf(x):
+    return math.erf(x)
+
+
+@njit(cache=True, error_model="numpy")
+def erfinv(y):
+    """The inverse error function in float64: Giles' single-precision
+    approximation, then two Newton steps on math.erf."""
+    y = np.float64(y)
+    if y == 0.0:
+        return 0.0  # +0.0 for -0.0 too, as scipy
+    if not -1.0 < y < 1.0:
+        if y == 1.0:
+            return np.inf
+        if y == -1.0:
+            return -np.inf
+        return np.nan
+    w = -math.log((1.0 - y) * (1.0 + y))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+            p = c + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+            p = c + p * w
+    x = p * y
+    for _ in range(2):  # f(x) = erf(x) - y, f'(x) = 2/sqrt(pi) exp(-x^2)
+        x -= (math.erf(x) - y) / (1.1283791670955126 * math.exp(-x * x))
+    return x
+
+
+@_jit
+def logaddexp(a, b):
+    """NumPy's logaddexp: equal arguments (infinities included) give
+    a + log(2), NaN propagates."""
+    if a == b:
+        return a + 0.6931471805599453
+    d = a - b
+    if d > 0:
+        return a + log1p(exp(-d))
+    if d <= 0:
+        return b + log1p(exp(d))
+    return d
+
+
+def left_shift(a, b):
+    """NumPy's left_shift: 0 for a count outside [0, bits)."""
+
+
+def right_shift(a, b):
+    """NumPy's right_shift: for a count outside [0, bits), -1 for a negative
+    a and 0 otherwise."""
+
+
+@overload(left_shift, inline="always")
+def _left_shift(a, b):
+    bits = a.bitwidth
+    return lambda a, b: (a - a) if (b < 0 or b >= bits) else (a << b)
+
+
+@overload(right_shift, inline="always")
+def _right_shift(a, b):
+    bits = a.bitwidth
+    return lambda a, b: ((a - a) - (a < 0)) if (b < 0 or b >= bits) else (a >> b)
 
 
 def floor_divide(a, b):
@@ -200,7 +273,8 @@ def _round_int(x, decimals):
 
 
 __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
-           "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "sqrt", "floor", "ceil",
+           "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh",
+           "arctanh", "erf", "erfinv", "logaddexp", "left_shift", "right_shift", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
            "minimum_first", "sign", "floor_divide",
            "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "vsum"]

@@ -211,7 +211,7 @@ _reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},
              "any": "{dtype}({0})"})
 _reg("where", [ELEMENTWISE], 3, infer=_elementwise_infer(None),
      reference=lambda c, x, y: np.where(c, x, y), scalar="({1} if {0} else {2})",
-     promote=arith)
+     promote=arith, conditions=lambda attrs: 1)
 
 # ---------------------------------------------------------------- sources
 

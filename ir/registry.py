@@ -65,6 +65,8 @@ class OpDef:
     doc: str = ""
     structural: str = None         # the family of a structural op (kernel, terminator)
     decompose: Callable = None     # composites: (rewriter, operands, attrs) -> result values
+    conditions: Callable = None    # elementwise: attrs -> how many leading operands are bool conditions
+    mixed_dtypes: bool = False     # elementwise operands of their own dtypes (the op converts them)
 
     @property
     def full_name(self):

@@ -9,8 +9,9 @@ Checks:
   its kind ("ints", "int", "bool", "str", "dtype", "scalar"); a reduction's
   `axis` is sorted, unique and in range;
 - result types equal what `OpDef.infer` gives (where the op has `infer`);
-- elementwise operands share one dtype (`lazy.where`: a bool condition, then
-  branches of one dtype);
+- elementwise operands share one dtype after their leading bool conditions
+  (`OpDef.conditions`: `where`'s one, `select`'s n), except ops marked
+  `mixed_dtypes` (`isclose` converts its operands itself);
 - SSA dominance: each operand is defined earlier in the same block or is an
   argument of that block. Regions are closed: a kernel body reads outer
   values only through the kernel's operands, bound to its block arguments;
@@ -218,10 +219,14 @@ class _Verifier:
                 self.fail(op, f"axis {list(axis)} is not sorted", w)
 
     def elementwise_dtypes(self, op, types, w):
-        if op.name == "lazy.where":
-            if types[0].dtype != "bool":
-                self.fail(op, f"the condition (operand #0) must be bool, got {types[0]}", w)
-            types = types[1:]
+        d = lookup(op.name)
+        if d.mixed_dtypes:
+            return
+        n = d.conditions(op.attrs) if d.conditions else 0
+        for k, t in enumerate(types[:n]):
+            if t.dtype != "bool":
+                self.fail(op, f"the condition (operand #{k}) must be bool, got {t}", w)
+        types = types[n:]
         dts = [t.dtype for t in types]
         if len(set(dts)) > 1:
             self.fail(op, "elementwise operands must share one dtype (the front end casts "

@@ -7,6 +7,8 @@ fuses it into kernels, compiles them with Numba and runs them.
 from . import config, operators  # noqa: F401  (operators: attaches Tensor's)
 from .api import *  # noqa: F401,F403
 from .api import abs, all, any, max, min, round, sum  # noqa: F401  (keras.ops names)
+from .api_math import (bitwise_left_shift, bitwise_not, bitwise_right_shift, conj,  # noqa: F401
+                       isclose, nan_to_num, saturate_cast, select)
 from .codegen import cache as _cache
 from .codegen.cache import cache_info
 from .engine import evaluate, wait_for_kernels

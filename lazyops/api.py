@@ -311,7 +311,7 @@ def _binary(name):
 
 # Plain elementwise ops (no attributes, no special rule at the call) are
 # generated from the registry: adding one is its registry entry.
-_SPECIAL = {"rsqrt", "power", "round", "cast", "where"}
+_SPECIAL = {"rsqrt", "power", "round", "cast", "where", "nan_to_num"}
 
 
 def _plain_elementwise():

@@ -58,6 +58,9 @@ EXAMPLES = {
     "lazy.matmul": ([T((2, 3)), T((3, 4))], {}),
     "lazy.argmax": ([T((2, 3, 4))], {"axis": (1,), "keepdims": False}),
     "lazy.argmin": ([T((2, 3, 4))], {"axis": (0, 1, 2), "keepdims": True}),
+    "lazy.isclose": ([T((2, 3)), T((3,), "float16")], {"rtol": 1e-5, "atol": 0.5, "equal_nan": True}),
+    "lazy.select": ([T((2, 3), "bool"), T((3,), "bool"), T((2, 3)), T((3,)), T(())], {"n": 2}),
+    "lazy.nan_to_num": ([T((2, 3)), T(()), T(()), T(())], {}),
 }
 STRUCTURAL = ("lazy.kernel", "lazy.yield")
 _KIND_DEFAULTS = {"ints": (), "int": 0, "bool": False, "str": "", "dtype": F32, "scalar": 0}
@@ -89,14 +92,24 @@ func.func @f(%arg0: tensor<3xf32>) -> tensor<3xf32> {{
 }}"""
 
 
-BOOL_OPERANDS = ("lazy.logical_and", "lazy.logical_or", "lazy.logical_xor", "lazy.logical_not")
+def _compute_dtype(d):
+    """The dtype an elementwise op computes in for float32 operands, or for
+    int32 ones where it takes no floats (bitwise ops)."""
+    if d.promote is None:
+        return F32
+    for dt in (F32, "int32"):
+        try:
+            return d.promote(*[dt] * d.arity)
+        except TypeError:
+            continue
+    pytest.fail(f"{d.name}: takes neither float32 nor int32 operands")
 
 
 def example(name, d):
     if name in EXAMPLES:
         return EXAMPLES[name]
     if d.has(ELEMENTWISE) and not d.attrs and d.arity in (1, 2, 3):
-        dt = "bool" if name in BOOL_OPERANDS else F32
+        dt = _compute_dtype(d)
         shapes = [(2, 3), (3,), (1, 3)][:d.arity]
         return [T(s, dt) for s in shapes], {}
     if d.has(REDUCTION) and set(d.attrs) == {"axis", "keepdims"}:

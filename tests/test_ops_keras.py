@@ -31,7 +31,8 @@ def registered(fam, arity=None, attrs=()):
 
 
 UNARY_DOMAIN = {"rsqrt": "pos", "exp": "small", "expm1": "small", "sinh": "small",
-                "cosh": "small", "arcsin": "unit", "arccos": "unit"}
+                "cosh": "small", "arcsin": "unit", "arccos": "unit", "arctanh": "unit",
+                "erfinv": "unit", "arccosh": "pos"}
 UNARY = {op: UNARY_DOMAIN.get(op, "any")
          for op in registered("elementwise", 1) + ["abs", "round"]}
 
@@ -586,6 +587,11 @@ RHS_ROW = [2.0, -0.0, 0.0, -3.0, 0.5, np.inf, 1.0, -np.inf, 2.0, np.nan, -0.5, 1
            -1.0, 3.0, 0.25, -7.5]
 INT8_ROW = [-128, 127, -7, 7, 0, 1, -1, 100, -100, 3, 5, -3, 64, -64, 2, 9]
 INT8_RHS = [-1, 1, 2, -2, 3, 1, 2, 3, 2, 1, 2, 3, 2, 1, 3, 0]
+SHIFT_RHS = [0, 1, 7, 8, 9, -1, 3, 2, 100, -100, 5, 6, 1, 2, 3, 4]  # counts out of range too
+INT32_ROW = [0, 1, -1, 2, -2, 3, 4, -4, 6, -6, 2**31 - 1, -2**31, 100, 7, 5, -5]
+INT_UNARY = ["erf", "reciprocal", "bitwise_invert", "imag", "conjugate", "real", "absolute",
+             "arcsinh", "erfinv"]
+BITS = ["bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"]
 
 COMPILED_BATCHES = {
     # name: (ops, lhs, rhs or None, dtype, kwargs)
@@ -596,6 +602,12 @@ COMPILED_BATCHES = {
     "binary-int8": (["add", "subtract", "multiply", "divide", "floor_divide", "mod", "power",
                      "maximum", "minimum", "less", "equal", "logical_xor"],
                     INT8_ROW, [abs(v) for v in INT8_RHS], "int8", {}),
+    "bits-int8": (BITS, INT8_ROW, SHIFT_RHS, "int8", {}),
+    "bits-uint8": (BITS, [abs(v) % 256 for v in INT8_ROW], [abs(v) for v in SHIFT_RHS], "uint8",
+                   {}),
+    "bits-int32": (BITS + ["logaddexp", "divide_no_nan"], INT32_ROW, SHIFT_RHS, "int32", {}),
+    "unary-int8": (INT_UNARY, INT8_ROW, None, "int8", {}),
+    "unary-int32": (INT_UNARY, INT32_ROW, None, "int32", {}),
     "reduce-float32": (REDUCTIONS, SPECIAL_ROW[:12] + [1.0, -1.0, 2.0, 0.25], None, "float32",
                        {"axis": 1}),
 }
@@ -668,6 +680,8 @@ TESTED_ELSEWHERE = {
     "where": ("test_ops_keras", "test_where"),
     "constant": ("test_ops_keras", "test_creation"), "iota": ("test_ops_keras", "test_creation"),
     "slice": ("test_tensor", "test_getitem"), "matmul": ("test_tensor", "test_matmul_operator"),
+    "nan_to_num": ("test_ops_math", "test_nan_to_num"), "isclose": ("test_ops_math", "test_isclose"),
+    "select": ("test_ops_math", "test_select"),
 }
 
 

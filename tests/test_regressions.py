@@ -350,3 +350,16 @@ def test_clip_of_integers_against_python_floats_as_keras(dtype):
             for g in (got[0], interpreted[0]):
                 assert g.dtype == want.dtype, (lo_, hi)
                 np.testing.assert_array_equal(g, want, err_msg=f"clip({dtype}, {lo_}, {hi})")
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_an_iota_beside_a_reduction_is_an_element_value(n):
+    """`min(arange(1), 0, keepdims) + arange(1)`: an iota of one element was
+    taken for a kernel-wide value and read after the loop, where it was never
+    computed (found by the fuzzer)."""
+    v = lo.arange(n, dtype="float32")
+    t = lo.min(v, axis=0, keepdims=True) + v
+    got, interpreted, plan = both_paths([t])
+    assert plan.launchers
+    np.testing.assert_array_equal(got[0], np.arange(n, dtype="float32"))
+    np.testing.assert_array_equal(interpreted[0], got[0])
