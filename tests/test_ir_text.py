@@ -61,6 +61,20 @@ EXAMPLES = {
     "lazy.isclose": ([T((2, 3)), T((3,), "float16")], {"rtol": 1e-5, "atol": 0.5, "equal_nan": True}),
     "lazy.select": ([T((2, 3), "bool"), T((3,), "bool"), T((2, 3)), T((3,)), T(())], {"n": 2}),
     "lazy.nan_to_num": ([T((2, 3)), T(()), T(()), T(())], {}),
+    "lazy.diagonal": ([T((2, 3, 4))], {"offset": 1, "axis1": 0, "axis2": 2}),
+    "lazy.windows": ([T((2, 6))], {"length": 3, "stride": 2}),
+    "lazy.concatenate": ([T((2, 3)), T((2, 1)), T((2, 2))], {"axis": 1}),
+    "lazy.pad": ([T((2, 3)), T(())], {"widths": (1, 0, 2, 1), "mode": "constant"}),
+    "lazy.repeat": ([T((2, 3))], {"repeats": (1, 0, 2), "axis": 1}),
+    # index operands select nothing, so that random data is in range
+    "lazy.take": ([T((2, 3)), T((0,), "int32")], {"axis": 1}),
+    "lazy.take_along_axis": ([T((2, 3)), T((2, 0), "int32")], {"axis": 1}),
+    "lazy.slice_at": ([T((2, 3)), T((2,), "int32")], {"shape": (0, 0)}),
+    "lazy.slice_update": ([T((2, 3)), T((2,), "int32"), T((0, 0))], {}),
+    "lazy.scatter": ([T((0, 2), "int32"), T((0,))], {"shape": (2, 3)}),
+    "lazy.scatter_update": ([T((2, 3)), T((0, 2), "int32"), T((0,))], {"reduction": "add"}),
+    "lazy.linspace": ([T(()), T((3,))], {"num": 4, "endpoint": True, "axis": 1, "dtype": F32,
+                                         "base": 0}),
 }
 STRUCTURAL = ("lazy.kernel", "lazy.yield")
 _KIND_DEFAULTS = {"ints": (), "int": 0, "bool": False, "str": "", "dtype": F32, "scalar": 0}

@@ -682,6 +682,9 @@ TESTED_ELSEWHERE = {
     "slice": ("test_tensor", "test_getitem"), "matmul": ("test_tensor", "test_matmul_operator"),
     "nan_to_num": ("test_ops_math", "test_nan_to_num"), "isclose": ("test_ops_math", "test_isclose"),
     "select": ("test_ops_math", "test_select"),
+    **{op: ("test_ops_shape", "test_shape_op") for op in (
+        "diagonal", "windows", "concatenate", "pad", "repeat", "take", "take_along_axis",
+        "slice_at", "slice_update", "scatter", "scatter_update", "linspace")},
 }
 
 
