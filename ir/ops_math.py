@@ -5,10 +5,10 @@ backend, which calls NumPy (and SciPy for erf/erfinv) on its inputs."""
 import numpy as np
 
 from . import dtypes as D
-from .ops import (_elementwise_infer, _reg, binary, float_unary, numpy_rule, same,
+from .ops import (_elementwise_infer, _reg, binary, float_unary, numpy_rule, reduction, same,
                   strong_true_div, true_div, unary)
 from .registry import ELEMENTWISE
-from .shapes import broadcast_shapes
+from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
 
@@ -149,3 +149,39 @@ def saturate_limits(src, dst):
     if hi > omax:
         hi = np.nextafter(hi, 0, dtype=src)
     return lo.item(), hi.item()
+
+
+def _logsumexp_dtype(d):
+    """scipy computes integers in float64 and keeps float dtypes."""
+    return d if D.is_float(d) else "float64"
+
+
+def _logsumexp_parts(rw, operands, attrs):
+    """max(x) + log(sum(exp(x - max(x)))), the shift 0 where the max is not
+    finite (all -inf, or +inf: then the plain sum gives the limit). Without
+    keepdims the final shift is a second max in the result's shape (the same
+    bits, in the same pass): a reshape of an in-kernel value would cut the
+    kernel."""
+    (x,) = operands
+    dt = _logsumexp_dtype(x.type.dtype)
+    if x.type.dtype != dt:
+        x = rw.create("cast", [x], {"dtype": dt})
+    zero = rw.create("constant", [], {"value": 0.0, "dtype": dt})
+    if any(x.type.shape[a] == 0 for a in attrs["axis"]):  # an empty sum: log(0)
+        shape = reduced_shape(x.type.shape, attrs["axis"], attrs["keepdims"])
+        inf = rw.create("constant", [], {"value": -np.inf, "dtype": dt})
+        return [rw.create("broadcast_to", [inf], {"shape": list(shape)})]
+
+    def shift(keepdims):
+        m = rw.create("max", [x], {"axis": attrs["axis"], "keepdims": keepdims})
+        return rw.create("where", [rw.create("isfinite", [m]), m, zero])
+    inner = shift(True)
+    outer = inner if attrs["keepdims"] else shift(False)
+    s = rw.create("sum", [rw.create("exp", [rw.create("subtract", [x, inner])])],
+                  {"axis": attrs["axis"], "keepdims": attrs["keepdims"]})
+    return [rw.create("add", [rw.create("log", [s]), outer])]
+
+
+reduction("logsumexp", lambda x, axis, keepdims: np.asarray(_scipy_special().logsumexp(
+    x, axis=tuple(axis), keepdims=keepdims)).astype(_logsumexp_dtype(x.dtype.name)),
+    _logsumexp_dtype, decompose=_logsumexp_parts)

@@ -9,6 +9,7 @@ from .api import *  # noqa: F401,F403
 from .api import abs, all, any, max, min, round, sum  # noqa: F401  (keras.ops names)
 from .api_math import (bitwise_left_shift, bitwise_not, bitwise_right_shift, conj,  # noqa: F401
                        isclose, nan_to_num, saturate_cast, select)
+from .api_library import *  # noqa: F401,F403
 from .api_shape import (append, concatenate, copy, diag, diagonal, empty,  # noqa: F401
                         extract_sequences, eye, flip, get_item, identity, linspace, logspace,
                         meshgrid, moveaxis, pad, ravel, repeat, roll, scatter, scatter_update,
