@@ -6,6 +6,7 @@ import numpy as np
 
 from .ops import _reg
 from .registry import LIBRARY, VIEW
+from .shapes import broadcast_shapes
 from .types import TensorType
 
 
@@ -104,6 +105,55 @@ def _along_infer(types, attrs):
 _reg("take_along_axis", [LIBRARY], 2, attrs={"axis": "int"}, infer=_along_infer,
      reference=_checked("take_along_axis",
                         lambda x, i, axis: np.take_along_axis(x, i, axis=axis)))
+
+
+def _index_parts(key):
+    """The parts of an `index` op's key text: "n" (None), "s<start>:<stop>:<step>",
+    "i<int>", "a" (the next index array operand)."""
+    return key.split(";") if key else []
+
+
+def _index_shape(types, key):
+    """NumPy's advanced indexing: the index arrays (and ints beside them)
+    broadcast together; their shape replaces them where they are adjacent,
+    else it goes first."""
+    x, arrays = types[0].shape, [t.shape for t in types[1:]]
+    out, adv_at, adv_parts, dim = [], None, [], 0
+    for j, p in enumerate(_index_parts(key)):
+        if p == "n":
+            out.append(1)
+            continue
+        if p[0] == "s":
+            a, b, c = (int(v) if v else None for v in p[1:].split(":"))
+            out.append(len(range(*slice(a, b, c).indices(x[dim]))))
+        else:
+            adv_at = len(out) if adv_at is None else adv_at
+            adv_parts.append(j)
+        dim += 1
+    b = broadcast_shapes("getitem", arrays + [()]) if arrays else ()
+    if adv_parts and adv_parts[-1] - adv_parts[0] == len(adv_parts) - 1:
+        return tuple(out[:adv_at]) + b + tuple(out[adv_at:])
+    return b + tuple(out)
+
+
+def _index_ref(x, *arrays, key):
+    it = iter(arrays)
+    k = []
+    for p in _index_parts(key):
+        if p == "n":
+            k.append(None)
+        elif p[0] == "s":
+            k.append(slice(*(int(v) if v else None for v in p[1:].split(":"))))
+        elif p[0] == "i":
+            k.append(int(p[1:]))
+        else:
+            k.append(next(it))
+    return x[tuple(k)]
+
+
+_reg("index", [LIBRARY], None, attrs={"key": "str"},
+     infer=lambda types, attrs: [TensorType(_index_shape(types, attrs["key"]), types[0].dtype)],
+     reference=_checked("getitem", _index_ref))
 
 
 def _ix(starts, shape):

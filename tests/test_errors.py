@@ -189,8 +189,10 @@ def test_getitem_errors(no_forcing):
         t[0, 0, 0]
     with pytest.raises(IndexError, match="ellipsis"):
         t[..., 0, ...]
-    with pytest.raises(IndexError):
-        t[[0, 1]]
+    with pytest.raises(IndexError, match="index 2 is out of bounds"):
+        t[[0, 2]]
+    with pytest.raises(IndexError, match="unsupported index"):
+        t["a"]
 
 
 def test_scalar_conversion_errors():
