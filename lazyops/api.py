@@ -11,7 +11,7 @@ import numpy as np
 
 from .ir import dtypes as D
 from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
-from .ir.shapes import broadcast_shapes, normalize_axis, size_of
+from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from . import inputs
 from .recording import leaf, record, record_binary
 from .tensor import Tensor
@@ -26,7 +26,9 @@ _POWER_STATIC = _STATIC_SCALARS | frozenset(map(float, range(-4, 9)))
 # ---------------------------------------------------------------- conversion
 
 def is_tensor(x):
-    return isinstance(x, Tensor)
+    """A lazyops tensor, or what Keras's NumPy backend takes as its tensor (a
+    NumPy array or scalar)."""
+    return isinstance(x, (Tensor, np.ndarray, np.generic))
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
@@ -360,9 +362,13 @@ def round(x, decimals=0):  # noqa: A001
 
 
 def where(condition, x1=None, x2=None):
-    if x1 is None or x2 is None:
-        raise ValueError("where: the one-argument form (nonzero indices) has a data-dependent "
-                         "shape; pass both `x1` and `x2`")
+    if (x1 is None) != (x2 is None):
+        raise ValueError("where: pass both `x1` and `x2`, or neither (the indices of the "
+                         "non-zero elements of `condition`)")
+    if x1 is None:
+        # the indices of the true elements: how many there are depends on the data
+        c = _tensor(condition, "where", "condition")
+        return tuple(Tensor(leaf(i)) for i in np.nonzero(c.numpy()))  # int64, as np.where
     c = _cast(_tensor(condition, "where", "condition"), "bool")
     values = _operands("where", [x1, x2], ("x1", "x2"), "where")
     broadcast_shapes("where", [c.shape] + [v.type.shape for v in values],
@@ -420,14 +426,23 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     return _cast(_reduce("prod", cast(_tensor(x, "prod"), dtype), axis, keepdims), dtype)
 
 
+def _extreme(name, pick, x, axis, keepdims, initial):
+    if initial is not None:
+        x = _tensor(x, name)
+        axes = normalize_axis(name, axis, x.shape)
+        if builtins.any(x.shape[a] == 0 for a in axes):  # only `initial` is left
+            shape = reduced_shape(x.shape, axes, keepdims)
+            return broadcast_to(cast(initial, x.dtype), shape)
+    t = _reduce(name, x, axis, keepdims)
+    return t if initial is None else pick(t, cast(initial, t.dtype))
+
+
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    t = _reduce("max", x, axis, keepdims)
-    return t if initial is None else maximum(t, cast(initial, t.dtype))
+    return _extreme("max", maximum, x, axis, keepdims, initial)
 
 
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    t = _reduce("min", x, axis, keepdims)
-    return t if initial is None else minimum(t, cast(initial, t.dtype))
+    return _extreme("min", minimum, x, axis, keepdims, initial)
 
 
 def amax(x, axis=None, keepdims=False):

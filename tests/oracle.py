@@ -205,7 +205,7 @@ def check(fn, *args, rtol=None, atol=None, signed_zero=True, lazy_fn=None, **kwa
         pytest.fail(f"{what}: Keras raised {type(err).__name__}: {err}; lazyops recorded "
                     f"{t!r} instead of raising at the call")
     t = lfn(*largs, **kwargs)
-    assert lo.is_tensor(t), f"{what}: returned {type(t).__name__}, not a lazyops Tensor"
+    assert isinstance(t, lo.Tensor), f"{what}: returned {type(t).__name__}, not a lazyops Tensor"
     # Metadata is known before forcing.
     assert tuple(t.shape) == expected.shape, \
         f"{what}: lazy shape {t.shape} != expected {expected.shape}"

@@ -512,7 +512,7 @@ class _Gen:
                 self.steps.append(step)
                 self.done = True
             return None
-        if not lo.is_tensor(t) or math.prod(t.shape) > MAX_ELEMENTS:
+        if not isinstance(t, lo.Tensor) or math.prod(t.shape) > MAX_ELEMENTS:
             return None
         self.steps.append(step)
         v = _Val(step.target, t)

@@ -36,7 +36,7 @@ def _compare(op, *inputs, **kwargs):
             getattr(lo, op)(*largs, **kwargs)
         return None
     t = getattr(lo, op)(*largs, **kwargs)
-    assert lo.is_tensor(t)
+    assert isinstance(t, lo.Tensor)
     assert t.dtype == expected.dtype.name, \
         f"{op}{tuple(a if not hasattr(a, 'dtype') else a.dtype.name for a in inputs)}: " \
         f"dtype {t.dtype} != keras {expected.dtype.name}"

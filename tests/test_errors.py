@@ -118,7 +118,7 @@ ERRORS = [
      lambda: K.ones((2, -1))),
     ("arange-zero-step", lambda: lo.arange(0, 5, 0), ValueError, ["arange", "step"],
      lambda: K.arange(0, 5, 0)),
-    ("where-one-arg", lambda: lo.where(T(B23)), ValueError, ["where"], None),
+    ("where-x1-only", lambda: lo.where(T(B23), 1.0), ValueError, ["where", "both"], None),
     ("python-int-out-of-range", lambda: lo.add(T(U23), -7), (TypeError, ValueError, OverflowError),
      ["add", "-7", "uint8"], lambda: K.add(U23, -7)),
     ("python-int-out-of-range-rhs", lambda: lo.maximum(300, T(np.zeros(2, "int8"))),

@@ -505,7 +505,7 @@ def test_convert_to_tensor(x):
     exp, err = keras_call("convert_to_tensor", x)
     assert err is None
     t = lo.convert_to_tensor(x)
-    assert lo.is_tensor(t)
+    assert isinstance(t, lo.Tensor)
     assert_same(lo.convert_to_numpy(t), exp, what=f"convert_to_tensor({x!r})")
     assert t.dtype == exp.dtype.name
     assert lo.shape(t) == K.shape(K.convert_to_tensor(x))
@@ -539,7 +539,9 @@ def test_convert_to_numpy_and_metadata():
     out = lo.convert_to_numpy(t)
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, x)
-    assert lo.is_tensor(t) and not lo.is_tensor(x) and not lo.is_tensor(3)
+    assert lo.is_tensor(t) and not lo.is_tensor(3) and not lo.is_tensor([1.0])
+    for v in (x, np.float32(2), 3, [1.0], t):  # as the NumPy backend: an ndarray is its tensor
+        assert lo.is_tensor(v) == (K.is_tensor(v) or isinstance(v, lo.Tensor))
     assert lo.shape(t) == (2, 3) and isinstance(lo.shape(t), tuple)
     assert lo.dtype(t) == "int16"
     assert lo.shape(x) == K.shape(K.convert_to_tensor(x))

@@ -171,3 +171,23 @@ def test_segment_ids_beyond_num_segments_raise_at_force():
     t = lo.segment_sum(F, np.array([0, 5, 1, 1], "int32"), num_segments=3)
     with pytest.raises(IndexError, match="segment_sum: a segment id"):
         t.numpy()
+
+
+def test_one_argument_where_is_nonzero():
+    c = values((3, 4), "float32") > 0
+    got = lo.where(lo.convert_to_tensor(c))
+    want = K.where(K.convert_to_tensor(c))
+    assert len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        assert_same(g.numpy(), K.convert_to_numpy(w))
+    with pytest.raises(ValueError, match="where: pass both"):
+        lo.where(c, 1.0)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("kwargs", [{"initial": 5}, {"initial": -1.5, "axis": 0},
+                                    {"initial": 2, "axis": 1, "keepdims": True}])
+@pytest.mark.parametrize("x", [np.zeros((0, 3), "float32"), values((2, 3), "int32")],
+                         ids=["empty", "int32"])
+def test_max_min_initial(op, kwargs, x):
+    check(op, x, **kwargs)
