@@ -17,7 +17,10 @@ from .tensor import Tensor
 
 
 def _axis(op, axis, ndim):
-    return normalize_axis(op, axis, ndim)[0]
+    """One axis (an int), normalized."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{op}: `axis` must be an int, got {axis!r}")
+    return normalize_axis(op, int(axis), ndim)[0]
 
 
 def _in_order(op, axes, ndim, arg):

@@ -426,7 +426,14 @@ FLOAT_SCALARS = [0.5, 2.0, 1.5, -1.0, 0.0, 1.0, 0.25, -2.5, 3.0, 0.1, 1e-3, 1e4,
 # (so beyond float32's range, among infinities). Unless `strict`, the generator
 # does not apply them to float64.
 F64_QUIRK = frozenset({"clip", "exp", "expm1", "mean", "prod", "rsqrt", "square", "trunc",
-                       "argmax", "argmin"})
+                       "argmax", "argmin", "arcsinh", "arctanh", "erf", "erfinv", "reciprocal",
+                       "logaddexp", "divide_no_nan", "logsumexp", "nan_to_num", "average",
+                       "trace", "diff", "count_nonzero", "tril", "triu", "roll", "tile",
+                       "repeat", "flip", "moveaxis", "swapaxes", "diagonal", "take"})
+# integer-only and shape ops the `more` step draws from
+BITWISE = ["bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"]
+MORE_UNARY = ["arcsinh", "arctanh", "erf", "erfinv", "reciprocal", "nan_to_num",
+              "count_nonzero", "logsumexp", "average", "bitwise_invert"]
 MAX_ELEMENTS = 1 << 18  # no value may be bigger (a broadcast could ask for gigabytes)
 BIG_SHAPES = [(40000,), (8192 * 3 + 5,), (20000,), (32768,), (24577,),
               (160, 250), (3, 10000), (10000, 3), (128, 257), (1, 30000), (8192, 4)]
@@ -605,7 +612,7 @@ class _Gen:
         kind = self.c.weighted([
             ("binary", 18), ("unary", 14), ("scalar", 12), ("reduce", 12), ("view", 10),
             ("pattern", 8), ("where", 4), ("cast", 5), ("force", 4), ("create", 3),
-            ("clip", 2), ("matmul", 1), ("varstd", 1)])
+            ("clip", 2), ("matmul", 1), ("varstd", 1), ("more", 6)])
         getattr(self, "b_" + kind)()
 
     def b_unary(self):
@@ -622,6 +629,57 @@ class _Gen:
             y = self.emit("call", "tanh", [Ref(x.name)])  # keep magnitudes sane
             x = y or x
         self.emit("call", fn, [Ref(x.name)], kwargs)
+
+    def b_more(self):
+        """The ops of the full keras.ops API beyond the core: math, bitwise,
+        masks, views by index maps, gathers and fused reductions."""
+        c = self.c
+        x = self.pick()
+        kind = c.weighted([("unary", 4), ("binary", 2), ("bits", 2), ("shape", 4)])
+        if kind == "unary":
+            fn = c.choice(MORE_UNARY)
+            kwargs = {}
+            if fn in ("logsumexp", "count_nonzero", "average") and x.ndim and c.chance(0.6):
+                kwargs["axis"] = self.axis(x)
+            return self.emit("call", fn, [Ref(x.name)], kwargs)
+        if kind == "binary":
+            y = self.pick(lambda v: _bcast_ok(v.shape, x.shape))
+            fn = c.choice(["logaddexp", "divide_no_nan", "isclose"])
+            return self.emit("call", fn, [Ref(x.name), Ref(y.name)])
+        if kind == "bits":
+            y = self.pick(lambda v: _bcast_ok(v.shape, x.shape) and v.dtype not in FLOATS)
+            if x.dtype in FLOATS or y is None:
+                return None
+            fn = c.choice(BITWISE)
+            other = Ref(y.name) if fn in BITWISE[:3] or c.chance(0.3) else c.choice([0, 1, 3, 7])
+            return self.emit("call", fn, [Ref(x.name), other])
+        if x.ndim == 0:
+            return None
+        fn = c.choice(["flip", "roll", "tile", "repeat", "diff", "take"] +
+                      (["moveaxis", "swapaxes", "tril", "triu", "diagonal", "trace"]
+                       if x.ndim >= 2 else []))
+        args, kwargs = [Ref(x.name)], {}
+        if fn == "roll":
+            args.append(c.choice([1, -2, 5]))
+            kwargs["axis"] = self.axis(x, allow_tuple=False) if c.chance(0.7) else None
+        elif fn == "tile":
+            args.append(c.choice([2, (1, 2), (2, 1, 1)]))
+        elif fn == "repeat":
+            args.append(c.choice([2, 3]))
+            kwargs["axis"] = self.axis(x, allow_tuple=False) if c.chance(0.7) else None
+        elif fn == "take":
+            n = x.shape[0]
+            if n == 0:
+                return None
+            args.append(tuple(c.int(-n, n - 1) for _ in range(c.int(1, 4))))
+            kwargs["axis"] = 0
+        elif fn in ("moveaxis", "swapaxes"):
+            args += [0, -1]
+        elif fn in ("tril", "triu"):
+            args.append(c.choice([0, 1, -1]))
+        elif fn in ("flip", "diff") and c.chance(0.5):
+            kwargs["axis"] = self.axis(x, allow_tuple=False, allow_none=fn == "flip")
+        return self.emit("call", fn, args, kwargs)
 
     def b_binary(self, fn=None):
         x = self.pick()
