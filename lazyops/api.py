@@ -99,9 +99,26 @@ def convert_to_numpy(x):
     return np.array(x)
 
 
+# Functions that Keras's NumPy backend hands a NumPy array to NumPy as it is,
+# so a float64 or int64 array keeps its 64 bits (elsewhere it converts first,
+# to float32/int32, as `convert_to_tensor` does). Found by calling each
+# keras.ops function on 64-bit arrays.
+KEEPS_64 = frozenset("""
+    absolute amax amin broadcast_to concatenate conj conjugate copy diag diagonal diff
+    dtype expand_dims extract_sequences flip full_like get_item imag logsumexp max
+    meshgrid min moveaxis nan_to_num negative ones_like pad ravel real reciprocal repeat
+    reshape roll round scatter_update segment_max segment_sum select sign slice slice_update
+    slogdet sort split squeeze stack stop_gradient sum swapaxes take take_along_axis tile
+    top_k transpose tril triu unstack vstack zeros_like""".split())
+_WIDE = frozenset([np.dtype("float64"), np.dtype("int64")])
+
+
 def _tensor(x, op, arg="x"):
     if type(x) is Tensor:
         return x
+    if type(x) is np.ndarray and x.dtype in _WIDE and op in KEEPS_64 and x.flags.aligned \
+            and x.dtype.isnative:
+        return Tensor(inputs.reference(x))
     try:
         return convert_to_tensor(x)
     except (TypeError, ValueError) as e:

@@ -9,7 +9,7 @@ import collections
 import numpy as np
 
 from .api import (_cast, _tensor, cast, convert_to_tensor, mean, multiply, not_equal, reshape,
-                  subtract, sum)
+                  sum)
 from .api_shape import _axis, _index, _indices, diagonal, ravel
 from .indexing import getitem
 from .ir import dtypes as D
@@ -260,7 +260,9 @@ def diff(a, n=1, axis=-1):
     pre = (builtins.slice(None),) * ax
     for _ in builtins.range(n):
         hi, lo_ = getitem(a, pre + (builtins.slice(1, None),)), getitem(a, pre + (builtins.slice(None, -1),))
-        a = not_equal(hi, lo_) if a.dtype == "bool" else subtract(hi, lo_)
+        # in a's own dtype (np.diff): a 64-bit input stays 64-bit
+        a = not_equal(hi, lo_) if a.dtype == "bool" else \
+            Tensor(record("subtract", [hi._value, lo_._value]))
     return a
 
 

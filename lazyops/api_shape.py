@@ -79,6 +79,8 @@ def copy(x):
     not change the tensor); a tensor is immutable, so it is itself."""
     if isinstance(x, Tensor):
         return x
+    if isinstance(x, np.ndarray) and x.dtype in (np.float64, np.int64):
+        return Tensor(leaf(x.copy()))  # Keras keeps a NumPy array's 64 bits here
     return convert_to_tensor(x, copy=True)
 
 
@@ -133,18 +135,24 @@ def _tri_mask(op, n, m, k, upper):
     return d >= k if upper else d <= k
 
 
+def _masked(mask, x, other):
+    """where(mask, x, other) in x's dtype (other has it): no promotion, so a
+    64-bit x stays 64-bit as in NumPy."""
+    return Tensor(record("where", [mask._value, x._value, other._value]))
+
+
 def tril(x, k=0):
     x = _tensor(x, "tril")
     if x.ndim < 2:
         raise ValueError(f"tril: input must be at least 2-d, got shape {x.shape}")
-    return where(_tri_mask("tril", *x.shape[-2:], k, False), x, zeros_like(x))
+    return _masked(_tri_mask("tril", *x.shape[-2:], k, False), x, zeros_like(x))
 
 
 def triu(x, k=0):
     x = _tensor(x, "triu")
     if x.ndim < 2:
         raise ValueError(f"triu: input must be at least 2-d, got shape {x.shape}")
-    return where(_tri_mask("triu", *x.shape[-2:], k, True), x, zeros_like(x))
+    return _masked(_tri_mask("triu", *x.shape[-2:], k, True), x, zeros_like(x))
 
 
 def _creation_dtype(op, dtype):
@@ -185,7 +193,7 @@ def diag(x, k=0):
     xp = pad(x, [(0, builtins.abs(k))]) if k else x
     values = xp[:, None] if k >= 0 else xp[None, :]
     d = arange(n, dtype="int32")[None, :] - arange(n, dtype="int32")[:, None]
-    return where(d == k, broadcast_to(values, (n, n)), zeros((n, n), x.dtype))
+    return _masked(d == k, broadcast_to(values, (n, n)), zeros((n, n), x.dtype))
 
 
 # ---------------------------------------------------------------- library ops

@@ -208,3 +208,47 @@ def test_result_type_accepts_numpy_dtypes():
             continue
         assert D.result_type(np.dtype(d)) == keras.backend.result_type(np.dtype(d))
         assert D.result_type(np.dtype(d), "int8") == keras.backend.result_type(d, "int8")
+
+
+# NumPy arrays of 64 bits: the functions Keras's NumPy backend hands them to
+# NumPy unconverted keep float64/int64, the others convert to 32 bits.
+def _wide_cases():
+    import runpy
+    import pathlib
+    from lazyops.api import KEEPS_64
+    gen = runpy.run_path(str(pathlib.Path(__file__).resolve().parents[1] / "docs" / "gen_ops_table.py"))
+    cases = []
+    for name in sorted(KEEPS_64 | {"add", "exp", "mean", "maximum", "where", "clip"}):
+        for dt in ("float64", "int64"):
+            cases.append((name, dt, gen["_args"](name)))
+    return cases
+
+
+def _widen(a, dt):
+    if isinstance(a, list):
+        return [_widen(e, dt) for e in a]
+    if isinstance(a, np.ndarray) and a.dtype.kind in "fi" and a.dtype != np.bool_:
+        return a.astype(dt)
+    return a
+
+
+@pytest.mark.parametrize("name,dt,args", _wide_cases(),
+                         ids=[f"{c[0]}-{c[1]}" for c in _wide_cases()])
+def test_64_bit_numpy_inputs_as_keras(name, dt, args):
+    from keras import ops as K
+    args = tuple(_widen(a, dt) for a in args)
+    if name == "dtype":
+        assert lo.dtype(args[0]) == K.dtype(args[0]) == dt
+        return
+    try:
+        want = getattr(K, name)(*args)
+    except Exception:  # noqa: BLE001  (not a valid call for this dtype in Keras)
+        return
+    got = getattr(lo, name)(*args)
+    wants = want if isinstance(want, (tuple, list)) else [want]
+    gots = got if isinstance(got, (tuple, list)) else [got]
+    for g, w in zip(gots, wants):
+        g, w = np.asarray(g.numpy()), np.asarray(K.convert_to_numpy(w))
+        assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, w.dtype)
+        np.testing.assert_allclose(g.astype("float64"), w.astype("float64"), rtol=1e-6,
+                                   atol=1e-6, equal_nan=True)

@@ -545,7 +545,7 @@ def test_convert_to_numpy_and_metadata():
     assert lo.shape(t) == (2, 3) and isinstance(lo.shape(t), tuple)
     assert lo.dtype(t) == "int16"
     assert lo.shape(x) == K.shape(K.convert_to_tensor(x))
-    assert lo.dtype(np.zeros(2)) == "float32"
+    assert lo.dtype(np.zeros(2)) == K.dtype(np.zeros(2)) == "float64"  # not converted
     np.testing.assert_array_equal(lo.convert_to_numpy([1, 2]), K.convert_to_numpy([1, 2]))
     np.testing.assert_array_equal(lo.convert_to_numpy(x), x)
     lazy = t * 2

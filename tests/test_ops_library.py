@@ -104,7 +104,7 @@ def test_library_dtypes(dtype):
                        ("correlate", (a[0], a[1]))]:
         check(name, *args, rtol=2e-3 if dtype == "float16" else 1e-5, atol=1e-3)
     if dtype != "float16":
-        got = lo.slogdet(sq)
+        got = lo.slogdet(lo.convert_to_tensor(sq))
         want = K.slogdet(K.convert_to_tensor(sq))
         for g, w in zip(got, want):
             assert_same(g.numpy(), K.convert_to_numpy(w), rtol=1e-5, atol=1e-5)
