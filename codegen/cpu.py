@@ -74,10 +74,12 @@ class _Printer(Printer):
             super().update(depth, s, sub)
 
     def load(self, expr, dtype):
-        return f"f16_to_f32({expr})" if dtype == "float16" else expr
+        return {"float16": f"f16_to_f32({expr})", "bfloat16": f"bf16_to_f32({expr})"}.get(
+            dtype, expr)
 
     def store(self, expr, dtype):
-        return f"f32_to_f16({expr})" if dtype == "float16" else expr
+        return {"float16": f"f32_to_f16({expr})", "bfloat16": f"f32_to_bf16({expr})"}.get(
+            dtype, expr)
 
     def subscript(self, buf, index):
         access = getattr(buf, "access", None)

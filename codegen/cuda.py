@@ -40,8 +40,8 @@ OPS = frozenset(["add", "subtract", "multiply", "divide", "negative", "square", 
 def print_plan(plan):
     """Python source of a module whose `run(*args)` launches `plan`."""
     for i in plan.inputs + plan.outputs:
-        if i.dtype == "float16":
-            raise Unsupported("cuda: float16 buffers are not printed yet")
+        if i.dtype in ("float16", "bfloat16"):
+            raise Unsupported("cuda: float16 and bfloat16 buffers are not printed yet")
     if len(plan.passes) > 1:
         raise Unsupported("cuda: multi-pass kernels are not printed yet")
     for op in plan.ops:

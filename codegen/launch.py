@@ -289,9 +289,12 @@ def _remake(base, how):
     return v
 
 
+_HALF = frozenset([np.dtype("float16"), np.dtype("bfloat16")])
+
+
 def _bits(a):
-    """float16 arrays travel to kernels as their uint16 bits."""
-    return a.view(np.uint16) if a.dtype == np.float16 else a
+    """float16 and bfloat16 arrays travel to kernels as their uint16 bits."""
+    return a.view(np.uint16) if a.dtype in _HALF else a
 
 
 def _collapse(shape, arrays):

@@ -46,10 +46,10 @@ class Unsupported(TypeError):
 # ---------------------------------------------------------------- scalar text
 
 def np_name(dtype):
-    """The Numba type of a value of `dtype` inside a kernel. float16 values
-    are held as float32 rounded to float16 after every op (as NumPy computes
-    float16 ufuncs) and travel as their uint16 bits."""
-    if dtype == "float16":
+    """The Numba type of a value of `dtype` inside a kernel. float16 and
+    bfloat16 values are held as float32 rounded to their dtype after every op
+    (as NumPy and ml_dtypes compute their ufuncs) and travel as uint16 bits."""
+    if dtype in D.HALF:
         return "np.float32"
     return "np.bool_" if dtype == "bool" else f"np.{dtype}"
 
@@ -66,8 +66,8 @@ def literal(value, dtype):
 
 def wrap(expr, dtype):
     """`expr` as a value of `dtype` (integer arithmetic wraps, float32 stays float32)."""
-    if dtype == "float16":
-        return f"f16_round({expr})"
+    if dtype in D.HALF:
+        return f"{'f16' if dtype == 'float16' else 'bf16'}_round({expr})"
     return expr if dtype == "bool" else f"{np_name(dtype)}({expr})"
 
 
@@ -459,7 +459,7 @@ class _Lowering:
                     if self._exact(defined.get(v)):
                         self.recompute[v] = defined[v]
                         continue
-                    dt = "float32" if v.type.dtype == "float16" else v.type.dtype
+                    dt = "float32" if v.type.dtype in D.HALF else v.type.dtype
                     temps[v] = Temp(f"S{len(temps)}", dt)
         self.plan.temps = list(temps.values())
         return temps

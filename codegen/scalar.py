@@ -40,6 +40,29 @@ def f32_to_f16(x):
 
 
 @njit(cache=True)
+def bf16_to_f32(h):
+    """bfloat16 bits (uint16) as the float32 they stand for: the top half."""
+    return mathlib.bitcast_i32_to_f32(np.uint32(h) << np.uint32(16))
+
+
+@njit(cache=True)
+def f32_to_bf16(x):
+    """The bfloat16 bits nearest to float32 `x` (ties to even; NaN stays a
+    quiet NaN of its sign), as ml_dtypes rounds."""
+    u = np.uint32(mathlib.bitcast_f32_to_i32(np.float32(x)))
+    if x != x:
+        return np.uint16((u >> np.uint32(16)) | np.uint32(0x40))
+    u = u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))
+    return np.uint16(u >> np.uint32(16))
+
+
+@njit(cache=True)
+def bf16_round(x):
+    """Round a float32/float64 to the nearest bfloat16, held as float32."""
+    return bf16_to_f32(f32_to_bf16(x))
+
+
+@njit(cache=True)
 def f16_round(x):
     """Round a float32/float64 to the nearest float16, held as float32."""
     return mathlib.f16_to_f32(mathlib.f32_to_f16(x))
@@ -272,7 +295,7 @@ def _round_int(x, decimals):
     return impl
 
 
-__all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
+__all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "bf16_to_f32", "f32_to_bf16", "bf16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
            "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh",
            "arctanh", "erf", "erfinv", "logaddexp", "left_shift", "right_shift", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",

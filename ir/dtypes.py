@@ -5,6 +5,7 @@ non-TensorFlow backends: Python scalars are weak, and 64-bit results become 32-b
 """
 import functools
 
+import ml_dtypes  # noqa: F401  (registers bfloat16 and the float8 types with NumPy)
 import numpy as np
 
 FLOATX = "float32"
@@ -19,8 +20,12 @@ LONG = {v: k for k, v in SHORT.items()}
 ALL = tuple(SHORT)
 INTS = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 FLOATS = ("bfloat16", "float16", "float32", "float64")
-# Dtypes the engine can hold as NumPy buffers.
-SUPPORTED = tuple(d for d in ALL if d != "bfloat16")
+# Dtypes the engine can hold as NumPy buffers (bfloat16 through ml_dtypes).
+SUPPORTED = ALL
+# Floats held as float32 inside kernels, rounded to their dtype after every op
+# (as NumPy's float16 ufuncs and ml_dtypes' bfloat16 ones compute), and passed
+# to kernels as their uint16 bits.
+HALF = ("float16", "bfloat16")
 
 _BIT64_TO_32 = {"int64": "int32", "uint64": "uint32", "float64": "float32"}
 

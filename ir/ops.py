@@ -112,7 +112,7 @@ def mean_dtype(d):
 
 def acc_dtype(d):
     """Accumulator for sums: wide enough to keep float16/float32 sums accurate."""
-    return {"float16": "float32", "float32": "float64"}.get(d, d)
+    return {"float16": "float32", "bfloat16": "float32", "float32": "float64"}.get(d, d)
 
 
 # ---------------------------------------------------------------- helpers
@@ -195,6 +195,12 @@ _reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
 # the signed conversion, as in NumPy)
 _UNSIGNED_BY_HALVES = ("(np.{u}(np.{i}({{0}} - {h!r})) ^ np.{u}({h:.0f}) if {{0}} >= {h!r} "
                        "else np.{u}(np.{i}({{0}})))")
+# ml_dtypes converts bfloat16 to an integer as trunc(x) where that fits the
+# integer type, else 0 (NaN and infinities included)
+_BF16_TO_INT = {
+    f"bfloat16_to_{d}": "({dtype}(trunc({0})) if " + repr(float(np.iinfo(d).min)) +
+    " <= trunc({0}) < " + repr(float(np.iinfo(d).max) + 1) + " else {dtype}(0))"
+    for d in D.INTS}
 _reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},
      infer=lambda types, attrs: [types[0].with_dtype(attrs["dtype"])],
      reference=lambda x, dtype: x.astype(dtype),
@@ -208,6 +214,7 @@ _reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},
              "float_to_uint32": _UNSIGNED_BY_HALVES.format(u="uint32", i="int32", h=2.0 ** 31),
              "float16_to_uint32": "{dtype}(np.int64({0}))",
              "float_to_uint64": _UNSIGNED_BY_HALVES.format(u="uint64", i="int64", h=2.0 ** 63),
+             **_BF16_TO_INT,
              "any": "{dtype}({0})"})
 _reg("where", [ELEMENTWISE], 3, infer=_elementwise_infer(None),
      reference=lambda c, x, y: np.where(c, x, y), scalar="({1} if {0} else {2})",
@@ -255,7 +262,7 @@ def _sum_ref(x, axis, keepdims):
 
 def _mean_ref(x, axis, keepdims):
     d = x.dtype.name
-    acc = "float64" if (d == "bool" or D.is_int(d)) else ("float32" if d == "float16" else d)
+    acc = "float64" if (d == "bool" or D.is_int(d)) else ("float32" if d in D.HALF else d)
     return np.mean(x, axis=tuple(axis), keepdims=keepdims, dtype=acc)
 
 
@@ -274,8 +281,9 @@ def _arg_ref(f):
 reduction("sum", _sum_ref, sum_dtype,
           Reduce("zero", lambda d: acc_dtype(sum_dtype(d)), "({acc} + {x})", bulk="vsum"))
 # NumPy multiplies float16 in float32 and rounds once
-reduction("prod", _np_reduce(lambda x, **k: np.prod(x, dtype=sum_dtype(x.dtype.name), **k)),
-          sum_dtype, Reduce("one", lambda d: "float32" if d == "float16" else sum_dtype(d),
+reduction("prod", _np_reduce(lambda x, **k: np.prod(
+    x, dtype="float32" if x.dtype.name in D.HALF else sum_dtype(x.dtype.name), **k)),
+          sum_dtype, Reduce("one", lambda d: "float32" if d in D.HALF else sum_dtype(d),
                             "({acc} * {x})"))
 # max/min: an ordered select (the later element wins ties, as in NumPy) that
 # vectorizes, with NaN tracked apart and propagated at the end.

@@ -1,0 +1,101 @@
+"""bfloat16 (an ml_dtypes NumPy dtype, as Keras's NumPy backend uses it):
+held as float32 inside kernels and rounded to bfloat16 after every op, as
+ml_dtypes' ufuncs compute. Elementwise ops against keras.ops, compiled and
+on the interpreter; reductions accumulate in float32 (NumPy with ml_dtypes
+accumulates in bfloat16 and stagnates on long sums), so they are checked
+against float64."""
+import ml_dtypes
+import numpy as np
+import pytest
+
+import lazyops as lo
+from oracle import K
+from test_ops_keras import BINARY, UNARY
+
+BF16 = ml_dtypes.bfloat16
+ROW = np.array([-0.0, 0.0, -0.4, 0.4, -1.5, 2.5, np.nan, np.inf, -np.inf, 0.5, -2.0, 3.7,
+                0.9, -0.9, 1e-3, 7.5], "float32")
+RHS = np.array([2.0, -0.0, 0.0, -3.0, 0.5, np.inf, 1.0, -np.inf, 2.0, np.nan, -0.5, 1.5,
+                -1.0, 3.0, 0.25, -7.5], "float32")
+# bitwise ops refuse floats, in both
+SKIP = {"bitwise_invert", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
+        "true_divide"}
+
+
+def _same(got, want, what):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape, (what, got.dtype, want.dtype)
+    g, w = got.astype("float64"), want.astype("float64")
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(w), err_msg=what)
+    np.testing.assert_allclose(g, w, rtol=1.6e-2, atol=1e-2, equal_nan=True, err_msg=what)
+
+
+def _cases():
+    return [(op, 1) for op in UNARY if op not in SKIP] + \
+        [(op, 2) for op in BINARY if op not in SKIP]
+
+
+@pytest.fixture(scope="module")
+def forced():
+    """{op: (interpreted, compiled)}: every op on bfloat16 tensors, each path forced at once."""
+    x, y = lo.convert_to_tensor(ROW.astype(BF16)), lo.convert_to_tensor(RHS.astype(BF16))
+    ts = {op: getattr(lo, op)(*([x, y][:n])) for op, n in _cases()}
+    with np.errstate(all="ignore"):
+        interp = lo.evaluate(*ts.values())
+        with lo.config.override(small_work=0, tiered=False):
+            comp = lo.evaluate(*[getattr(lo, op)(*([x, y][:n])) for op, n in _cases()])
+    return {op: (i, c) for op, i, c in zip(ts, interp, comp)}
+
+
+@pytest.mark.parametrize("op,n", _cases(), ids=[c[0] for c in _cases()])
+def test_elementwise_as_keras(forced, op, n):
+    args = [K.convert_to_tensor(ROW.astype(BF16)), K.convert_to_tensor(RHS.astype(BF16))][:n]
+    with np.errstate(all="ignore"):
+        want = K.convert_to_numpy(getattr(K, op)(*args))
+    interp, comp = forced[op]
+    _same(interp, want, f"interpreted {op}")
+    _same(comp, want, f"compiled {op}")
+
+
+def test_promotion_and_casts_as_keras():
+    b = ROW.astype(BF16)
+    for other in (np.float16, np.float32, np.int8, np.bool_):
+        o = RHS.astype(other) if other is not np.bool_ else RHS > 0
+        want = K.add(K.convert_to_tensor(b), K.convert_to_tensor(o))
+        got = lo.add(b, o)
+        assert got.dtype == K.convert_to_numpy(want).dtype.name
+    for d in ("float32", "float16", "int32", "uint8", "bool"):
+        with np.errstate(all="ignore"):
+            want = K.convert_to_numpy(K.cast(K.convert_to_tensor(b), d))
+        for small_work in (None, 0):
+            with lo.config.override(**({} if small_work is None else
+                                       {"small_work": 0, "tiered": False})):
+                got = lo.cast(lo.convert_to_tensor(b), d).numpy()
+            np.testing.assert_array_equal(got, want, err_msg=d)
+    x = np.linspace(-3, 3, 50, dtype="float32")
+    np.testing.assert_array_equal(lo.cast(x, "bfloat16").numpy(), x.astype(BF16))
+    assert lo.add(b, 1.0).dtype == "bfloat16" and lo.exp(b).dtype == "bfloat16"
+
+
+def test_rounding_to_nearest_even_in_kernels():
+    # float32 values halfway between bfloat16 neighbours, and NaN/inf/subnormals
+    bits = np.array([0x3F808000, 0x3F818000, 0x3F80FFFF, 0x7F7FFFFF, 0x00010000, 0x80008000],
+                    np.uint32)
+    x = np.concatenate([bits.view(np.float32), [np.nan, -np.inf, -0.0]]).astype("float32")
+    x = np.tile(x, 3000)
+    with lo.config.override(small_work=0, tiered=False):
+        got = lo.cast(lo.convert_to_tensor(x) * 1.0, "bfloat16").numpy()
+    np.testing.assert_array_equal(got.view(np.uint16) & 0x7FBF, x.astype(BF16).view(np.uint16) & 0x7FBF)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min", "prod", "argmax", "var"])
+def test_reductions_accumulate_in_float32(op):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.5, 1.5, (64, 300)).astype(BF16)
+    want = getattr(np, op)(a.astype("float64"), axis=1)
+    for override in ({}, {"small_work": 0, "tiered": False}):
+        with lo.config.override(**override):
+            got = getattr(lo, op)(lo.convert_to_tensor(a), axis=1).numpy()
+        kdt = K.convert_to_numpy(getattr(K, op)(K.convert_to_tensor(a[:2]), axis=1)).dtype
+        assert got.dtype == kdt, (op, got.dtype, kdt)
+        np.testing.assert_allclose(got.astype("float64"), want, rtol=1e-2)
