@@ -15,13 +15,18 @@ SHORT = {
     "bool": "i1", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
     "uint8": "ui8", "uint16": "ui16", "uint32": "ui32", "uint64": "ui64",
     "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
+    "float8_e4m3fn": "f8E4M3FN", "float8_e5m2": "f8E5M2",
 }
 LONG = {v: k for k, v in SHORT.items()}
 ALL = tuple(SHORT)
 INTS = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 FLOATS = ("bfloat16", "float16", "float32", "float64")
-# Dtypes the engine can hold as NumPy buffers (bfloat16 through ml_dtypes).
-SUPPORTED = ALL
+# float8 (ml_dtypes): a storage format Keras only casts to and from (its
+# promotion refuses them), so lazyops records `cast` and views of it, not
+# arithmetic.
+FLOAT8 = ("float8_e4m3fn", "float8_e5m2")
+# Dtypes the engine computes with (bfloat16 through ml_dtypes).
+SUPPORTED = tuple(d for d in ALL if d not in FLOAT8)
 # Floats held as float32 inside kernels, rounded to their dtype after every op
 # (as NumPy's float16 ufuncs and ml_dtypes' bfloat16 ones compute), and passed
 # to kernels as their uint16 bits.
@@ -124,6 +129,10 @@ def result_type(*args):
     if not args:
         return FLOATX
     dts = tuple(standardize(a, "result_type", allowed=ALL) for a in args)
+    if any(d in FLOAT8 for d in dts):
+        raise ValueError("float8 tensors are storage (as in Keras, which refuses implicit "
+                        "conversions from them): cast them to a wider float first, e.g. "
+                        "cast(x, 'float32')")
     weak = tuple(a is int or a is float for a in args)
     if len(dts) == 1:
         out, out_weak = dts[0], weak[0]

@@ -34,6 +34,10 @@ def first_shape(types, **a):
     return types[0].shape
 
 
+# casts to and from float8 (storage only: kernels do not compute with it)
+library("cast_storage", 1, first_shape, lambda types, dtype: dtype,
+        lambda x, dtype: x.astype(dtype), {"dtype": "dtype"})
+
 # ---------------------------------------------------------------- sorting and searching
 
 library("sort", 1, first_shape, same, lambda x, axis: np.sort(x, axis=axis), {"axis": "int"})

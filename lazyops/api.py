@@ -135,7 +135,12 @@ def dtype(x):
 
 def cast(x, dtype):
     x = _tensor(x, "cast")
-    dtype = D.standardize(dtype, "cast")
+    dtype = D.standardize(dtype, "cast", allowed=D.ALL)
+    if dtype in D.FLOAT8 or x.dtype in D.FLOAT8:
+        if x.dtype == dtype:
+            return x
+        # float8 is storage: NumPy (ml_dtypes) converts, outside kernels
+        return Tensor(record("cast_storage", [x._value], {"dtype": dtype}))
     return _cast(x, dtype)
 
 
@@ -221,10 +226,10 @@ def _operands(name, args, argnames, api, static=_STATIC_SCALARS):
 def _compute_dtype(name, kinds, argnames, api):
     try:
         compute = _promote(lookup(name), tuple(kinds))
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         got = ", ".join(f"{n}={k if isinstance(k, str) else k.__name__}"
                         for n, k in zip(argnames, kinds))
-        raise TypeError(f"{api}: {e} (got {got})") from None
+        raise type(e)(f"{api}: {e} (got {got})") from None
     _check_supported(api, compute)
     return compute
 
@@ -306,7 +311,13 @@ def _fast_input(a):
     return None
 
 
+_FLOAT8_NOTE = ("float8 tensors are storage (as in Keras, which refuses implicit conversions "
+                "from them): cast them to a wider float first, e.g. cast(x, 'float32')")
+
+
 def _check_supported(api, dtype):
+    if dtype in D.FLOAT8:
+        raise TypeError(f"{api}: {_FLOAT8_NOTE}")
     if dtype not in D.SUPPORTED:
         raise TypeError(f"{api}: dtype {dtype} is not supported")
 
@@ -425,6 +436,8 @@ def _bound(b, dt, arg):
 def _reduce(name, x, axis, keepdims, api=None):
     api = api or name
     x = _tensor(x, api)
+    if x.dtype in D.FLOAT8:
+        raise TypeError(f"{api}: {_FLOAT8_NOTE}")
     if x.ndim == 0 and name not in ("mean", "var", "std") and axis in (0, -1, (0,), (-1,), [0], [-1]):
         axis = None  # NumPy's ufunc reductions (not np.mean) take axis 0 or -1 on 0-d input
     axes = normalize_axis(api, axis, x.shape)

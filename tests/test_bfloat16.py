@@ -99,3 +99,30 @@ def test_reductions_accumulate_in_float32(op):
         kdt = K.convert_to_numpy(getattr(K, op)(K.convert_to_tensor(a[:2]), axis=1)).dtype
         assert got.dtype == kdt, (op, got.dtype, kdt)
         np.testing.assert_allclose(got.astype("float64"), want, rtol=1e-2)
+
+
+@pytest.mark.parametrize("f8", ["float8_e4m3fn", "float8_e5m2"])
+def test_float8_casts_as_keras(f8):
+    x = np.array([1.5, -2.25, 300, np.nan, 1e6, -0.0, 0.1, -448], np.float32)
+    f = lo.cast(x, f8)
+    kf = K.cast(K.convert_to_tensor(x), f8)
+    assert f.dtype == f8
+    np.testing.assert_array_equal(f.numpy().view(np.uint8), K.convert_to_numpy(kf).view(np.uint8))
+    for back in ("float32", "float16", "bfloat16", "int32", "uint8", "bool"):
+        with np.errstate(all="ignore"):
+            want = K.convert_to_numpy(K.cast(kf, back))
+        got = lo.cast(f, back).numpy()
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got.astype("float64"), want.astype("float64"), err_msg=back)
+    assert lo.reshape(f, (2, 4)).numpy().dtype == f8
+    for call in (lambda: f + f, lambda: lo.sum(f), lambda: lo.exp(f)):
+        with pytest.raises((TypeError, ValueError), match="float8|unsupported dtype"):
+            call()
+
+
+def test_float8_round_trip_between_kernels():
+    x = np.linspace(-3, 3, 50000, dtype="float32")
+    t = lo.cast(lo.cast(lo.convert_to_tensor(x) * 2, "float8_e4m3fn"), "float32") + 1
+    with lo.config.override(small_work=0, tiered=False):
+        got = t.numpy()
+    np.testing.assert_array_equal(got, (x * 2).astype(ml_dtypes.float8_e4m3fn).astype("float32") + 1)

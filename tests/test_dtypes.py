@@ -203,9 +203,7 @@ def test_result_type_bfloat16():
 
 
 def test_result_type_accepts_numpy_dtypes():
-    for d in D.ALL:
-        if d == "bfloat16":
-            continue
+    for d in D.SUPPORTED:  # float8 promotes to nothing (tested with the Keras lattice)
         assert D.result_type(np.dtype(d)) == keras.backend.result_type(np.dtype(d))
         assert D.result_type(np.dtype(d), "int8") == keras.backend.result_type(d, "int8")
 

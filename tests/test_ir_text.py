@@ -75,6 +75,7 @@ EXAMPLES = {
     "lazy.scatter_update": ([T((2, 3)), T((0, 2), "int32"), T((0,))], {"reduction": "add"}),
     "lazy.index": ([T((2, 3, 4)), T((0,), "int32"), T((1,), "int32")], {"key": "n;a;s1::-1;a"}),
     "lazy.sort": ([T((2, 3))], {"axis": 1}),
+    "lazy.cast_storage": ([T((2, 3))], {"dtype": "float8_e5m2"}),
     "lazy.argsort": ([T((2, 3))], {"axis": 0}),
     "lazy.argpartition": ([T((2, 3))], {"kth": 1, "axis": 1}),
     "lazy.top_k": ([T((2, 3))], {"k": 2, "sorted": True}),

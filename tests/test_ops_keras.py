@@ -688,6 +688,7 @@ TESTED_ELSEWHERE = {
         "diagonal", "windows", "concatenate", "pad", "repeat", "take", "take_along_axis",
         "slice_at", "slice_update", "scatter", "scatter_update", "linspace")},
     "index": ("test_indexing", "test_getitem_as_numpy"),
+    "cast_storage": ("test_bfloat16", "test_float8_casts_as_keras"),
     **{op: ("test_ops_library", "test_library_op") for op in (
         "sort", "argsort", "argpartition", "top_k", "in_top_k", "searchsorted", "digitize",
         "bincount", "histogram", "median", "quantile", "norm", "slogdet", "segment", "dot",
