@@ -77,6 +77,13 @@ def f_sumsq(ops, x, y):
     return ops.sum((x - y) ** 2)
 
 
+def f_logsumexp(ops, x):
+    if hasattr(ops, "logsumexp"):  # lazyops and keras.ops have it
+        return ops.logsumexp(x, axis=-1)
+    m = ops.max(x, axis=-1, keepdims=True)
+    return ops.log(ops.sum(ops.exp(x - m), axis=-1)) + m[:, 0]
+
+
 def f_softmax_rows(ops, x):
     e = ops.exp(x - ops.max(x, axis=1, keepdims=True))
     return e / ops.sum(e, axis=1, keepdims=True)
@@ -142,7 +149,7 @@ class Workload:
 
 
 # the 10M and 4096x1024-class workloads the summary's geomean runs over
-GEOMEAN_WORKLOADS = ["chain", "sumsq", "softmax_rows", "layernorm", "gelu",
+GEOMEAN_WORKLOADS = ["chain", "sumsq", "softmax_rows", "logsumexp", "layernorm", "gelu",
                      "transcendental", "pairwise", "colsum", "standardize"]
 
 
@@ -166,6 +173,7 @@ def make_workloads(args):
           (args.latency_size,), 1e-4, 1e-5, bandwidth=False),
         W("softmax_rows", "e=exp(x-max(x,1,keepdims)); e/sum(e,1,keepdims)",
           f_softmax_rows, [(r, c)], (r, c), 1e-4, 1e-5),
+        W("logsumexp", "logsumexp(x, axis=-1)", f_logsumexp, [(r, c)], (r,), 1e-4, 1e-5),
         W("layernorm", "d=x-mean(x,-1,keepdims); d/sqrt(mean(d*d,-1,keepdims)+1e-5)*g+b",
           f_layernorm, [(r, c), (c,), (c,)], (r, c), 1e-4, 1e-5),
         W("gelu", "0.5*x*(1+tanh(0.7978845608*(x+0.044715*x**3)))", f_gelu,
@@ -437,6 +445,19 @@ def numba_kernels(fastmath):
                 out[r, j] = (a[r, j] - m[j]) * inv[j]
 
     @jit
+    def logsumexp(x, out):
+        rows, cols = x.shape
+        for r in prange(rows):
+            m = x[r, 0]
+            for j in range(1, cols):
+                if x[r, j] > m:
+                    m = x[r, j]
+            s = 0.0
+            for j in range(cols):
+                s += math.exp(x[r, j] - m)
+            out[r] = F32(math.log(s) + m)
+
+    @jit
     def transcendental(x, y, out):
         for i in prange(x.size):
             a = x[i]
@@ -444,6 +465,7 @@ def numba_kernels(fastmath):
             out[i] = math.sqrt(abs(math.sin(a) * two + c * c - half)) * math.exp(-a * a)
 
     k = dict(chain=chain, latency=chain, sumsq=sumsq, softmax_rows=softmax_rows,
+             logsumexp=logsumexp,
              layernorm=layernorm, gelu=gelu, pairwise=pairwise, colsum=colsum,
              standardize=standardize, transcendental=transcendental)
     _NUMBA_KERNELS[fastmath] = k
@@ -1127,7 +1149,7 @@ def parse_args(argv=None):
                    help="untimed sleep before each sample (default 0)")
     p.add_argument("--only", default=None,
                    help="workload name(s), comma separated: chain,sumsq,latency,"
-                        "softmax_rows,layernorm,gelu,pairwise,colsum,standardize,"
+                        "softmax_rows,logsumexp,layernorm,gelu,pairwise,colsum,standardize,"
                         "transcendental")
     p.add_argument("--contenders", default=",".join(CONTENDERS),
                    help=f"comma separated subset of {','.join(CONTENDERS)}")
