@@ -44,6 +44,9 @@ unary("reciprocal", {"float": "(1.0 / {0})", "uint32": "np.int64(1.0 / {0})",
                      "int": "np.int32(1.0 / {0})"},
       np.reciprocal, promote=_reciprocal_promote, cost=4)
 
+# recorded so that a later autodiff sees where gradients stop; its value is x
+unary("stop_gradient", "{0}", lambda x: x, promote=same)
+
 # The complex parts of real tensors (complex dtypes are not supported yet)
 unary("real", "{0}", np.real, promote=same)
 unary("imag", {"bool": "False", "int": "0", "float": "0.0"}, np.imag, promote=same)

@@ -397,11 +397,6 @@ def nonzero(x):
 
 # ---------------------------------------------------------------- gradients and helpers
 
-def stop_gradient(variable):
-    """The value itself: lazyops computes no gradients."""
-    return _tensor(variable, "stop_gradient", "variable")
-
-
 def custom_gradient(f):
     """Keras's decorator: `f(*args)` returns (value, grad_fn); the forward value."""
     def wrapped(*args, **kwargs):
@@ -440,4 +435,4 @@ __all__ = ["argpartition", "argsort", "array", "average", "bincount", "correlate
            "count_nonzero", "cross", "custom_gradient", "diff", "digitize", "dot", "einsum",
            "histogram", "in_top_k", "inner", "median", "ndim", "nonzero", "norm",
            "outer", "quantile", "searchsorted", "segment_max", "segment_sum", "size", "slogdet",
-           "sort", "stop_gradient", "tensordot", "top_k", "trace", "vdot", "vectorize"]
+           "sort", "tensordot", "top_k", "trace", "vdot", "vectorize"]
