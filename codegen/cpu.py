@@ -32,6 +32,9 @@ BLOCK = 8192
 # using them get no fast-math
 STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos"])
 COL_CHUNKS = 64  # chunks of rows in `cols` kernels: partial states are COL_CHUNKS x m
+# `rows` kernels run chunks of rows in parallel, each with its own scratch
+# rows (temps, staged sums) allocated once for the chunk, not once per row
+ROW_CHUNKS = 256
 FASTMATH_REDUCE = {"reassoc"}
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
@@ -97,14 +100,14 @@ class _Printer(Printer):
                           else f"{b.name.lower()} = {b.name}[o]")
             elif getattr(b, "access", None) == "col":  # rows: the one row all rows share
                 self.emit(depth, f"{b.name.lower()} = {b.name}")
-        for t in self.plan.temps:
-            self.emit(depth, f"{t.name.lower()} = {t.name}[{lo}:{hi}]" if lo is not None
-                      else f"{t.name.lower()} = np.empty(n, {np_name(t.dtype)})")
+        if lo is not None:  # (rows allocate theirs once per chunk of rows)
+            for t in self.plan.temps:
+                self.emit(depth, f"{t.name.lower()} = {t.name}[{lo}:{hi}]")
 
-    def element_loop(self, depth, count, base, ps):
+    def element_loop(self, depth, count, base, ps, scratch=True):
         p = self.plan
         staged = [a for a in ps.accs if a in self.staged]
-        for a in staged:
+        for a in staged if scratch else ():
             self.emit(depth, f"t{a.k} = np.empty({count}, {np_name(a.dtype)})")
         self.emit(depth, f"for j in range({count}):")
         if p.uses_index:
@@ -179,15 +182,21 @@ class _Printer(Printer):
         p = self.plan
         self.header(["m", "n"])
         self.stmts(1, p.hoisted)
-        self.emit(1, "for o in prange(m):")
-        self.stmts(2, p.row)
-        self.sliced(2, None, None)
-        self.emit(2, f"{COUNT} = n")
+        self.emit(1, f"rows = max(1, (m + {ROW_CHUNKS - 1}) // {ROW_CHUNKS})")
+        self.emit(1, "for c in prange((m + rows - 1) // rows):")
+        for t in p.temps:
+            self.emit(2, f"{t.name.lower()} = np.empty(n, {np_name(t.dtype)})")
+        for a in self.staged:
+            self.emit(2, f"t{a.k} = np.empty(n, {np_name(a.dtype)})")
+        self.emit(2, "for o in range(c * rows, min(m, (c + 1) * rows)):")
+        self.stmts(3, p.row)
+        self.sliced(3, None, None)
+        self.emit(3, f"{COUNT} = n")
         for ps in p.passes:
             for a in ps.accs:
-                self.stmts(2, a.init())
-            self.element_loop(2, "n", "", ps)
-            self.stmts(2, ps.outer)
+                self.stmts(3, a.init())
+            self.element_loop(3, "n", "", ps, scratch=False)
+            self.stmts(3, ps.outer)
 
     def _cols(self):
         p = self.plan
