@@ -396,7 +396,8 @@ def where(condition, x1=None, x2=None):
     if x1 is None:
         # the indices of the true elements: how many there are depends on the data
         c = _tensor(condition, "where", "condition")
-        return tuple(Tensor(leaf(i)) for i in np.nonzero(c.numpy()))  # int64, as np.where
+        out = tuple(Tensor(leaf(i)) for i in np.nonzero(c.numpy()))  # int64, as np.where
+        return inputs.forced_at_call(out, "where")
     c = _cast(_tensor(condition, "where", "condition"), "bool")
     values = _operands("where", [x1, x2], ("x1", "x2"), "where")
     broadcast_shapes("where", [c.shape] + [v.type.shape for v in values],

@@ -12,6 +12,7 @@ from .api import (_cast, _tensor, cast, convert_to_tensor, mean, multiply, not_e
                   sum)
 from .api_shape import _axis, _index, _indices, diagonal, ravel
 from .indexing import getitem
+from .inputs import forced_at_call
 from .ir import dtypes as D
 from .ir.shapes import broadcast_shapes, normalize_axis
 from .recording import record
@@ -113,7 +114,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
             raise ValueError(f"bincount: `weights` must have the shape of `x` {x.shape}, "
                              f"got {w.shape}")
         operands.append(_cast(w, D.result_type(x.dtype, w.dtype))._value)
-    return Tensor(record("bincount", operands, {"length": length}))
+    return forced_at_call(Tensor(record("bincount", operands, {"length": length})), "bincount")
 
 
 def histogram(x, bins=10, range=None):  # noqa: A002  (keras.ops.histogram)
@@ -123,13 +124,15 @@ def histogram(x, bins=10, range=None):  # noqa: A002  (keras.ops.histogram)
     bins = _index("histogram", bins, "bins")
     if bins < 1:
         raise ValueError(f"histogram: `bins` must be positive, got {bins}")
-    if range is None:
+    forced = range is None
+    if forced:
         data = x.numpy()  # the edges depend on the data
         range = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
     lo_, hi = (float(v) for v in range)
     if lo_ > hi:
         raise ValueError(f"histogram: `range` must be increasing, got {range!r}")
-    return _results(record("histogram", [x._value], {"bins": bins, "lo": lo_, "hi": hi}))
+    out = _results(record("histogram", [x._value], {"bins": bins, "lo": lo_, "hi": hi}))
+    return forced_at_call(out, "histogram") if forced else out
 
 
 # ---------------------------------------------------------------- statistics
@@ -210,7 +213,8 @@ def _segment(op, data, segment_ids, num_segments, reduction):
         num = int(vals.max()) + 1 if vals.size else 0
     else:
         num = _index(op, num_segments, "num_segments")
-    return Tensor(record("segment", [d._value, ids._value], {"num": num, "reduction": reduction}))
+    out = Tensor(record("segment", [d._value, ids._value], {"num": num, "reduction": reduction}))
+    return forced_at_call(out, op) if num_segments is None else out
 
 
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):
@@ -392,7 +396,8 @@ def nonzero(x):
     """Indices of the non-zero elements, one int32 tensor per axis (forces `x`:
     how many there are depends on its values)."""
     x = _tensor(x, "nonzero")
-    return tuple(convert_to_tensor(i.astype("int32")) for i in np.nonzero(x.numpy()))
+    out = tuple(convert_to_tensor(i.astype("int32")) for i in np.nonzero(x.numpy()))
+    return forced_at_call(out, "nonzero")
 
 
 # ---------------------------------------------------------------- gradients and helpers

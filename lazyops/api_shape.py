@@ -9,7 +9,7 @@ import numpy as np
 from .api import (_cast, _shape_arg, _tensor, arange, broadcast_to, convert_to_tensor,
                   expand_dims, reshape, transpose, where, zeros, zeros_like)
 from .indexing import getitem
-from .inputs import as_array
+from .inputs import as_array, forced_at_call
 from .ir import dtypes as D
 from .ir.shapes import broadcast_shapes, normalize_axis
 from .recording import leaf, record
@@ -327,7 +327,8 @@ def repeat(x, repeats, axis=None):
         if len(reps) not in (1, x.shape[a]) or builtins.any(r < 0 for r in reps):
             raise ValueError(f"repeat: `repeats` must be one or {x.shape[a]} non-negative ints "
                              f"(axis {a}), got {repeats!r}")
-    return Tensor(record("repeat", [x._value], {"repeats": reps, "axis": a}))
+    out = Tensor(record("repeat", [x._value], {"repeats": reps, "axis": a}))
+    return forced_at_call(out, "repeat") if isinstance(repeats, Tensor) else out
 
 
 _PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "minimum",

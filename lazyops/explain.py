@@ -5,6 +5,8 @@ import numpy as np
 
 from . import config
 from .engine import computed_by, plan_of
+from .inputs import FORCED_AT_CALL
+from .ir.core import walk
 from .ir.printer import print_function
 from .tensor import Tensor
 
@@ -42,11 +44,27 @@ def explain(*tensors, analyze=False, print_result=True):
         args = [leaf.data for leaf in leaves]
         path = _default_path(plan)
         text = _render(plan, f"default path at this size: {path}", _sources(plan, args))
+        text += _forced_notes(pending)
         if analyze:
             text += "\n" + _analyze(plan, args)
     if print_result:
         print(text)
     return text
+
+
+def _forced_notes(values):
+    """The values of the graph that a function made by reading data at its
+    call (data-dependent shapes), where they came from."""
+    ops, leaves, _ = walk(values)
+    seen = [v for v in leaves + [r for op in ops for r in op.results] if v in FORCED_AT_CALL]
+    if not seen:
+        return ""
+    lines = ["=== read at the call (the output's shape depends on the data) ==="]
+    for v in seen:
+        op, loc = FORCED_AT_CALL[v]
+        where = f" at {loc.file}:{loc.line}" if loc else ""
+        lines.append(f"  {op}{where}: forced its input when called; gave {v.type}")
+    return "\n" + "\n".join(lines)
 
 
 def _default_path(plan):

@@ -6,7 +6,7 @@ elements it selects decides the result's shape) and indexes by the positions
 it selects."""
 import numpy as np
 
-from .inputs import as_array
+from .inputs import as_array, forced_at_call
 from .recording import leaf, record
 from .tensor import Tensor
 
@@ -113,7 +113,14 @@ def getitem(t, key):
         return _basic(r, [slice(None)] * pos + [slice(0, 0)] + [slice(None)] * (r.ndim - pos - 1))
     if all(_is_basic(k) for k in full):
         return _basic(t, full)
-    return _gather(t, full)
+    out = _gather(t, full)
+    return forced_at_call(out, "getitem (boolean mask)") if _has_mask(key) else out
+
+
+def _has_mask(key):
+    parts = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, Tensor) and k.dtype == "bool" or
+               isinstance(k, np.ndarray) and k.dtype == np.bool_ for k in parts)
 
 
 def _basic(t, full):

@@ -76,3 +76,16 @@ def verify(leaves):
             "result was forced. Graphs read their input arrays when forced, not when "
             "recorded: force the result before writing (`.numpy()`, `lazyops.evaluate`), "
             "or snapshot the input with `convert_to_tensor(x, copy=True)`.")
+
+
+# values a function computed by reading data at its call (the output's shape
+# depends on it) -> (function name, location): explain() lists them
+FORCED_AT_CALL = weakref.WeakKeyDictionary()
+
+
+def forced_at_call(tensors, op):
+    """Note that `op` read data at the call to make `tensors` (see explain)."""
+    loc = user_location(2)
+    for t in tensors if isinstance(tensors, (tuple, list)) else [tensors]:
+        FORCED_AT_CALL[t._value] = (op, loc)
+    return tensors

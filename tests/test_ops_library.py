@@ -191,3 +191,15 @@ def test_one_argument_where_is_nonzero():
                          ids=["empty", "int32"])
 def test_max_min_initial(op, kwargs, x):
     check(op, x, **kwargs)
+
+
+def test_explain_lists_what_was_read_at_the_call():
+    x = lo.convert_to_tensor(values((3, 4), "float32")) * 2
+    mask = lo.convert_to_tensor(values((3,), "float32")) > 0
+    outs = [lo.nonzero(x > 0)[0] + 1, x[mask] * 3,
+            lo.bincount(np.array([0, 2, 2], "int32")) * 2,
+            lo.segment_sum(x, np.array([0, 0, 1], "int32")) + 1]
+    for t, name in zip(outs, ["nonzero", "getitem (boolean mask)", "bincount", "segment_sum"]):
+        text = lo.explain(t, print_result=False)
+        assert "read at the call" in text and name in text and "test_ops_library.py" in text
+    assert "read at the call" not in lo.explain(x + 1, print_result=False)
