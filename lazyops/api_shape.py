@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from .api import (_cast, _shape_arg, _tensor, arange, broadcast_to, convert_to_tensor,
-                  expand_dims, reshape, transpose, where, zeros, zeros_like)
+                  expand_dims, reshape, transpose, zeros, zeros_like)
 from .indexing import getitem
 from .inputs import as_array, forced_at_call
 from .ir import dtypes as D
