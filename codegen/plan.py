@@ -420,7 +420,17 @@ class _Lowering:
         self.count = len(self.names)  # variables are numbered in order of definition
         inputs = [Input(f"L{k}", v.type.dtype, a) for k, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
-        self.acc_of = {op: Acc(k, op) for k, op in enumerate(info.reductions)}
+        # a reduction repeating another (the same op over the same value and
+        # axes, keepdims aside: logsumexp's two maxes) reads its accumulator
+        self.same_as, first = {}, {}
+        for op in info.reductions:
+            key = (op.name, op.operands[0], tuple(op.attrs["axis"]), op.results[0].type.dtype)
+            if key in first:
+                self.same_as[op] = first[key]
+            else:
+                first[key] = op
+        self.acc_of = {op: Acc(k, op) for k, op in enumerate(
+            [op for op in info.reductions if op not in self.same_as])}
         outputs = [Output(f"O{k}", v.type.dtype, v in info.outer) for k, v in enumerate(info.outputs)]
         self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops)
         # Loads of uniform inputs, and ops of uniform values, run once before
@@ -499,6 +509,8 @@ class _Lowering:
                     self._recomputed(ps, v, local, k)
                 else:
                     self._load(ps.element, v, local)
+            if op in self.same_as:
+                continue
             if op in self.acc_of:
                 ps.element.append(Update(self.acc_of[op], local[op.operands[0]]))
                 continue
@@ -516,6 +528,9 @@ class _Lowering:
             self.names[a.op.results[0]] = f"r{a.k}"
             self.count += 1
             ps.outer.append(Let(f"r{a.k}", a.final(COUNT)))
+        for dup, op in self.same_as.items():
+            if op.results[0] in self.names:
+                self.names[dup.results[0]] = self.names[op.results[0]]
         for op in info.epilogue:
             if info.stage[op.results[0]] == k:
                 for v in op.operands:

@@ -235,3 +235,25 @@ def test_shared_rows_over_several_reduced_axes():
     t = lo.max(lo.abs(lo.convert_to_tensor(x)[:, :, None, None] * y), axis=(2, 3))
     (got,) = _compiled(t)
     np.testing.assert_allclose(got, np.max(np.abs(x[:, :, None, None] * y), axis=(2, 3)), rtol=1e-6)
+
+
+def test_a_repeated_reduction_shares_its_accumulator():
+    """logsumexp without keepdims takes the max twice (keepdims and not): one
+    accumulator serves both, and the values are the same."""
+    import lazyops as lo
+    from lazyops import engine
+    from lazyops.codegen.launch import Launcher
+    x = np.random.default_rng(3).standard_normal((300, 70)).astype(np.float32)
+    x[5, 7] = np.nan
+    x[9] = -np.inf
+    t = lo.logsumexp(x, axis=1)
+    plan = engine.plan_of([t._value])[0]
+    (k,) = plan.kernels
+    launcher = Launcher(k, plan.launchers[k].target)
+    assert len(launcher.plan("rows", 2, ("elem",)).accs) == 2  # one max, one sum
+    with lo.config.override(small_work=0, tiered=False):
+        got = t.numpy()
+    from scipy.special import logsumexp
+    with np.errstate(all="ignore"):
+        want = logsumexp(x, axis=1)
+    np.testing.assert_allclose(got, want, rtol=2e-6, equal_nan=True)
