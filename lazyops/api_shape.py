@@ -23,6 +23,14 @@ def _axis(op, axis, ndim):
     return normalize_axis(op, int(axis), ndim)[0]
 
 
+def _along(op, x, axis):
+    """(x, axis) for a function along one axis, NumPy-style: `axis=None`
+    works on the flattened x."""
+    if axis is None:
+        return ravel(x), 0
+    return x, _axis(op, axis, x.ndim)
+
+
 def _in_order(op, axes, ndim, arg):
     """Axes normalized in the order given (an int or a sequence), none repeated."""
     seq = list(axes) if isinstance(axes, (list, tuple)) else [axes]
@@ -314,10 +322,7 @@ def tile(x, repeats):
 
 def repeat(x, repeats, axis=None):
     x = _tensor(x, "repeat")
-    if axis is None:
-        x, a = ravel(x), 0
-    else:
-        a = _axis("repeat", axis, x.ndim)
+    x, a = _along("repeat", x, axis)
     if isinstance(repeats, (int, np.integer)):
         reps = [int(repeats)]
     else:
@@ -366,20 +371,14 @@ def _indices(op, indices, arg="indices"):
 def take(x, indices, axis=None):
     x = _tensor(x, "take")
     i = _indices("take", indices)
-    if axis is None:
-        x, a = ravel(x), 0
-    else:
-        a = _axis("take", axis, x.ndim)
+    x, a = _along("take", x, axis)
     return Tensor(record("take", [x._value, i._value], {"axis": a}))
 
 
 def take_along_axis(x, indices, axis=None):
     x = _tensor(x, "take_along_axis")
     i = _indices("take_along_axis", indices)
-    if axis is None:
-        x, a = ravel(x), 0
-    else:
-        a = _axis("take_along_axis", axis, x.ndim)
+    x, a = _along("take_along_axis", x, axis)
     if i.ndim != x.ndim:
         raise ValueError(f"take_along_axis: `indices` must have the rank of `x` ({x.ndim}), "
                          f"got shape {i.shape}")

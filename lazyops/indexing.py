@@ -29,9 +29,10 @@ def _advanced(k):
             arr = np.asarray(k)
         except ValueError:
             return None
-    if arr is None or arr.dtype.kind not in "biu" and arr.size:
+    if arr is None or (arr.size and arr.dtype.kind not in "biu"):
         return None
-    return arr if arr.size or arr.dtype.kind in "biu" else arr.astype(np.intp)
+    # an empty list is a float64 array: as NumPy, it indexes nothing
+    return arr if arr.dtype.kind in "biu" else arr.astype(np.intp)
 
 
 def _expand(key, shape):
