@@ -257,3 +257,25 @@ def test_a_repeated_reduction_shares_its_accumulator():
     with np.errstate(all="ignore"):
         want = logsumexp(x, axis=1)
     np.testing.assert_allclose(got, want, rtol=2e-6, equal_nan=True)
+
+
+def test_chunks_of_rows_keep_nan_and_inf_in_their_rows():
+    """`rows` kernels run chunks of rows (1003 rows: 4 a chunk) and reuse one
+    scratch row per chunk: NaN and inf at chunk edges stay in their rows."""
+    import lazyops as lo
+    from scipy.special import logsumexp
+    x = np.random.default_rng(4).standard_normal((1003, 300)).astype(np.float32)
+    x[3, 0], x[4, 299], x[7, 150], x[1002, 5] = np.nan, np.inf, -np.inf, np.nan
+    x[8] = -np.inf
+    t = lo.convert_to_tensor(x)
+    outs = [lo.logsumexp(t, axis=1), lo.max(t, axis=1), lo.argmax(t, axis=1), lo.sum(t, axis=1),
+            lo.exp(t - lo.max(t, axis=1, keepdims=True)) / lo.sum(
+                lo.exp(t - lo.max(t, axis=1, keepdims=True)), axis=1, keepdims=True)]
+    with lo.config.override(small_work=0, tiered=False), np.errstate(all="ignore"):
+        got = lo.evaluate(*outs)
+        e = np.exp(x - x.max(1, keepdims=True))
+        want = [logsumexp(x, axis=1), x.max(1), np.argmax(x, 1), x.sum(1, dtype=np.float64),
+                e / e.sum(1, keepdims=True)]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6, equal_nan=True)
