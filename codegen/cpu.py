@@ -30,7 +30,11 @@ from .printer import Printer
 BLOCK = 8192
 # math whose evaluation order must survive (mathlib's polynomials): kernels
 # using them get no fast-math
-STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos"])
+STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos",
+                    "logaddexp"])
+# float arithmetic `reassoc` may regroup when one feeds another of its class:
+# `a * (b / c)` may become `(a * b) / c`, off by an ulp from NumPy
+_REGROUPABLE = ({"multiply", "divide", "square"}, {"add", "subtract"})
 COL_CHUNKS = 64  # chunks of rows in `cols` kernels: partial states are COL_CHUNKS x m
 # `rows` kernels run chunks of rows in parallel, each with its own scratch
 # rows (temps, staged sums) allocated once for the chunk, not once per row
@@ -41,7 +45,17 @@ HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
 
 
 def is_strict(plan):
-    return any(op.name.split(".", 1)[1] in STRICT for op in plan.ops)
+    """Whether `plan` must keep NumPy's evaluation order: math library calls,
+    or a chain of float ops that fast-math reassociation could regroup."""
+    names = {op.results[0]: op.name.split(".", 1)[1] for op in plan.ops}
+    for op in plan.ops:
+        name = names[op.results[0]]
+        if name in STRICT:
+            return True
+        if D.is_float(op.results[0].type.dtype) and any(
+                name in cls and names.get(v) in cls for cls in _REGROUPABLE for v in op.operands):
+            return True
+    return False
 
 
 def print_plan(plan):

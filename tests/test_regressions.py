@@ -363,3 +363,17 @@ def test_an_iota_beside_a_reduction_is_an_element_value(n):
     assert plan.launchers
     np.testing.assert_array_equal(got[0], np.arange(n, dtype="float32"))
     np.testing.assert_array_equal(interpreted[0], got[0])
+
+
+def test_reductions_do_not_regroup_chained_float_ops():
+    """`1000 * (x / max(x, 0))` fused with a reduction: fast-math `reassoc`
+    for the reduction let LLVM regroup the product and quotient, an ulp off
+    NumPy, visible after `v - max(v, 1)` (found by the fuzzer). Kernels with
+    such chains keep NumPy's order and stage their float sums instead."""
+    a = (np.random.default_rng(335316).integers(-32, 33, size=(128, 257)) / 8).astype("float32")
+    x = lo.convert_to_tensor(a)
+    v = 1000.0 * (x / lo.max(x, axis=0, keepdims=True))
+    t = v - lo.max(v, axis=1, keepdims=True)
+    got, interpreted, plan = both_paths([t])
+    assert plan.launchers
+    np.testing.assert_array_equal(got[0], interpreted[0])
