@@ -18,44 +18,22 @@ parallel sweep (with partials and a merge where it reduces); a multi-pass
 `rows` plan runs all passes of a row in that row's iteration, while the row
 is in cache. Temp buffers are whole-space arrays (`full`) or one row each.
 
-Target choices on top of the plan: fast-math `reassoc` for reductions, except
-in strict kernels (math whose evaluation order is part of its accuracy),
-where float sums are staged in a buffer that a reassociating helper sums.
+Kernels keep NumPy's evaluation order (no function-wide fast-math: it would
+regroup `a * (b / c)` and mathlib's polynomials); only the accumulating add
+or multiply of a sum or product is a call to a reassociating helper (`radd`,
+`rmul`), whose `reassoc` flag LLVM inlines with it, so reductions vectorize.
 """
-from ..ir import dtypes as D
 from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
-from .plan import COUNT, INDEX, literal, np_name, wrap
+from .plan import COUNT, INDEX, np_name
 from .printer import Printer
 
 BLOCK = 8192
-# math whose evaluation order must survive (mathlib's polynomials): kernels
-# using them get no fast-math
-STRICT = frozenset(["exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos",
-                    "logaddexp"])
-# float arithmetic `reassoc` may regroup when one feeds another of its class:
-# `a * (b / c)` may become `(a * b) / c`, off by an ulp from NumPy
-_REGROUPABLE = ({"multiply", "divide", "square"}, {"add", "subtract"})
 COL_CHUNKS = 64  # chunks of rows in `cols` kernels: partial states are COL_CHUNKS x m
 # `rows` kernels run chunks of rows in parallel, each with its own scratch
-# rows (temps, staged sums) allocated once for the chunk, not once per row
+# rows allocated once for the chunk, not once per row
 ROW_CHUNKS = 256
-FASTMATH_REDUCE = {"reassoc"}
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
-
-
-def is_strict(plan):
-    """Whether `plan` must keep NumPy's evaluation order: math library calls,
-    or a chain of float ops that fast-math reassociation could regroup."""
-    names = {op.results[0]: op.name.split(".", 1)[1] for op in plan.ops}
-    for op in plan.ops:
-        name = names[op.results[0]]
-        if name in STRICT:
-            return True
-        if D.is_float(op.results[0].type.dtype) and any(
-                name in cls and names.get(v) in cls for cls in _REGROUPABLE for v in op.operands):
-            return True
-    return False
 
 
 def print_plan(plan):
@@ -66,17 +44,13 @@ def print_plan(plan):
 class _Printer(Printer):
     def __init__(self, plan):
         super().__init__(plan)
-        self.strict = is_strict(plan)
-        self.staged = [a for a in plan.accs if self.strict and a.recipe.bulk
-                       and D.is_float(a.dtype) and plan.form not in ("nd", "cols")]
         getattr(self, "_" + plan.form)()
 
     def header(self, sizes):
         p = self.plan
-        fm = FASTMATH_REDUCE if p.reduces and not self.strict else False
         params = list(sizes) + [i.name for i in p.inputs] + [o.name for o in p.outputs]
         par = p.rank > 0 and not p.serial  # a 0-d space runs straight-line code
-        self.emit(0, f"@njit(parallel={par}, error_model='numpy', fastmath={fm!r}, cache=True)")
+        self.emit(0, f"@njit(parallel={par}, error_model='numpy', cache=True)")
         self.emit(0, f"def kernel({', '.join(params)}):")
 
     # -- statements
@@ -85,10 +59,7 @@ class _Printer(Printer):
         super().stmts(depth, stmts, lambda b: self.subscript(b, index))
 
     def update(self, depth, s, sub):
-        if s.acc in self.staged:
-            self.emit(depth, f"t{s.acc.k}[j] = {wrap(s.x, s.acc.dtype)}")
-        else:
-            super().update(depth, s, sub)
+        self.stmts(depth, s.acc.update(s.x, INDEX, regroup=True), sub)
 
     def load(self, expr, dtype):
         return {"float16": f"f16_to_f32({expr})", "bfloat16": f"bf16_to_f32({expr})"}.get(
@@ -118,18 +89,12 @@ class _Printer(Printer):
             for t in self.plan.temps:
                 self.emit(depth, f"{t.name.lower()} = {t.name}[{lo}:{hi}]")
 
-    def element_loop(self, depth, count, base, ps, scratch=True):
+    def element_loop(self, depth, count, base, ps):
         p = self.plan
-        staged = [a for a in ps.accs if a in self.staged]
-        for a in staged if scratch else ():
-            self.emit(depth, f"t{a.k} = np.empty({count}, {np_name(a.dtype)})")
         self.emit(depth, f"for j in range({count}):")
         if p.uses_index:
             self.emit(depth + 1, f"{INDEX} = {base}j")
         self.stmts(depth + 1, ps.element, lambda b: f"{b.name.lower()}[j]")
-        for a in staged:
-            total = f"vsum(t{a.k}, {count}, {literal(0, a.dtype)})"
-            self.emit(depth, f"{a.var()} = {wrap(a.recipe.update.format(acc=a.var(), x=total), a.dtype)}")
 
     def blocks(self, depth):
         self.emit(depth + 1, f"lo = b * {BLOCK}")
@@ -200,8 +165,6 @@ class _Printer(Printer):
         self.emit(1, "for c in prange((m + rows - 1) // rows):")
         for t in p.temps:
             self.emit(2, f"{t.name.lower()} = np.empty(n, {np_name(t.dtype)})")
-        for a in self.staged:
-            self.emit(2, f"t{a.k} = np.empty(n, {np_name(a.dtype)})")
         self.emit(2, "for o in range(c * rows, min(m, (c + 1) * rows)):")
         self.stmts(3, p.row)
         self.sliced(3, None, None)
@@ -209,7 +172,7 @@ class _Printer(Printer):
         for ps in p.passes:
             for a in ps.accs:
                 self.stmts(3, a.init())
-            self.element_loop(3, "n", "", ps, scratch=False)
+            self.element_loop(3, "n", "", ps)
             self.stmts(3, ps.outer)
 
     def _cols(self):

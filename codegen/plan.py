@@ -191,8 +191,9 @@ class Acc:
             out.append(Let(self.var("i", tag), "0"))
         return out
 
-    def update(self, x, index, tag=""):
-        """Statements folding element `x` at flat position `index` into the state."""
+    def update(self, x, index, tag="", regroup=False):
+        """Statements folding element `x` at flat position `index` into the
+        state; `regroup`: through the recipe's reassociating call, if any."""
         a = self.var("", tag)
         if self.recipe.arg:
             if D.is_float(self.x_dtype):  # -0.0 sorts below +0.0, as in Keras, at >= float32
@@ -203,7 +204,8 @@ class Acc:
         if "n" in self.fields:
             out.append(Let(self.var("n", tag), f"{self.var('n', tag)} | ({x} != {x})"))
         xv = x if self.dtype == "bool" else wrap(x, self.dtype)
-        out.append(Let(a, wrap(self.recipe.update.format(acc=a, x=xv), self.dtype)))
+        update = (regroup and self.recipe.regroup) or self.recipe.update
+        out.append(Let(a, wrap(update.format(acc=a, x=xv), self.dtype)))
         return out
 
     def merge(self, other, tag=""):
@@ -478,7 +480,7 @@ class _Lowering:
         """Whether `op` is one exactly rounded arithmetic op on inputs and on
         values every later pass sees (constants, hoisted and per-row values,
         earlier passes' results): a later pass recomputing it gets the same
-        bits (one IEEE op; fast-math `reassoc` has nothing to reorder) and
+        bits (one IEEE op) and
         saves a temp buffer's write and read (`x - mean` in standardize)."""
         return op is not None and lookup(op.name).has(EXACT) \
             and D.is_float(op.results[0].type.dtype) \

@@ -68,14 +68,17 @@ def f16_round(x):
     return mathlib.f16_to_f32(mathlib.f32_to_f16(x))
 
 
-# Bulk reductions of a staged buffer, reassociated so they vectorize; used by
-# kernels whose own code must keep strict evaluation order.
+# Accumulation that may be regrouped, so a reduction loop vectorizes: the
+# `reassoc` flag lands on this one add (or multiply) when LLVM inlines it,
+# while the kernel around it keeps NumPy's evaluation order.
 @njit(fastmath={"reassoc"}, error_model="numpy")
-def vsum(t, n, zero):
-    s = zero
-    for j in range(n):
-        s += t[j]
-    return s
+def radd(acc, x):
+    return acc + x
+
+
+@njit(fastmath={"reassoc"}, error_model="numpy")
+def rmul(acc, x):
+    return acc * x
 
 
 @_jit
@@ -300,4 +303,4 @@ __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "bf16_to_f32", "f32_to_bf16"
            "arctanh", "erf", "erfinv", "logaddexp", "left_shift", "right_shift", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
            "minimum_first", "sign", "floor_divide",
-           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "vsum"]
+           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul"]

@@ -279,12 +279,13 @@ def _arg_ref(f):
 
 
 reduction("sum", _sum_ref, sum_dtype,
-          Reduce("zero", lambda d: acc_dtype(sum_dtype(d)), "({acc} + {x})", bulk="vsum"))
+          Reduce("zero", lambda d: acc_dtype(sum_dtype(d)), "({acc} + {x})",
+                 regroup="radd({acc}, {x})"))
 # NumPy multiplies float16 in float32 and rounds once
 reduction("prod", _np_reduce(lambda x, **k: np.prod(
     x, dtype="float32" if x.dtype.name in D.HALF else sum_dtype(x.dtype.name), **k)),
           sum_dtype, Reduce("one", lambda d: "float32" if d in D.HALF else sum_dtype(d),
-                            "({acc} * {x})"))
+                            "({acc} * {x})", regroup="rmul({acc}, {x})"))
 # max/min: an ordered select (the later element wins ties, as in NumPy) that
 # vectorizes, with NaN tracked apart and propagated at the end.
 reduction("max", _np_reduce(np.max), lambda d: d,
@@ -297,7 +298,8 @@ reduction("all", _np_reduce(np.all), lambda d: "bool",
           Reduce("true", lambda d: "bool", "({acc} & ({x} != 0))", merge="({acc} & {other})"))
 reduction("mean", _mean_ref, mean_dtype,
           Reduce("zero", lambda d: "float64" if (d == "bool" or D.is_int(d)) else acc_dtype(d),
-                 "({acc} + {x})", finalize="({acc} / {count})", bulk="vsum"))
+                 "({acc} + {x})", finalize="({acc} / {count})",
+                 regroup="radd({acc}, {x})"))
 reduction("argmax", _arg_ref(np.argmax), lambda d: "int32",
           Reduce("lowest", lambda d: d, arg="max"))
 reduction("argmin", _arg_ref(np.argmin), lambda d: "int32",

@@ -44,7 +44,7 @@ class Reduce:
     finalize: str = None            # acc, count -> result (before the cast to the result dtype)
     nan: bool = False               # NaN tracked apart (ordered selects lose it)
     arg: str = None                 # "max" / "min": the index of the extreme element
-    bulk: str = None                # helper that sums a staged buffer (vectorizable)
+    regroup: str = None             # update as a call a target may reassociate (so it vectorizes)
 
     def merge_template(self):
         return self.merge or self.update.replace("{x}", "{other}")
