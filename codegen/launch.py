@@ -23,6 +23,7 @@ class Launcher:
         self.info = KernelInfo(kernel)
         self.block = kernel.regions[0].block
         self.target = target
+        self.launch = target.launch
         self.settings = settings or {}
         self.size = int(np.prod(self.info.space, dtype=np.int64))
         self.fns = {}
@@ -80,12 +81,14 @@ class Launcher:
         return layout[0], plan, self.target.print_plan(plan)
 
     def __call__(self, args):
-        serial = self.size < self.settings.get("serial_work", 0)
-        key = (serial, *[a.strides for a in args])  # the plan fixes shapes and dtypes
+        key = [self.size < self.settings.get("serial_work", 0)]  # serial?
+        for a in args:
+            key.append(a.strides)  # the plan fixes shapes and dtypes
+        key = tuple(key)
         replay = self.replays.get(key, False)
         if replay:
             call_args, results = replay(args)
-            self.target.launch(replay.fn, call_args)
+            self.launch(replay.fn, call_args)
             self.last = replay.layout  # what explain() shows after a force
             return results
         layout, call_args, results = self._layout(args)
@@ -95,7 +98,7 @@ class Launcher:
                 self.replays.clear()
             self.replays[key] = _Replay.of(layout, fn, args, call_args, results,
                                            len(self.info.outputs))
-        self.target.launch(fn, call_args)
+        self.launch(fn, call_args)
         self.last = layout
         return results
 
@@ -213,11 +216,12 @@ class _Replay:
     view is not one of a C-contiguous argument (a copy made by a reshape, a
     strided argument, empty arrays): such launches keep configuring."""
 
-    def __init__(self, layout, fn, allocs, recipe, result_views):
+    def __init__(self, layout, fn, allocs, recipe, result_views, n_args):
         self.layout, self.fn = layout, fn
         self.allocs = allocs              # (shape, dtype) of each output buffer
         self.recipe = recipe              # per input call argument: (source, how)
         self.result_views = result_views  # per result: (output index, how)
+        self.plain = self._plain(n_args)
 
     @classmethod
     def of(cls, layout, fn, args, call_args, results, n_out):
@@ -242,13 +246,33 @@ class _Replay:
             if j is None:
                 return None
             result_views.append((j, _how(r, outs[j])))
-        return cls(layout, fn, [(o.shape, o.dtype) for o in outs], recipe, result_views)
+        return cls(layout, fn, [(o.shape, o.dtype) for o in outs], recipe, result_views,
+                   len(args))
 
     def __call__(self, args):
         outs = [np.empty(shape, dtype) for shape, dtype in self.allocs]
+        if self.plain is not None:  # the common launch: no view to remake
+            head, results_are_outs = self.plain
+            if results_are_outs:
+                return [*head, *args, *outs], outs
+            return [*head, *args, *outs], [_remake(outs[j], how) for j, how in self.result_views]
         call_args = [how if src is None else _remake(args[src], how) for src, how in self.recipe]
         results = [_remake(outs[j], how) for j, how in self.result_views]
         return call_args + outs, results
+
+    def _plain(self, n_args):
+        """(leading scalar arguments, results are the outputs?) where the call
+        passes scalars, then every argument as it is, in order; else None.
+        (A launch's arguments are then `args`, which must be a list.)"""
+        n = 0
+        while n < len(self.recipe) and self.recipe[n][0] is None:
+            n += 1
+        scalars, rest = [how for _, how in self.recipe[:n]], self.recipe[n:]
+        if [src for src, _ in rest] != list(range(n_args)) or \
+                any(how != ("same",) for _, how in rest):
+            return None
+        same = [j for j, how in self.result_views if how == ("same",)]
+        return scalars, same == list(range(len(self.allocs)))
 
 
 def _inside(view, bases):

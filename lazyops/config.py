@@ -2,6 +2,10 @@
 
 - `small_work`: graphs whose kernels cover fewer elements than this run on
   the NumPy interpreter (no compile, no thread start-up); 0 compiles always.
+- `hot_seconds`: a small graph that has spent this long on the interpreter
+  (summed over its forces) compiles its kernels in the background, with
+  `tiered` on, then times a few compiled forces and keeps whichever path was
+  faster (env `LAZYOPS_HOT_SECONDS`, default 0.1; 0 never compiles them).
 - `serial_work`: compiled kernels over fewer elements run on one thread
   (waking the others costs more than they save; `bench/bench_serial.py`
   measures where: about 16k elements on a quiet 2-core machine, far more on
@@ -26,6 +30,7 @@ SETTINGS = {
     "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
     "tiered": bool(int(os.environ.get("LAZYOPS_TIERED", 1))),
+    "hot_seconds": float(os.environ.get("LAZYOPS_HOT_SECONDS", 0.1)),
 }
 SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
                                  or SETTINGS["debug"])
@@ -36,7 +41,8 @@ def get(name):
 
 
 _KINDS = {"small_work": "count", "serial_work": "count", "debug": "level",
-          "device": "device", "tiered": "flag", "check_inputs": "flag"}
+          "device": "device", "tiered": "flag", "check_inputs": "flag",
+          "hot_seconds": "seconds"}
 
 
 def _checked(name, v):
@@ -49,7 +55,11 @@ def _checked(name, v):
         return v
     if kind == "device" and v == "cpu":
         return v
+    if kind == "seconds" and isinstance(v, (int, float)) and not isinstance(v, bool) \
+            and v >= 0 and v == v:
+        return float(v)
     want = {"flag": "True or False", "count": "an int >= 0", "level": "an int from 0 to 3",
+            "seconds": "a number of seconds >= 0",
             "device": "one of the available devices: 'cpu'"}[kind]
     raise ValueError(f"config.set: {name}={v!r}; expected {want}")
 

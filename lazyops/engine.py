@@ -5,7 +5,6 @@ the collected function's structural key, so a pipeline repeated in a loop
 skips passes and scheduling; kernels are cached by structure in
 `codegen.cache`, so a pipeline on new sizes compiles nothing.
 """
-import contextlib
 import time
 import weakref
 
@@ -18,15 +17,15 @@ from .codegen.cache import MISSES, STATS
 from .codegen.launch import Launcher
 from .ir.core import build, walk
 from .ir.registry import KERNEL_OPS, family
-from .ir.interpreter import Program, run_op
+from .ir.interpreter import Program, quiet_fp, restore_fp, run_op
 from .ir.passes import default_pipeline
 from .ir.printer import print_function
 from .scheduler import schedule
 
-_NO_CONTEXT = contextlib.nullcontext()
 _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
+_TRIALS = 5  # timed compiled runs of a small plan before it picks its path
 # forced value -> (plan, ran compiled?): explain() shows what computed it
 _computed_by = weakref.WeakKeyDictionary()
 
@@ -47,30 +46,72 @@ class Plan:
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target, config.SETTINGS) for op in self.kernels}
-        self.last_use = _last_uses(self.scheduled)
+        self.steps, self.returns, self.direct = _steps(self.scheduled)
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         self.program = None  # the interpreter's prepared form, made on first use
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
         self.ran_compiled = None  # the latest run's path
+        # small plans (see `_run_measured`): the path chosen (None: measuring),
+        # interpreter time spent, best interpreted and compiled times, trials
+        self.small = None
+        self.spent, self.best, self.trials = 0.0, [float("inf"), float("inf")], 0
 
     def compiled_by_default(self):
-        return self.work >= config.SETTINGS["small_work"]
+        return self.work >= config.SETTINGS["small_work"] or self.small is True
 
     def run(self, args, compiled=None, timings=None):
         """The outputs for `args`: compiled, on the interpreter, or (`compiled`
-        None) as `small_work` and `tiered` choose."""
+        None) as `small_work`, `hot_seconds` and `tiered` choose."""
         if compiled is None:
-            compiled = self.compiled_by_default()
-            if compiled and self.tier != "ready" and config.SETTINGS["tiered"]:
-                return self._run_tiered(args)
+            settings = config.SETTINGS
+            if self.work >= settings["small_work"]:
+                if self.tier != "ready" and settings["tiered"]:
+                    return self._run_tiered(args)
+                compiled = True
+            elif self.small is not None:
+                compiled = self.small
+            elif settings["tiered"] and settings["hot_seconds"] and self.kernels:
+                return self._run_measured(args, settings["hot_seconds"])
+            else:
+                compiled = False
         self.ran_compiled = compiled
         if not compiled:
             if self.program is None:
                 self.program = Program(self.reference)
             return self.program.run(args)
         if timings is None:
+            if self.direct and not self.numpy_ops:  # one kernel: launch it
+                return self._launch(self.steps[0][0], args)
             return self._sweep(args, self._launch)
         return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
+
+    def _run_measured(self, args, hot_seconds):
+        """A small plan's run while its faster path is unknown: interpreted
+        (timed) until it has spent `hot_seconds` there, then interpreted while
+        its kernels compile in the background, then `_TRIALS` timed compiled
+        runs; after them it keeps whichever path had the shorter best run."""
+        if self.tier == "ready":
+            t0 = time.perf_counter()
+            try:
+                outs = self.run(args, compiled=True)
+            except Exception:  # noqa: BLE001 - the interpreter stays the reference
+                self.small = False
+                return self.run(args, compiled=False)
+            self.best[1] = min(self.best[1], time.perf_counter() - t0)
+            self.trials += 1
+            if self.trials >= _TRIALS:
+                self.small = self.best[1] < self.best[0]
+            return outs
+        if self.tier == "compiling":
+            return self.run(args, compiled=False)
+        if self.spent >= hot_seconds:
+            return self._run_tiered(args)
+        t0 = time.perf_counter()
+        outs = self.run(args, compiled=False)
+        dt = time.perf_counter() - t0
+        self.spent += dt
+        self.best[0] = min(self.best[0], dt)
+        return outs
 
     def _launch(self, op, vals):
         launcher = self.launchers.get(op)
@@ -85,15 +126,23 @@ class Plan:
     def _sweep(self, args, step):
         """Run the scheduled ops in order, `step(op, operand arrays)` giving
         each op's results; intermediates die at their last reader."""
-        f = self.scheduled
-        env = dict(zip(f.args, args))
+        if self.direct:  # one op reading the arguments, returning its results
+            op = self.steps[0][0]
+            if not self.numpy_ops:
+                return list(step(op, args))
+        env = list(args) + [None] * (self.returns[1] - len(args))
         # kernels raise no floating-point warnings: NumPy's ops (run_op) may
-        with np.errstate(all="ignore") if self.numpy_ops else _NO_CONTEXT:
-            for i, op in enumerate(f.ops[:-1]):
-                env.update(zip(op.results, step(op, [env[o] for o in op.operands])))
-                for v in self.last_use.get(i, ()):
-                    del env[v]
-        return [env[v] for v in f.returns]
+        token = quiet_fp() if self.numpy_ops else None
+        try:
+            for op, ins, outs, dead in self.steps:
+                for i, r in zip(outs, step(op, [env[i] for i in ins])):
+                    env[i] = r
+                for i in dead:
+                    env[i] = None
+        finally:
+            if token is not None:
+                restore_fp(token)
+        return [env[i] for i in self.returns[0]]
 
     def _run_tiered(self, args):
         """A run on the interpreter while the kernels compile in the
@@ -132,17 +181,29 @@ def wait_for_kernels():
     background.wait()
 
 
-def _last_uses(func):
-    """op index -> the values (neither arguments nor results) it reads last."""
+def _steps(func):
+    """The scheduled ops as (op, operand slots, result slots, slots dead
+    after it) over a flat list of values (arguments first); ((return slots),
+    slot count); and whether the function is one op that reads the arguments
+    in order and returns its results (run without the list)."""
+    slot = {v: i for i, v in enumerate(func.args)}
+    ops = func.ops[:-1]
+    for op in ops:
+        for v in op.results:
+            slot[v] = len(slot)
     last, keep = {}, set(func.args) | set(func.returns)
-    for i, op in enumerate(func.ops[:-1]):
+    for k, op in enumerate(ops):
         for v in op.operands:
             if v not in keep:
-                last[v] = i
-    out = {}
-    for v, i in last.items():
-        out.setdefault(i, []).append(v)
-    return out
+                last[v] = k
+    dead = [[] for _ in ops]
+    for v, k in last.items():
+        dead[k].append(slot[v])
+    steps = [(op, [slot[v] for v in op.operands], [slot[v] for v in op.results], dead[k])
+             for k, op in enumerate(ops)]
+    direct = len(ops) == 1 and ops[0].operands == list(func.args) \
+        and ops[0].results == list(func.returns)
+    return steps, ([slot[v] for v in func.returns], len(slot)), direct
 
 
 def _builds():
@@ -225,7 +286,7 @@ def evaluate_values(values, compiled=None):
     for v, out in zip(pending, outs):
         if type(out) is not np.ndarray or out.shape != v.type.shape or not out.flags.c_contiguous:
             out = np.ascontiguousarray(out).reshape(v.type.shape)
-        out.flags.writeable = False  # a buffer other graphs may read
+        out.setflags(write=False)  # a buffer other graphs may read
         v.data = out
         v.owner = None  # drop the graph: later graphs read the buffer
         _computed_by[v] = done

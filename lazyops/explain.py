@@ -68,8 +68,15 @@ def _forced_notes(values):
 
 
 def _default_path(plan):
+    if plan.small is False:
+        return (f"NumPy interpreter (work {plan.work} < small_work; timed, it ran faster "
+                "than its compiled kernels)")
+    if plan.small is True:
+        return (f"compiled kernels (work {plan.work} < small_work, but timed, they ran "
+                "faster than the NumPy interpreter)")
     if not plan.compiled_by_default():
-        return f"NumPy interpreter (work {plan.work} < small_work threshold)"
+        return (f"NumPy interpreter (work {plan.work} < small_work threshold; after "
+                "hot_seconds on it, its kernels compile and the faster path is kept)")
     if plan.tier == "compiling":
         return "compiled kernels once their background compile ends (NumPy interpreter until then)"
     if plan.tier is None and config.get("tiered"):

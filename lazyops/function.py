@@ -26,11 +26,29 @@ class function:  # noqa: N801  (used as a decorator, like jax.jit)
         functools.update_wrapper(self, f)
 
     def __call__(self, *args, **kwargs):
-        arrays, key = _signature(args, kwargs)
+        key = None if kwargs else _array_key(args)
+        if key is not None:  # the common call, keyed faster
+            arrays = args
+        else:
+            arrays, key = _signature(args, kwargs)
         trace = self.traces.get(key)
         if trace is None:
             trace = self.traces[key] = _Trace(self.f, args, kwargs, arrays)
         return trace.run(arrays)
+
+
+def _array_key(args):
+    """The signature of a call whose arguments are distinct NumPy arrays: their
+    shapes and dtypes, flat; None for any other call (see `_signature`)."""
+    key = []
+    for a in args:
+        if type(a) is not np.ndarray:
+            return None
+        key += (a.shape, a.dtype)
+    n = len(args)
+    if n > 1 and (args[0] is args[1] if n == 2 else len(set(map(id, args))) < n):
+        return None
+    return tuple(key)
 
 
 def _signature(args, kwargs):
@@ -79,6 +97,8 @@ class _Trace:
         # each plan argument: an input array (its index) or a captured buffer
         self.slots = [(position[id(v.data)], None) if id(v.data) in position else (None, v.data)
                       for v in leaves]
+        # the plan reads the inputs as given, in order: pass them as they are
+        self.as_given = [i for i, _ in self.slots] == list(range(len(arrays)))
         slot_of = {v: k for k, v in enumerate(pending)}
         self.outputs = []  # ("run", index) | ("arg", index) | ("const", array)
         for v in values:
@@ -92,12 +112,15 @@ class _Trace:
     def run(self, arrays):
         outs = []
         if self.plan is not None:
-            args = [arrays[i] if i is not None else data for i, data in self.slots]
+            args = list(arrays) if self.as_given else \
+                [arrays[i] if i is not None else data for i, data in self.slots]
             outs = self.plan.run(args)
         results = []
         for kind, what, shape in self.outputs:
             a = outs[what] if kind == "run" else (arrays[what] if kind == "arg" else what)
-            results.append(np.ascontiguousarray(a).reshape(shape))
+            if type(a) is not np.ndarray or a.shape != shape or not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a).reshape(shape)
+            results.append(a)
         return _unflatten(self.structure, results)
 
 

@@ -20,7 +20,12 @@ _WATCHED = weakref.WeakKeyDictionary()
 # id(array) -> its leaf, while some graph holds the leaf (which holds the
 # array, so the id cannot be reused meanwhile): the same array passed to
 # several ops is one graph input, read once by a fused kernel.
-_LEAVES = weakref.WeakValueDictionary()
+_LEAVES = {}  # id(array) -> weak reference to its leaf (removed when the leaf dies)
+
+
+def _forget(ref, key):
+    if _LEAVES.get(key) is ref:
+        del _LEAVES[key]
 
 
 def as_array(x):
@@ -51,10 +56,13 @@ def referencable(a):
 
 def reference(a):
     """The leaf holding the user's array `a` itself."""
-    v = _LEAVES.get(id(a))
+    key = id(a)
+    ref = _LEAVES.get(key)
+    v = None if ref is None else ref()
     if v is None or v.data is not a:
-        v = _LEAVES[id(a)] = leaf(a)
-    if config.get("check_inputs") and v not in _WATCHED:
+        v = leaf(a)
+        _LEAVES[key] = weakref.ref(v, lambda r: _forget(r, key))
+    if config.SETTINGS["check_inputs"] and v not in _WATCHED:
         _WATCHED[v] = (_checksum(a), user_location())
     return v
 

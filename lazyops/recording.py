@@ -42,7 +42,7 @@ def user_location(depth=1):
 
 
 # (op, then each operand's shape and dtype, then attribute items) ->
-# (full name, result types, signature)
+# (full name, result types, signature, the signature's interned id)
 _inferred = {}
 
 
@@ -54,13 +54,13 @@ def record(name, operands, attrs=None, result_types=None):
         try:
             key = (name, *[x for v in operands for x in (v.type.shape, v.type.dtype)],
                    *attrs.items())
-            full, result_types, sig = _inferred[key]
+            full, result_types, sig, _ = _inferred[key]
         except TypeError:  # unhashable attributes (lists)
-            full, result_types, sig = _infer(name, operands, attrs)
+            full, result_types, sig, _ = _infer(name, operands, attrs)
         except KeyError:
             if len(_inferred) > 1 << 16:
                 _inferred.clear()
-            full, result_types, sig = _inferred[key] = _infer(name, operands, attrs)
+            full, result_types, sig, _ = _inferred[key] = _infer(name, operands, attrs)
     else:
         full = lookup(name).full_name
     op = Operation.detached(full, list(operands), result_types, attrs, user_location(2), sig)
@@ -79,16 +79,25 @@ def record_binary(name, a, b, depth):
     entry = _inferred.get((name, ta.shape, ta.dtype, tb.shape, tb.dtype))
     if entry is None:
         return None
-    op = Operation.detached(entry[0], [a, b], entry[1], {}, user_location(depth + 1), entry[2])
-    r = op.results[0]
-    r.node = _node(op)
+    f = sys._getframe(depth)
+    loc = _locations.get((f.f_code, f.f_lineno)) or user_location(depth + 1)
+    op = _new_operation(Operation)
+    op.name, op.operands, op.attrs, op.regions, op.loc, op.sig = \
+        entry[0], [a, b], {}, [], loc, entry[2]
+    r = Value(entry[1][0], op)
+    op.results = [r]
+    r.node = _binary_node(entry[3], a, b)
     return r
+
+
+_new_operation = object.__new__
 
 
 def _infer(name, operands, attrs):
     d = lookup(name)
     types = d.infer([v.type for v in operands], attrs)
-    return d.full_name, types, signature(d.full_name, attrs, types)
+    sig = signature(d.full_name, attrs, types)
+    return d.full_name, types, sig, _intern(sig)
 
 
 # A value's node is (id, leaves, epoch). Equal ids mean equal graphs once
@@ -120,12 +129,31 @@ def _node(op):
     operands = op.operands
     if len(operands) != 2:
         return _general_node(op)
-    pa, pb = _part(operands[0]), _part(operands[1])  # the common case, unrolled
-    if pa is None or pb is None:
-        return None
-    (ka, la, ea), (kb, lb, eb) = pa, pb
-    epoch = min(FORCES[0], ea, eb)
     sig = op.sig or op.signature()
+    return _binary_node(_ids.get(sig) or _intern(sig), *operands)
+
+
+def _binary_node(sig, a, b):
+    """`_node` of a two-operand op (the common case, unrolled); `sig`: the
+    interned id of the op's signature."""
+    if a.data is None:
+        pa = a.node
+        if pa is None:
+            return None
+    else:
+        pa = (a.type.shape, a.type.dtype), (a,), _NEVER
+    if b.data is None:
+        pb = b.node
+        if pb is None:
+            return None
+    else:
+        pb = (b.type.shape, b.type.dtype), (b,), _NEVER
+    (ka, la, ea), (kb, lb, eb) = pa, pb
+    epoch = FORCES[0]
+    if ea < epoch:
+        epoch = ea
+    if eb < epoch:
+        epoch = eb
     if len(lb) == 1:  # b a leaf or over one (`y - x` with x below y)
         b0 = lb[0]
         if b0 in la:

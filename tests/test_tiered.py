@@ -148,3 +148,57 @@ def test_a_forked_child_compiles_on_its_own_thread(tmp_path):
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["0"], r.stdout + r.stderr
+
+
+def _small_plan_runs(f, x, forces):
+    """Force `f(x)` `forces` times; the plan and the values of each force."""
+    outs = []
+    for _ in range(forces):
+        t = f(lo.convert_to_tensor(x))
+        outs.append(t.numpy())
+        lo.wait_for_kernels()
+    return computed_by(t)[0], outs
+
+
+@pytest.mark.parametrize("faster", ["compiled", "interpreter"])
+def test_hot_small_plan_keeps_the_faster_path(faster, monkeypatch):
+    """A small plan interprets until it has spent `hot_seconds` there, then
+    compiles in the background, times compiled runs, and keeps the faster
+    path; every force gives NumPy's values."""
+    x = np.random.default_rng(5).standard_normal(1000).astype(np.float32)
+    x[7] = np.nan
+    # a structure per case (runtime scalars are not part of it)
+    three, half, quarters = np.float32(3), np.float32(0.5), np.float32(0.75)
+    if faster == "compiled":
+        f, want = (lambda t: (t * 3.0 + 0.5) * 0.75 - t), (x * three + half) * quarters - x
+    else:
+        f, want = (lambda t: (t * 3.0 - 0.5) * 0.75 + t), (x * three - half) * quarters + x
+    if faster == "interpreter":  # make compiled launches slower than any interpreted run
+        import time
+        real = engine.Plan._launch
+        monkeypatch.setattr(engine.Plan, "_launch",
+                            lambda self, op, vals: (time.sleep(0.01), real(self, op, vals))[1])
+    with lo.config.override(tiered=True, hot_seconds=1e-9, serial_work=1 << 14):
+        plan, outs = _small_plan_runs(f, x, 3 + engine._TRIALS)
+    assert plan.work < lo.config.get("small_work")
+    for got in outs:
+        np.testing.assert_array_equal(got, want)
+    assert plan.trials == engine._TRIALS
+    assert plan.small is (faster == "compiled")
+    assert plan.best[1] < float("inf") and plan.best[0] < float("inf")
+    text = str(lo.explain(f(lo.convert_to_tensor(x))))
+    assert ("ran faster than the NumPy interpreter" in text) == (faster == "compiled")
+
+
+def test_small_plans_stay_interpreted_without_tiering():
+    x = np.random.default_rng(6).standard_normal(1000).astype(np.float32)
+    with lo.config.override(tiered=False, hot_seconds=1e-9):
+        plan, outs = _small_plan_runs(lambda t: (t - 5.0) * 0.75 / t, x, 4)
+    assert plan.small is None and plan.tier is None and not plan.ran_compiled
+
+
+def test_hot_seconds_is_checked():
+    with pytest.raises(ValueError, match="hot_seconds"):
+        lo.config.set(hot_seconds=-1)
+    with pytest.raises(ValueError, match="hot_seconds"):
+        lo.config.set(hot_seconds="fast")
