@@ -5,7 +5,7 @@
 - `hot_seconds`: a small graph that has spent this long on the interpreter
   (summed over its forces) compiles its kernels in the background, with
   `tiered` on, then times a few compiled forces and keeps whichever path was
-  faster (env `LAZYOPS_HOT_SECONDS`, default 0.1; 0 never compiles them).
+  faster (env `LAZYOPS_HOT_SECONDS`, default 0.05; 0 never compiles them).
 - `serial_work`: compiled kernels over fewer elements run on one thread
   (waking the others costs more than they save; `bench/bench_serial.py`
   measures where: about 16k elements on a quiet 2-core machine, far more on
@@ -30,7 +30,7 @@ SETTINGS = {
     "debug": int(os.environ.get("LAZYOPS_DEBUG", 0)),
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
     "tiered": bool(int(os.environ.get("LAZYOPS_TIERED", 1))),
-    "hot_seconds": float(os.environ.get("LAZYOPS_HOT_SECONDS", 0.1)),
+    "hot_seconds": float(os.environ.get("LAZYOPS_HOT_SECONDS", 0.05)),
 }
 SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
                                  or SETTINGS["debug"])
