@@ -8,7 +8,7 @@ parameters as attributes.
 import numpy as np
 
 from . import dtypes as D
-from .registry import (ELEMENTWISE, EXACT, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
+from .registry import (ELEMENTWISE, EXACT, GRADIENT, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
                        Reduce, register)
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
@@ -382,3 +382,22 @@ _reg("matmul", [LIBRARY], 2, infer=_matmul_infer, reference=np.matmul)
 _reg("kernel", [STRUCTURAL], None, attrs={"name": "str", "space": "ints", "axes": "ints"},
      structural="kernel")
 _reg("yield", [STRUCTURAL], None, structural="terminator")
+
+
+# keras.ops.custom_gradient: operands are the function's `inputs` tensors, its
+# `outputs` (the forward values, which are the results) and the values its
+# gradient captures; the optional region is the traced gradient function:
+# block arguments one upstream per output, then the captures; it yields one
+# gradient per input. The forward pass drops it (decompose).
+def _forward(operands, attrs):
+    return operands[attrs["inputs"]:attrs["inputs"] + attrs["outputs"]]
+
+
+def _custom_gradient_ref(*xs, inputs, outputs):
+    out = xs[inputs:inputs + outputs]
+    return out[0] if outputs == 1 else tuple(out)
+
+
+_reg("custom_gradient", [GRADIENT], None, attrs={"inputs": "int", "outputs": "int"},
+     infer=lambda types, attrs: list(_forward(types, attrs)), reference=_custom_gradient_ref,
+     decompose=lambda rw, operands, attrs: list(_forward(operands, attrs)))

@@ -19,6 +19,7 @@ CONTROL_FLOW = "ControlFlow"
 SCAN = "Scan"
 STRUCTURAL = "Structural"  # kernel, return, yield, constant
 EXACT = "Exact"  # one correctly rounded arithmetic op: recomputed, it gives the same bits
+GRADIENT = "Gradient"  # carries a traced gradient region (custom_gradient)
 
 # Op families: the scheduler, codegen, the interpreter and explain ask an op's
 # family, never its name (tinygrad's GroupOp). Derived from the traits.

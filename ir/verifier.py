@@ -27,7 +27,7 @@ import numpy as np
 
 from . import dtypes
 from .core import blocks
-from .registry import CONTROL_FLOW, ELEMENTWISE, REDUCTION, SCAN, lookup
+from .registry import CONTROL_FLOW, ELEMENTWISE, GRADIENT, REDUCTION, SCAN, lookup
 
 RETURN = "func.return"
 YIELD = "lazy.yield"
@@ -178,6 +178,8 @@ class _Verifier:
             self.elementwise_dtypes(op, types, w)
         if name == KERNEL:
             self.kernel(op, w)
+        elif d.has(GRADIENT):
+            self.gradient(op, w)
         elif op.regions and not (d.has(CONTROL_FLOW) or d.has(SCAN)):
             self.fail(op, f"{name} takes no regions, got {len(op.regions)}", w)
         elif name == YIELD and op.results:
@@ -231,6 +233,29 @@ class _Verifier:
         if len(set(dts)) > 1:
             self.fail(op, "elementwise operands must share one dtype (the front end casts "
                           f"to the compute dtype), got {', '.join(map(str, types))}", w)
+
+    def gradient(self, op, w):
+        """custom_gradient: at most one region of one block whose arguments
+        are an upstream per output, then the captured operands, and which
+        yields one gradient per input, of the input's type."""
+        if not op.regions:
+            return
+        n_in, n_out = op.attrs.get("inputs", 0), op.attrs.get("outputs", 0)
+        if len(op.regions) != 1 or len(op.regions[0].blocks) != 1:
+            self.fail(op, "a custom_gradient holds at most one region of one block", w)
+        block = op.regions[0].blocks[0]
+        types = [o.type for o in op.operands]
+        want = types[n_in:n_in + n_out] + types[n_in + n_out:]
+        got = [a.type for a in block.args]
+        if got != want:
+            self.fail(op, f"the gradient's block arguments ({', '.join(map(str, got))}) must be "
+                          f"the outputs' and the captures' types ({', '.join(map(str, want))})", w)
+        term = block.ops[-1] if block.ops else None
+        if term is not None and term.name == YIELD:
+            yt = [v.type for v in term.operands]
+            if yt != types[:n_in]:
+                self.fail(op, f"the gradient yields ({', '.join(map(str, yt))}), not one "
+                              f"gradient per input ({', '.join(map(str, types[:n_in]))})", w)
 
     def kernel(self, op, w):
         if len(op.regions) != 1 or len(op.regions[0].blocks) != 1:

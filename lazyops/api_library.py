@@ -5,6 +5,7 @@ output shape depends on the data (nonzero, bincount, segment ops without
 `num_segments`, one-argument where) force what they need at the call."""
 import builtins
 import collections
+import functools
 
 import numpy as np
 
@@ -12,10 +13,11 @@ from .api import (_cast, _tensor, cast, convert_to_tensor, mean, multiply, not_e
                   sum)
 from .api_shape import _axis, _index, _indices, diagonal, ravel
 from .indexing import getitem
-from .inputs import forced_at_call
+from .inputs import as_array as inputs_of, forced_at_call
 from .ir import dtypes as D
 from .ir.shapes import broadcast_shapes, normalize_axis
 from .recording import record
+from . import regions
 from .tensor import Tensor
 
 
@@ -403,13 +405,55 @@ def nonzero(x):
 # ---------------------------------------------------------------- gradients and helpers
 
 def custom_gradient(f):
-    """Keras's decorator: `f(*args)` returns (value, grad_fn); the forward value."""
+    """Keras's decorator: `f(*args)` returns (value, grad_fn); the call gives
+    the forward value, recorded as a `custom_gradient` op whose region is
+    `grad_fn` traced on symbolic upstream gradients (one per output), so a
+    later autodiff can use it. A `grad_fn` that cannot be traced (it forces a
+    value, raises, or returns other than one gradient of each input's shape
+    and dtype per tensor argument) leaves the op without a region; the
+    forward value is the same either way."""
+    @functools.wraps(f)
     def wrapped(*args, **kwargs):
         out = f(*args, **kwargs)
         if not isinstance(out, tuple) or len(out) != 2 or not callable(out[1]):
-            raise TypeError("custom_gradient: the function must return (value, grad_fn)")
-        return out[0]
+            raise TypeError("custom_gradient: the function must return (value, grad_fn), "
+                            f"got {type(out).__name__}")
+        value, grad_fn = out
+        many = isinstance(value, (tuple, list))
+        outputs = [_tensor(v, "custom_gradient", "value") for v in (value if many else [value])]
+        inputs = [_tensor(a, "custom_gradient", "args") for a in args
+                  if isinstance(a, Tensor) or inputs_of(a) is not None]
+        region, captures = _gradient_region(grad_fn, args, inputs, outputs, many)
+        results = record("custom_gradient",
+                         [t._value for t in inputs + outputs] + captures,
+                         {"inputs": len(inputs), "outputs": len(outputs)})
+        results = results if isinstance(results, list) else [results]
+        if region is not None:
+            results[0].owner.regions = [region]
+            for r in results:  # a node keys no region: such graphs key by printing
+                r.node = None
+        tensors = [Tensor(r) for r in results]
+        return type(value)(tensors) if many else tensors[0]
     return wrapped
+
+
+def _gradient_region(grad_fn, args, inputs, outputs, many):
+    """(region, captures) of `grad_fn` traced on one upstream per output, or
+    (None, []) where it cannot be traced."""
+    def body(upstream):
+        try:
+            grads = grad_fn(*upstream)
+        except TypeError:  # the PyTorch-style signature: grad_fn(*args, upstream)
+            grads = grad_fn(*args, upstream=tuple(upstream) if many else upstream[0])
+        grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+        grads = [_tensor(g, "custom_gradient", "grad_fn's result")._value for g in grads]
+        if [g.type for g in grads] != [t._value.type for t in inputs]:
+            raise regions.TraceError("the gradients do not match the inputs")
+        return grads
+    try:
+        return regions.trace(body, [t._value.type for t in outputs])
+    except Exception:  # noqa: BLE001 - Keras's NumPy backend never calls grad_fn
+        return None, []
 
 
 def vectorize(pyfunc, *, excluded=None, signature=None):

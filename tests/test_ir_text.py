@@ -100,7 +100,7 @@ EXAMPLES = {
     "lazy.linspace": ([T(()), T((3,))], {"num": 4, "endpoint": True, "axis": 1, "dtype": F32,
                                          "base": 0}),
 }
-STRUCTURAL = ("lazy.kernel", "lazy.yield")
+STRUCTURAL = ("lazy.kernel", "lazy.yield", "lazy.custom_gradient")  # built with regions
 _KIND_DEFAULTS = {"ints": (), "int": 0, "bool": False, "str": "", "dtype": F32, "scalar": 0}
 
 
@@ -186,6 +186,15 @@ def every_op_function(locs=True):
     k = b.op("lazy.kernel", body.args[k0:k0 + 2], kernel_attrs(name="k0", space=(2, 3), axes=(1,)),
              result_types=[T((2, 3)), T((2, 1))], regions=[Region([region])], loc=locs)
     results.extend(k)
+    # custom_gradient of (x, y) -> x * y: operands x, y, the output, a capture
+    x, y, c = body.args[k0], body.args[k0], body.args[k0]
+    out = b.op("lazy.multiply", [x, y], loc=locs)
+    grad = Block([T((2, 3)), T((2, 3))])
+    g = Builder(grad, "grad.py")
+    gx = g.op("lazy.multiply", [grad.args[0], grad.args[1]], loc=locs)
+    g.op("lazy.yield", [gx, gx], loc=False)
+    results.append(b.op("lazy.custom_gradient", [x, y, out, c], {"inputs": 2, "outputs": 1},
+                        result_types=[T((2, 3))], regions=[Region([grad])], loc=locs))
     body.ops.append(Operation("func.return", results, []))
     return Function("every_op", body)
 

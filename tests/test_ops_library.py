@@ -119,11 +119,74 @@ def test_nonzero_forces_and_gives_int32_indices():
         assert_same(g.numpy(), K.convert_to_numpy(w))
 
 
-def test_custom_gradient_and_vectorize():
+def _log1pexp(ops, style):
+    """The keras.ops.custom_gradient documentation's example, in each of its
+    three grad_fn styles."""
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+        if style == "upstream":
+            def grad(upstream):
+                return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+        elif style == "args or upstream":
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    (upstream,) = args
+                return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+        else:
+            def grad(*args, upstream):
+                return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+        return ops.log(1 + e), grad
+    return log1pexp
+
+
+@pytest.mark.parametrize("style", ["upstream", "args or upstream", "args and upstream"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_custom_gradient_forward_and_recorded_gradient(style, dtype):
+    from lazyops.ir.core import collect
+    from lazyops.ir.parser import parse_function
+    from lazyops.ir.printer import print_function
+    from lazyops.ir.verifier import verify
+    x = values((5,), dtype, "small")
+    got = _log1pexp(lo, style)(lo.convert_to_tensor(x))
+    want = _log1pexp(K, style)(K.convert_to_tensor(x))
+    op = got._value.owner
+    assert op.name == "lazy.custom_gradient" and op.attrs == {"inputs": 1, "outputs": 1}
+    (region,) = op.regions  # the gradient, traced: upstream * captured (1 - 1/(1+e))
+    block = region.block
+    assert [a.type for a in block.args] == [got._value.type] * 2
+    assert [o.name for o in block.ops] == ["lazy.multiply", "lazy.yield"]
+    func, _ = collect([got._value])
+    verify(func)
+    assert print_function(parse_function(print_function(func))) == print_function(func)
+    assert_same(got.numpy(), K.convert_to_numpy(want))
+    assert "custom_gradient" not in engine.computed_by(got._value)[0].optimized
+
+
+def test_custom_gradient_of_several_outputs_and_untraceable_gradients():
+    x, y = V4, V4[::-1].copy()
+
     @lo.custom_gradient
-    def f(x):
-        return x * 2, lambda dy: dy * 2
-    np.testing.assert_array_equal(f(lo.convert_to_tensor(V4)).numpy(), V4 * 2)
+    def both(a, b):
+        return (a * b, a + b), lambda da, db: (da * b + db, da * a + db)
+    p, s = both(lo.convert_to_tensor(x), y)
+    assert len(p._value.owner.regions) == 1
+    assert_same(p.numpy(), x * y)
+    assert_same(s.numpy(), x + y)
+    bad = {"wrong shape": lambda dy: dy[:2], "forces": lambda dy: dy * float(lo.sum(dy)),
+           "raises": lambda dy: 1 / 0, "not a tensor": lambda dy: "gradient"}
+    for why, grad in bad.items():
+        @lo.custom_gradient
+        def f(a):
+            return a * 3, grad  # noqa: B023
+        t = f(lo.convert_to_tensor(x))
+        assert t._value.owner.regions == [], why  # recorded without a gradient region
+        assert_same(t.numpy(), x * 3)
+    with pytest.raises(TypeError, match="custom_gradient: the function must return"):
+        lo.custom_gradient(lambda a: a)(lo.convert_to_tensor(x))
+
+
+def test_vectorize():
     vf = lo.vectorize(lambda a, b: a + b if a > 0 else b)
     want = np.vectorize(lambda a, b: a + b if a > 0 else b)(V4, 1.0)
     np.testing.assert_array_equal(vf(lo.convert_to_tensor(V4), 1.0).numpy(), want)
