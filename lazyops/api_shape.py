@@ -332,7 +332,13 @@ def repeat(x, repeats, axis=None):
         if len(reps) not in (1, x.shape[a]) or builtins.any(r < 0 for r in reps):
             raise ValueError(f"repeat: `repeats` must be one or {x.shape[a]} non-negative ints "
                              f"(axis {a}), got {repeats!r}")
-    out = Tensor(record("repeat", [x._value], {"repeats": reps, "axis": a}))
+    if len(set(reps)) == 1:  # one count: an index map (each element broadcast k times)
+        k, shape = reps[0], x.shape
+        out = reshape(broadcast_to(reshape(x, shape[:a + 1] + (1,) + shape[a + 1:]),
+                                   shape[:a + 1] + (k,) + shape[a + 1:]),
+                      shape[:a] + (shape[a] * k,) + shape[a + 1:])
+    else:
+        out = Tensor(record("repeat", [x._value], {"repeats": reps, "axis": a}))
     return forced_at_call(out, "repeat") if isinstance(repeats, Tensor) else out
 
 

@@ -29,6 +29,8 @@ CASES = [
     ("tile", (A2, 2), {}), ("tile", (A2, (2, 1, 3)), {}), ("tile", (V, (2, 2)), {}),
     ("tile", (A3, (2, 1)), {}),
     ("repeat", (A2, 2), {}), ("repeat", (A2, 3, 1), {}), ("repeat", (A2, [1, 0, 2], 0), {}),
+    ("repeat", (A2, [2, 2, 2], 0), {}), ("repeat", (A3, 0, -1), {}), ("repeat", (A3, [3], 1), {}),
+    ("repeat", (np.float32(2.5), 3), {}),
     ("pad", (A2, 1), {}), ("pad", (A2, ((1, 2), (0, 1))), {}),
     ("pad", (A2, 1), {"mode": "reflect"}), ("pad", (A2, ((1, 1), (2, 0))), {"mode": "edge"}),
     ("pad", (A2, 2), {"constant_values": 7}), ("pad", (A3, ((0, 0), (1, 0), (0, 2))), {"mode": "wrap"}),
@@ -157,6 +159,18 @@ def test_masks_and_views_fuse_into_one_kernel():
     want = np.tril(np.exp(xn), -2) + np.eye(64, 80, dtype="float32") \
         + np.flip(np.moveaxis(xn, 0, 1), 0)[:, :64].T
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-5)
+
+
+def test_repeat_by_one_count_is_an_index_map_fused_into_its_kernel():
+    x = values((3000, 7), "float32")
+    x[1500, 3] = np.nan
+    t = lo.repeat(lo.convert_to_tensor(x) * 2.0, 3, axis=1) + 1.0
+    plan = engine.plan_of([t._value])[0]
+    assert len(plan.kernels) == 1 and not any(
+        op.name == "lazy.repeat" for op in plan.scheduled.ops)
+    with lo.config.override(small_work=0, tiered=False):
+        got = t.numpy()
+    np.testing.assert_array_equal(got, np.repeat(x * np.float32(2), 3, axis=1) + np.float32(1))
 
 
 def test_library_ops_compiled_around_kernels():
