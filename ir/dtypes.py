@@ -16,6 +16,7 @@ SHORT = {
     "uint8": "ui8", "uint16": "ui16", "uint32": "ui32", "uint64": "ui64",
     "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
     "float8_e4m3fn": "f8E4M3FN", "float8_e5m2": "f8E5M2",
+    "complex64": "complex<f32>", "complex128": "complex<f64>",
 }
 LONG = {v: k for k, v in SHORT.items()}
 ALL = tuple(SHORT)
@@ -25,6 +26,11 @@ FLOATS = ("bfloat16", "float16", "float32", "float64")
 # promotion refuses them), so lazyops records `cast` and views of it, not
 # arithmetic.
 FLOAT8 = ("float8_e4m3fn", "float8_e5m2")
+# complex64: the ops that accept it (the registry's `complex_ok`) run as
+# NumPy steps between kernels; complex128 inputs become complex64, as in
+# Keras, and complex128 appears only inside (comparisons with int32 compare
+# in it, as NumPy does).
+COMPLEX = ("complex64", "complex128")
 # Dtypes the engine computes with (bfloat16 through ml_dtypes).
 SUPPORTED = tuple(d for d in ALL if d not in FLOAT8)
 # Floats held as float32 inside kernels, rounded to their dtype after every op
@@ -32,11 +38,16 @@ SUPPORTED = tuple(d for d in ALL if d not in FLOAT8)
 # to kernels as their uint16 bits.
 HALF = ("float16", "bfloat16")
 
-_BIT64_TO_32 = {"int64": "int32", "uint64": "uint32", "float64": "float32"}
+_BIT64_TO_32 = {"int64": "int32", "uint64": "uint32", "float64": "float32",
+                "complex128": "complex64"}
 
 
 def is_float(d):
     return d in FLOATS
+
+
+def is_complex(d):
+    return d in COMPLEX
 
 
 def is_int(d):
@@ -84,11 +95,11 @@ def _lattice():
         "bool": [i_],
         "uint8": ["int16", "uint16"], "uint16": ["int32", "uint32"],
         "uint32": ["int64", "uint64"], "uint64": [f_],
-        i_: ["uint8", "int8"],
+        i_: ["uint8", "int8", "complex64"],
         "int8": ["int16"], "int16": ["int32"], "int32": ["int64"], "int64": [f_],
         f_: ["bfloat16", "float16"],
-        "bfloat16": ["float32"], "float16": ["float32"], "float32": ["float64"],
-        "float64": [],
+        "bfloat16": ["float32"], "float16": ["float32"], "float32": ["float64", "complex64"],
+        "float64": ["complex128"], "complex64": ["complex128"], "complex128": [],
     }
 
 

@@ -106,6 +106,11 @@ def sum_dtype(d):
     return d
 
 
+def real_part(d):
+    """The dtype of a magnitude or a part of `d` (complex64 -> float32)."""
+    return "float32" if d == "complex64" else d
+
+
 def mean_dtype(d):
     return D.result_type(d, "float32") if (d == "bool" or D.is_int(d)) else d
 
@@ -166,7 +171,7 @@ binary("logical_xor", "({0} ^ {1})", np.logical_xor, promote=to_bool, result="bo
 
 unary("negative", "(-{0})", np.negative,
       promote=no_bool(same, "negative (the unary `-` operator)"))
-unary("absolute", {"bool": "{0}", "any": "abs({0})"}, np.absolute)
+unary("absolute", {"bool": "{0}", "any": "abs({0})"}, np.absolute, result=real_part)
 unary("square", "({0} * {0})", np.square, promote=bool_to_int32)
 unary("sign", "sign({0})", np.sign, promote=no_bool(same, "sign"))
 unary("logical_not", "(not {0})", np.logical_not, promote=to_bool, result="bool")

@@ -5,8 +5,8 @@ backend, which calls NumPy (and SciPy for erf/erfinv) on its inputs."""
 import numpy as np
 
 from . import dtypes as D
-from .ops import (_elementwise_infer, _reg, binary, float_unary, numpy_rule, reduction, same,
-                  strong_true_div, true_div, unary)
+from .ops import (_elementwise_infer, _reg, binary, float_unary, numpy_rule, real_part, reduction,
+                  same, strong_true_div, true_div, unary)
 from .registry import ELEMENTWISE
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
@@ -48,8 +48,9 @@ unary("reciprocal", {"float": "(1.0 / {0})", "uint32": "np.int64(1.0 / {0})",
 unary("stop_gradient", "{0}", lambda x: x, promote=same)
 
 # The complex parts of real tensors (complex dtypes are not supported yet)
-unary("real", "{0}", np.real, promote=same)
-unary("imag", {"bool": "False", "int": "0", "float": "0.0"}, np.imag, promote=same)
+unary("real", "{0}", np.real, promote=same, result=real_part)
+unary("imag", {"bool": "False", "int": "0", "float": "0.0"}, np.imag, promote=same,
+      result=real_part)
 unary("conjugate", "{0}", np.conjugate, promote=_reciprocal_promote)
 
 # nan_to_num(x, nan, posinf, neginf): the replacements are operands in x's dtype

@@ -26,7 +26,8 @@ class ParseError(ValueError):
 # One token per match; whitespace is skipped; `\S` catches stray characters.
 _TOKEN = re.compile(r"""
     //[^\n]*
-  | tensor<[^<>\n]*>
+  | tensor<[^<>\n]*(?:complex<[a-z0-9]+>)?>
+  | complex<[a-z0-9]+>
   | %[A-Za-z0-9_$.]+
   | \^[A-Za-z0-9_$.]+
   | @(?:[A-Za-z_][A-Za-z0-9_.$]*|"(?:[^"\\\n]|\\.)*")
@@ -168,8 +169,10 @@ class _Parser:
         s = self.take("type", "a type (tensor<...>)")
         t = self.types.get(s)
         if t is None:
-            parts = s[len("tensor<"):-1].split("x")
-            short, dims = parts[-1].strip(), parts[:-1]
+            body = s[len("tensor<"):-1]
+            cut = body.find("complex<")  # the element type holds an `x` of its own
+            cut = body.rfind("x") + 1 if cut < 0 else cut
+            short, dims = body[cut:].strip(), body[:cut].split("x")[:-1]
             if short not in dtypes.LONG:
                 raise self.error(f"unknown element type {short!r} in {s}", at)
             if not all(d.strip().isdigit() for d in dims):

@@ -51,6 +51,14 @@ class Reduce:
         return self.merge or self.update.replace("{x}", "{other}")
 
 
+# Ops that take complex64 operands (Keras's NumPy backend accepts more; these
+# are the ones lazyops runs, as NumPy steps between kernels), besides views.
+COMPLEX_OK = frozenset("""
+    absolute real imag conjugate negative add subtract multiply divide square equal
+    not_equal sum mean vdot cast stop_gradient concatenate take take_along_axis pad
+    repeat index custom_gradient""".split())
+
+
 @dataclass(frozen=True)
 class OpDef:
     name: str                      # IR name without the "lazy." prefix
@@ -75,6 +83,11 @@ class OpDef:
 
     def has(self, trait):
         return trait in self.traits
+
+    @property
+    def complex_ok(self):
+        """Whether the op takes complex64 operands (see COMPLEX_OK)."""
+        return self.name in COMPLEX_OK or self.has(VIEW)
 
     @property
     def family(self):

@@ -73,6 +73,8 @@ _KEPT_DTYPES = set()  # native NumPy dtypes Keras keeps
 
 
 def _elem_dtype(e):
+    if isinstance(e, complex):
+        return "complex64"
     if isinstance(e, Tensor):
         return e.dtype
     if isinstance(e, (np.ndarray, np.generic)):
@@ -136,6 +138,8 @@ def dtype(x):
 def cast(x, dtype):
     x = _tensor(x, "cast")
     dtype = D.standardize(dtype, "cast", allowed=D.ALL)
+    if dtype == "complex128":
+        raise TypeError("cast: complex128 tensors are not supported; cast to complex64")
     if dtype in D.FLOAT8 or x.dtype in D.FLOAT8:
         if x.dtype == dtype:
             return x
@@ -160,7 +164,7 @@ def _scalar_value(v, dtype, static, api):
     dtype serves every graph."""
     # 0 == 0.0 == -0.0: the sign keeps -0.0 apart; True == 1 but is a bool
     key = (dtype, v, math.copysign(1.0, v) if v == 0 else type(v))
-    if v in static:
+    if v in static and not D.is_complex(dtype):  # complex constants have no text form
         c = _CONSTANTS.get(key)
         if c is None:
             value = _scalar_array(v, dtype, api).item()
@@ -618,8 +622,9 @@ def full(shape, fill_value, dtype=None, _api="full"):
             arr = arr.astype(dt) if arr.dtype.kind == "f" else np.array(fill_value, dtype=dt)
         except (OverflowError, ValueError, TypeError) as e:
             raise type(e)(f"{_api}: `fill_value`={fill_value!r} does not fit dtype {dt}: {e}") from None
+        static = arr.ndim == 0 and not D.is_complex(dt) and float(arr) in _STATIC_SCALARS
         v = Tensor(record("constant", [], {"value": arr.item(), "dtype": dt})
-                   if arr.ndim == 0 and float(arr) in _STATIC_SCALARS else leaf(arr))
+                   if static else leaf(arr))
     return broadcast_to(v, shp)
 
 

@@ -7,7 +7,8 @@ import os
 import sys
 
 from .ir.core import Location, Operation, Value, signature
-from .ir.registry import lookup
+from .ir.dtypes import is_complex
+from .ir.registry import COMPLEX_OK, lookup
 from .ir.types import TensorType
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -95,6 +96,9 @@ _new_operation = object.__new__
 
 def _infer(name, operands, attrs):
     d = lookup(name)
+    if not d.complex_ok and any(is_complex(v.type.dtype) for v in operands):
+        raise TypeError(f"{d.name}: complex64 operands are not supported by this op; "
+                        f"ops that take them: {', '.join(sorted(COMPLEX_OK))} and views")
     types = d.infer([v.type for v in operands], attrs)
     sig = signature(d.full_name, attrs, types)
     return d.full_name, types, sig, _intern(sig)

@@ -21,6 +21,7 @@ Rules (see docs/architecture.md):
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
+from ..ir.dtypes import is_complex
 from ..ir.registry import family, lookup
 from ..ir.shapes import reduced_shape
 
@@ -48,7 +49,11 @@ _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise
 
 
 def _kind(op):
-    return _KIND[family(op)]
+    k = _KIND[family(op)]
+    if k in ("elementwise", "reduce") and any(  # complex: NumPy steps between kernels
+            is_complex(v.type.dtype) for v in op.operands + op.results):
+        return "library"
+    return k
 
 
 def op_kinds(func):
