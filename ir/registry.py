@@ -54,9 +54,10 @@ class Reduce:
 # Ops that take complex64 operands (Keras's NumPy backend accepts more; these
 # are the ones lazyops runs, as NumPy steps between kernels), besides views.
 COMPLEX_OK = frozenset("""
-    absolute real imag conjugate negative add subtract multiply divide square equal
-    not_equal sum mean vdot cast stop_gradient concatenate take take_along_axis pad
-    repeat index custom_gradient""".split())
+    absolute real imag conjugate negative add subtract multiply divide square power
+    reciprocal sign sqrt exp expm1 log log1p log2 log10 sin cos tan sinh cosh tanh arctan
+    isnan isfinite isinf logical_not equal not_equal where sum mean prod vdot cast
+    stop_gradient concatenate take take_along_axis pad repeat index custom_gradient""".split())
 
 
 @dataclass(frozen=True)
