@@ -22,17 +22,18 @@ LONG = {v: k for k, v in SHORT.items()}
 ALL = tuple(SHORT)
 INTS = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 FLOATS = ("bfloat16", "float16", "float32", "float64")
-# float8 (ml_dtypes): a storage format Keras only casts to and from (its
-# promotion refuses them), so lazyops records `cast` and views of it, not
-# arithmetic.
+# float8 (ml_dtypes): Keras's promotion refuses them, so binary arithmetic on
+# them fails; the functions Keras's NumPy backend hands to NumPy as they are
+# (abs, sum, sort, ...) run as NumPy steps between kernels.
 FLOAT8 = ("float8_e4m3fn", "float8_e5m2")
 # complex64: the ops that accept it (the registry's `complex_ok`) run as
 # NumPy steps between kernels; complex128 inputs become complex64, as in
 # Keras, and complex128 appears only inside (comparisons with int32 compare
 # in it, as NumPy does).
 COMPLEX = ("complex64", "complex128")
-# Dtypes the engine computes with (bfloat16 through ml_dtypes).
-SUPPORTED = tuple(d for d in ALL if d not in FLOAT8)
+# Dtypes tensors may have (bfloat16 and float8 through ml_dtypes; float8 only
+# through the ops the registry's FLOAT8_OK names).
+SUPPORTED = ALL
 # Floats held as float32 inside kernels, rounded to their dtype after every op
 # (as NumPy's float16 ufuncs and ml_dtypes' bfloat16 ones compute), and passed
 # to kernels as their uint16 bits.

@@ -60,6 +60,14 @@ COMPLEX_OK = frozenset("""
     stop_gradient concatenate take take_along_axis pad repeat index custom_gradient""".split())
 
 
+# Ops that take float8 operands: those Keras's NumPy backend passes to NumPy
+# (ml_dtypes) without promoting, run as NumPy steps; views take them too.
+FLOAT8_OK = frozenset("""
+    absolute negative sign reciprocal round real imag conjugate isnan isfinite isinf
+    logical_not stop_gradient sum max min any all argsort sort concatenate index
+    cast_storage cast where subtract""".split())  # where: tril/triu; subtract: diff
+
+
 @dataclass(frozen=True)
 class OpDef:
     name: str                      # IR name without the "lazy." prefix
@@ -84,6 +92,11 @@ class OpDef:
 
     def has(self, trait):
         return trait in self.traits
+
+    @property
+    def float8_ok(self):
+        """Whether the op takes float8 operands (see FLOAT8_OK)."""
+        return self.name in FLOAT8_OK or self.has(VIEW)
 
     @property
     def complex_ok(self):

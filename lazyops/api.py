@@ -48,6 +48,9 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
     if dtype is not None:
         dtype = D.standardize(dtype, "convert_to_tensor")
     arr = inputs.as_array(x)
+    if arr is not None and arr.dtype in _FLOAT8:
+        raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {arr.dtype} array; ops "
+                         "take one directly, as Keras's do)")
     if arr is not None and arr.dtype != object:
         src = D.standardize(arr.dtype, "convert_to_tensor", "x")
         if arr.dtype.isnative:
@@ -113,14 +116,15 @@ KEEPS_64 = frozenset("""
     slogdet sort split squeeze stack stop_gradient sum swapaxes take take_along_axis tile
     top_k transpose tril triu unstack vstack zeros_like""".split())
 _WIDE = frozenset([np.dtype("float64"), np.dtype("int64")])
+_FLOAT8 = frozenset(np.dtype(d) for d in D.FLOAT8)
 
 
 def _tensor(x, op, arg="x"):
     if type(x) is Tensor:
         return x
-    if type(x) is np.ndarray and x.dtype in _WIDE and op in KEEPS_64 and x.flags.aligned \
-            and x.dtype.isnative:
-        return Tensor(inputs.reference(x))
+    if type(x) is np.ndarray and (x.dtype in _WIDE and op in KEEPS_64 or x.dtype in _FLOAT8) \
+            and x.flags.aligned and x.dtype.isnative:
+        return Tensor(inputs.reference(x))  # as Keras's NumPy backend passes them to NumPy
     try:
         return convert_to_tensor(x)
     except (TypeError, ValueError) as e:
@@ -234,7 +238,7 @@ def _compute_dtype(name, kinds, argnames, api):
         got = ", ".join(f"{n}={k if isinstance(k, str) else k.__name__}"
                         for n, k in zip(argnames, kinds))
         raise type(e)(f"{api}: {e} (got {got})") from None
-    _check_supported(api, compute)
+    _check_supported(api, compute, name)
     return compute
 
 
@@ -319,8 +323,8 @@ _FLOAT8_NOTE = ("float8 tensors are storage (as in Keras, which refuses implicit
                 "from them): cast them to a wider float first, e.g. cast(x, 'float32')")
 
 
-def _check_supported(api, dtype):
-    if dtype in D.FLOAT8:
+def _check_supported(api, dtype, name=None):
+    if dtype in D.FLOAT8 and not (name and lookup(name).float8_ok):
         raise TypeError(f"{api}: {_FLOAT8_NOTE}")
     if dtype not in D.SUPPORTED:
         raise TypeError(f"{api}: dtype {dtype} is not supported")
@@ -441,7 +445,7 @@ def _bound(b, dt, arg):
 def _reduce(name, x, axis, keepdims, api=None):
     api = api or name
     x = _tensor(x, api)
-    if x.dtype in D.FLOAT8:
+    if x.dtype in D.FLOAT8 and not lookup(name).float8_ok:
         raise TypeError(f"{api}: {_FLOAT8_NOTE}")
     if x.ndim == 0 and name not in ("mean", "var", "std") and axis in (0, -1, (0,), (-1,), [0], [-1]):
         axis = None  # NumPy's ufunc reductions (not np.mean) take axis 0 or -1 on 0-d input

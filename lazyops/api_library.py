@@ -231,6 +231,8 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False):
 
 def count_nonzero(x, axis=None):
     x = _tensor(x, "count_nonzero")
+    if x.dtype in D.FLOAT8:  # nonzero-ness survives the exact widening
+        x = cast(x, "float32")
     return sum(cast(not_equal(x, 0), "int32"), axis=axis)
 
 

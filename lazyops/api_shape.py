@@ -87,8 +87,9 @@ def copy(x):
     not change the tensor); a tensor is immutable, so it is itself."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, np.ndarray) and x.dtype in (np.float64, np.int64):
-        return Tensor(leaf(x.copy()))  # Keras keeps a NumPy array's 64 bits here
+    if isinstance(x, np.ndarray) and (x.dtype in (np.float64, np.int64)
+                                      or x.dtype.name in D.FLOAT8):
+        return Tensor(leaf(x.copy()))  # Keras keeps a NumPy array's dtype here (np.copy)
     return convert_to_tensor(x, copy=True)
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 
 from .ir.core import Location, Operation, Value, signature
-from .ir.dtypes import is_complex
+from .ir.dtypes import FLOAT8, is_complex
 from .ir.registry import COMPLEX_OK, lookup
 from .ir.types import TensorType
 
@@ -99,6 +99,10 @@ def _infer(name, operands, attrs):
     if not d.complex_ok and any(is_complex(v.type.dtype) for v in operands):
         raise TypeError(f"{d.name}: complex64 operands are not supported by this op; "
                         f"ops that take them: {', '.join(sorted(COMPLEX_OK))} and views")
+    if not d.float8_ok and any(v.type.dtype in FLOAT8 for v in operands):
+        raise TypeError(f"{d.name}: float8 operands are not supported by this op (as in "
+                        "Keras, which refuses implicit conversions from them): cast them to a "
+                        "wider float first, e.g. cast(x, 'float32')")
     types = d.infer([v.type for v in operands], attrs)
     sig = signature(d.full_name, attrs, types)
     return d.full_name, types, sig, _intern(sig)

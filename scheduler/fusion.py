@@ -21,7 +21,7 @@ Rules (see docs/architecture.md):
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
-from ..ir.dtypes import is_complex
+from ..ir.dtypes import FLOAT8, is_complex
 from ..ir.registry import family, lookup
 from ..ir.shapes import reduced_shape
 
@@ -50,8 +50,9 @@ _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise
 
 def _kind(op):
     k = _KIND[family(op)]
-    if k in ("elementwise", "reduce") and any(  # complex: NumPy steps between kernels
-            is_complex(v.type.dtype) for v in op.operands + op.results):
+    if k in ("elementwise", "reduce") and any(  # complex, float8: NumPy steps between kernels
+            is_complex(v.type.dtype) or v.type.dtype in FLOAT8
+            for v in op.operands + op.results):
         return "library"
     return k
 

@@ -115,9 +115,60 @@ def test_float8_casts_as_keras(f8):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got.astype("float64"), want.astype("float64"), err_msg=back)
     assert lo.reshape(f, (2, 4)).numpy().dtype == f8
-    for call in (lambda: f + f, lambda: lo.sum(f), lambda: lo.exp(f)):
+    for call in (lambda: f + f, lambda: lo.mean(f), lambda: lo.exp(f)):
         with pytest.raises((TypeError, ValueError), match="float8|unsupported dtype"):
             call()
+
+
+# The functions Keras's NumPy backend hands a float8 array to NumPy as it is
+# (ml_dtypes computes, rounding to float8 at each step): NumPy steps here too.
+FLOAT8_FUNCTIONS = [
+    "absolute", "all", "amax", "amin", "any", "argsort", "conj", "conjugate", "copy",
+    "count_nonzero", "diag", "diagonal", "diff", "flip", "imag", "isfinite", "isinf", "isnan",
+    "logical_not", "max", "min", "nan_to_num", "negative", "ones_like", "ravel", "real",
+    "reciprocal", "round", "sign", "sort", "squeeze", "stop_gradient", "sum", "transpose",
+    "tril", "triu", "zeros_like"]
+
+
+@pytest.mark.parametrize("f8", ["float8_e4m3fn", "float8_e5m2"])
+@pytest.mark.parametrize("name", FLOAT8_FUNCTIONS)
+def test_float8_functions_as_keras(f8, name):
+    x = np.array([[1.5, -2.0, 0.25, np.nan, 3.0], [3, 4, -0.5, 0, 0.1]],
+                 np.float32).astype(getattr(ml_dtypes, f8))
+    want = K.convert_to_numpy(getattr(K, name)(x))  # Keras hands the array to NumPy
+    lazy = lo.cast(lo.convert_to_tensor(x.astype("float32")), f8)
+    for arg in (x, lazy):
+        got = getattr(lo, name)(arg).numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.astype("float64"), want.astype("float64"))
+    with pytest.raises(ValueError, match="float8"):  # as K.convert_to_tensor(x)
+        lo.convert_to_tensor(x)
+
+
+@pytest.mark.parametrize("name,args", [
+    ("stack", lambda x: ([x, x],)), ("vstack", lambda x: ([x, x],)), ("unstack", lambda x: (x,)),
+    ("nonzero", lambda x: (x,)), ("meshgrid", lambda x: (x[0], x[1])), ("where", lambda x: (x,))])
+def test_float8_functions_of_several_results_as_keras(name, args):
+    x = np.array([[1.5, -2.0, 0.25], [3, 0, -0.5]], np.float32).astype(ml_dtypes.float8_e4m3fn)
+    want = getattr(K, name)(*args(x))
+    got = getattr(lo, name)(*args(x))
+    want, got = ([w] if not isinstance(w, (tuple, list)) else w for w in (want, got))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        g, w = g.numpy(), K.convert_to_numpy(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g.astype("float64"), w.astype("float64"))
+
+
+def test_float8_steps_between_kernels():
+    x = np.linspace(-3, 3, 50000, dtype="float32")
+    f = lo.cast(lo.convert_to_tensor(x) * 2, "float8_e5m2")
+    t = lo.sum(lo.abs(f), axis=0), lo.cast(lo.sort(lo.negative(f)), "float32") + 1
+    with lo.config.override(small_work=0, tiered=False):
+        got = lo.evaluate(*t)
+    f8 = (x * 2).astype(ml_dtypes.float8_e5m2)
+    np.testing.assert_array_equal(got[0].astype("float64"), np.sum(np.abs(f8)).astype("float64"))
+    np.testing.assert_array_equal(got[1], np.sort(-f8).astype("float32") + 1)
 
 
 def test_float8_round_trip_between_kernels():

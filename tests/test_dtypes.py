@@ -203,7 +203,7 @@ def test_result_type_bfloat16():
 
 
 def test_result_type_accepts_numpy_dtypes():
-    for d in D.SUPPORTED:  # float8 promotes to nothing (tested with the Keras lattice)
+    for d in (d for d in D.SUPPORTED if d not in D.FLOAT8):  # float8 promotes to nothing
         assert D.result_type(np.dtype(d)) == keras.backend.result_type(np.dtype(d))
         assert D.result_type(np.dtype(d), "int8") == keras.backend.result_type(d, "int8")
 
