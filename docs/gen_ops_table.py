@@ -20,8 +20,8 @@ from lazyops.ir.core import walk  # noqa: E402
 from lazyops.ir.registry import all_ops, family  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # the keras.ops names
-CONTROL_FLOW = {"associative_scan", "cond", "cumprod", "cumsum", "fori_loop", "map", "scan",
-                "switch", "vectorized_map", "while_loop"}
+CONTROL_FLOW = {"associative_scan", "cond", "fori_loop", "map", "scan", "switch",
+                "vectorized_map", "while_loop"}
 
 F = np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4)
 I = np.arange(12, dtype="int32").reshape(3, 4)

@@ -45,6 +45,26 @@ def sort(x, axis=-1):
     return _one("sort", x, {"axis": _axis("sort", axis, x.ndim)})
 
 
+def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum along `axis` (the flattened x by default), in `dtype`
+    (default: x's; Keras's result_type, bool -> int32)."""
+    return _cumulative("cumsum", x, axis, dtype)
+
+
+def cumprod(x, axis=None, dtype=None):
+    """Cumulative product along `axis`, as `cumsum`."""
+    return _cumulative("cumprod", x, axis, dtype)
+
+
+def _cumulative(name, x, axis, dtype):
+    x = _tensor(x, name)
+    dt = D.result_type(D.standardize(dtype, name) if dtype is not None else x.dtype)
+    dt = "int32" if dt == "bool" else dt
+    if axis is None:
+        x, axis = ravel(x), 0
+    return _one(name, x, {"axis": _axis(name, axis, x.ndim), "dtype": dt})
+
+
 def argsort(x, axis=-1):
     x = _tensor(x, "argsort")
     if x.ndim == 0:
@@ -483,7 +503,7 @@ def array(x, dtype=None):
 
 
 __all__ = ["argpartition", "argsort", "array", "average", "bincount", "correlate",
-           "count_nonzero", "cross", "custom_gradient", "diff", "digitize", "dot", "einsum",
+           "count_nonzero", "cross", "cumprod", "cumsum", "custom_gradient", "diff", "digitize", "dot", "einsum",
            "histogram", "in_top_k", "inner", "median", "ndim", "nonzero", "norm",
            "outer", "quantile", "searchsorted", "segment_max", "segment_sum", "size", "slogdet",
            "sort", "tensordot", "top_k", "trace", "vdot", "vectorize"]

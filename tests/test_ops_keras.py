@@ -693,7 +693,7 @@ TESTED_ELSEWHERE = {
     **{op: ("test_ops_library", "test_library_op") for op in (
         "sort", "argsort", "argpartition", "top_k", "in_top_k", "searchsorted", "digitize",
         "bincount", "histogram", "median", "quantile", "norm", "slogdet", "segment", "dot",
-        "vdot", "inner", "tensordot", "einsum", "cross", "correlate")},
+        "vdot", "inner", "tensordot", "einsum", "cross", "correlate", "cumsum", "cumprod")},
 }
 
 

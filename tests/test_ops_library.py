@@ -17,6 +17,12 @@ F = values((4, 5), "float32", "finite")
 IDX = np.array([2, 0, 3], "int32")
 
 CASES = [
+    *[(f, (values((3, 4), dt, "small"),), kw) for f in ("cumsum", "cumprod")
+      for dt in ("float32", "float64", "float16", "bfloat16", "int8", "int64", "uint8", "bool")
+      for kw in ({}, {"axis": 0}, {"axis": -1, "dtype": "float32"}, {"dtype": "int16"})],
+    ("cumsum", (np.float32(2.5),), {}), ("cumprod", (values((0, 3), "float32"),), {"axis": 0}),
+    ("cumsum", (A3,), {"axis": 1}), ("cumprod", (values((2, 3, 4), "float32", "small"),),
+                                     {"axis": -2}),
     ("sort", (A2,), {}), ("sort", (A3,), {"axis": 0}), ("sort", (I2,), {}),
     ("argsort", (F,), {}), ("argsort", (F,), {"axis": 0}),
     ("argpartition", (F, 1), {}), ("argpartition", (F, 2), {"axis": 0}),
