@@ -20,8 +20,8 @@ from lazyops.ir.core import walk  # noqa: E402
 from lazyops.ir.registry import all_ops, family  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # the keras.ops names
-CONTROL_FLOW = {"associative_scan", "cond", "fori_loop", "map", "scan", "switch",
-                "vectorized_map", "while_loop"}
+CONTROL_FLOW = {"associative_scan", "fori_loop", "map", "scan", "vectorized_map",
+                "while_loop"}
 
 F = np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4)
 I = np.arange(12, dtype="int32").reshape(3, 4)
@@ -37,6 +37,7 @@ CALLS = {
     "bitwise_not": (I,), "bitwise_right_shift": (I, 1), "broadcast_to": (V, (3, 4)),
     "cast": (F, "int32"), "clip": (F, 0.0, 0.5), "concatenate": ([F, F],), "conj": (F,),
     "convert_to_numpy": (F,), "convert_to_tensor": (F,), "copy": (F,), "correlate": (V, V),
+    "cond": (lo.sum(F) > 0, lambda: lo.exp(F), lambda: F * 2.0),
     "count_nonzero": (F,), "cross": (F[:, :3], F[:, :3]), "custom_gradient": None,
     "diag": (V,), "diagonal": (F,), "diff": (F,), "digitize": (F, V), "dot": (F, F.T),
     "dtype": (F,), "einsum": ("ij,kj->ik", F, F), "empty": ((2, 3),), "expand_dims": (F, 0),
@@ -56,6 +57,7 @@ CALLS = {
     "size": (F,), "slice": (F, (0, 1), (2, 2)), "slice_update": (F, (0, 0), F[:2, :2]),
     "slogdet": (SQ,), "sort": (F,), "split": (F, 2, 1), "squeeze": (F[None],), "stack": ([F, F],),
     "std": (F,), "stop_gradient": (F,), "swapaxes": (F, 0, 1), "take": (F, IDX),
+    "switch": (lo.argmax(F[0]), [lambda a: a + 1.0, lambda a: lo.exp(a)], F),
     "take_along_axis": (F, np.zeros((1, 4), "int32"), 0), "tensordot": (F, F, 2), "tile": (F, 2),
     "top_k": (F, 2), "trace": (F,), "transpose": (F,), "tri": (3,), "tril": (F,), "triu": (F,),
     "true_divide": (F, F), "unstack": (F,), "vdot": (F, F), "vectorize": None, "vstack": ([F, F],),

@@ -30,6 +30,11 @@ def run_op(op, args):
     """Evaluate one operation on NumPy arrays; returns a list of arrays."""
     if family(op) == KERNEL_OPS:
         return run_block(op.regions[0].block, args)
+    if op.name == "lazy.switch":  # the chosen branch only, on its captures
+        k = int(args[0])
+        counts = op.attrs["captures"]
+        first = 1 + sum(counts[:k])
+        return run_block(op.regions[k].block, args[first:first + counts[k]])
     out = lookup(op.name).reference(*args, **op.attrs)
     outs = out if isinstance(out, tuple) else (out,)
     return [np.asarray(o).astype(r.type.dtype, copy=False).reshape(r.type.shape)

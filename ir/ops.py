@@ -8,8 +8,8 @@ parameters as attributes.
 import numpy as np
 
 from . import dtypes as D
-from .registry import (ELEMENTWISE, EXACT, GRADIENT, LIBRARY, REDUCTION, SOURCE, STRUCTURAL, VIEW, OpDef,
-                       Reduce, register)
+from .registry import (CONTROL_FLOW, ELEMENTWISE, EXACT, GRADIENT, LIBRARY, REDUCTION, SOURCE,
+                       STRUCTURAL, VIEW, OpDef, Reduce, register)
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
@@ -405,4 +405,31 @@ def _custom_gradient_ref(*xs, inputs, outputs):
 
 _reg("custom_gradient", [GRADIENT], None, attrs={"inputs": "int", "outputs": "int"},
      infer=lambda types, attrs: list(_forward(types, attrs)), reference=_custom_gradient_ref,
-     decompose=lambda rw, operands, attrs: list(_forward(operands, attrs)))
+     decompose=lambda rw, operands, attrs, regions=(): list(_forward(operands, attrs)))
+
+
+# keras.ops.switch and cond: operands are the branch index (int32, 0-d,
+# clamped by the front end), then each branch's captures (`captures[k]` of
+# them for branch k); region k is branch k: its block arguments are its
+# captures, and it yields the results. Forward: every branch is inlined and
+# each result selected by the index (pure ops: the value is the chosen
+# branch's, and the branches fuse with what reads them).
+def _switch_parts(rw, operands, attrs, regions):
+    index, captured = operands[0], operands[1:]
+    outs, first = [], 0
+    for region, n in zip(regions, attrs["captures"]):
+        block = region.block
+        vmap = dict(zip(block.args, captured[first:first + n]))
+        first += n
+        for op in block.ops[:-1]:
+            rw.insert(op.clone(vmap))
+        outs.append([vmap.get(v, v) for v in block.ops[-1].operands])
+    result = outs[-1]
+    for k in range(len(outs) - 2, -1, -1):
+        k_ = rw.create("constant", [], {"value": k, "dtype": "int32"})
+        chosen = rw.create("equal", [index, k_])
+        result = [rw.create("where", [chosen, a, b]) for a, b in zip(outs[k], result)]
+    return result
+
+
+_reg("switch", [CONTROL_FLOW], None, attrs={"captures": "ints"}, decompose=_switch_parts)

@@ -227,13 +227,23 @@ _SQRT_POWER = ("float32", "float64")
 
 
 class Decompose(BlockRewritePass):
-    """Composite ops (var, std) become their registered decompositions."""
+    """Composite ops (var, std) become their registered decompositions; an
+    op with regions (switch) gets them too, nested blocks decomposed first,
+    so what it inlines holds no composite."""
     name = "decompose"
+
+    def run(self, func):
+        self.changed = 0
+        for b in reversed(blocks(func)):
+            self.changed += rewrite_block(b, self.rewrite_op)
+        return func
 
     def rewrite_op(self, op, rw):
         d = lookup(op.name)
         if d is None or d.decompose is None:
             return None
+        if op.regions:
+            return d.decompose(rw, op.operands, op.attrs, op.regions)
         return d.decompose(rw, op.operands, op.attrs)
 
 

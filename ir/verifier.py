@@ -180,6 +180,8 @@ class _Verifier:
             self.kernel(op, w)
         elif d.has(GRADIENT):
             self.gradient(op, w)
+        elif name == "lazy.switch":
+            self.switch(op, w)
         elif op.regions and not (d.has(CONTROL_FLOW) or d.has(SCAN)):
             self.fail(op, f"{name} takes no regions, got {len(op.regions)}", w)
         elif name == YIELD and op.results:
@@ -256,6 +258,34 @@ class _Verifier:
             if yt != types[:n_in]:
                 self.fail(op, f"the gradient yields ({', '.join(map(str, yt))}), not one "
                               f"gradient per input ({', '.join(map(str, types[:n_in]))})", w)
+
+    def switch(self, op, w):
+        """A region per branch, each over its own captures (the operands after
+        the int32 0-d index, `captures[k]` for branch k), each yielding the
+        op's result types."""
+        counts = list(op.attrs.get("captures", ()))
+        if len(op.regions) != len(counts) or not counts:
+            self.fail(op, f"a switch holds one region per branch ({len(counts)} in `captures`), "
+                          f"got {len(op.regions)}", w)
+            return
+        if not op.operands or op.operands[0].type.shape != () \
+                or op.operands[0].type.dtype != "int32":
+            self.fail(op, "the branch index (operand #0) must be a 0-d int32", w)
+        types = [o.type for o in op.operands[1:]]
+        if sum(counts) != len(types):
+            self.fail(op, f"`captures` {counts} does not cover the {len(types)} captured operands",
+                      w)
+        rt = [r.type for r in op.results]
+        first = 0
+        for k, (region, n) in enumerate(zip(op.regions, counts)):
+            block = region.blocks[0]
+            if [a.type for a in block.args] != types[first:first + n]:
+                self.fail(op, f"branch {k}'s block arguments differ from its captures", w)
+            first += n
+            term = block.ops[-1] if block.ops else None
+            if term is not None and term.name == YIELD and [v.type for v in term.operands] != rt:
+                self.fail(op, f"branch {k} yields ({', '.join(str(v.type) for v in term.operands)})"
+                              f", not the results ({', '.join(map(str, rt))})", w)
 
     def kernel(self, op, w):
         if len(op.regions) != 1 or len(op.regions[0].blocks) != 1:

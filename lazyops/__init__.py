@@ -17,6 +17,7 @@ from .api_shape import (append, concatenate, copy, diag, diagonal, empty,  # noq
                         tri, tril, triu, unstack, vstack)
 from .codegen import cache as _cache
 from .codegen.cache import cache_info
+from .control import cond, switch
 from .engine import evaluate, wait_for_kernels
 from .explain import explain
 from .function import function

@@ -76,6 +76,8 @@ EXAMPLES = {
     "lazy.index": ([T((2, 3, 4)), T((0,), "int32"), T((1,), "int32")], {"key": "n;a;s1::-1;a"}),
     "lazy.sort": ([T((2, 3))], {"axis": 1}),
     "lazy.cast_storage": ([T((2, 3))], {"dtype": "float8_e5m2"}),
+    "lazy.cumsum": ([T((2, 3))], {"axis": 1, "dtype": "float32"}),
+    "lazy.cumprod": ([T((2, 3))], {"axis": 0, "dtype": "float64"}),
     "lazy.argsort": ([T((2, 3))], {"axis": 0}),
     "lazy.argpartition": ([T((2, 3))], {"kth": 1, "axis": 1}),
     "lazy.top_k": ([T((2, 3))], {"k": 2, "sorted": True}),
@@ -100,7 +102,7 @@ EXAMPLES = {
     "lazy.linspace": ([T(()), T((3,))], {"num": 4, "endpoint": True, "axis": 1, "dtype": F32,
                                          "base": 0}),
 }
-STRUCTURAL = ("lazy.kernel", "lazy.yield", "lazy.custom_gradient")  # built with regions
+STRUCTURAL = ("lazy.kernel", "lazy.yield", "lazy.custom_gradient", "lazy.switch")  # regions
 _KIND_DEFAULTS = {"ints": (), "int": 0, "bool": False, "str": "", "dtype": F32, "scalar": 0}
 
 
@@ -195,6 +197,14 @@ def every_op_function(locs=True):
     g.op("lazy.yield", [gx, gx], loc=False)
     results.append(b.op("lazy.custom_gradient", [x, y, out, c], {"inputs": 2, "outputs": 1},
                         result_types=[T((2, 3))], regions=[Region([grad])], loc=locs))
+    # switch on an int32 index between x * y (captures x, y) and x (captures x)
+    idx = b.op("lazy.cast", [body.args[k0 + 1]], {"dtype": "int32"}, loc=locs)
+    b0, b1 = Block([T((2, 3)), T((2, 3))]), Block([T((2, 3))])
+    m = Builder(b0, "branch.py").op("lazy.multiply", b0.args, loc=locs)
+    b0.ops.append(Operation("lazy.yield", [m], []))
+    b1.ops.append(Operation("lazy.yield", [b1.args[0]], []))
+    results.append(b.op("lazy.switch", [idx, x, y, x], {"captures": (2, 1)},
+                        result_types=[T((2, 3))], regions=[Region([b0]), Region([b1])], loc=locs))
     body.ops.append(Operation("func.return", results, []))
     return Function("every_op", body)
 

@@ -681,6 +681,7 @@ TESTED_ELSEWHERE = {
     "cast": ("test_ops_keras", "test_cast"), "clip": ("test_ops_keras", "test_clip"),
     "where": ("test_ops_keras", "test_where"),
     "custom_gradient": ("test_ops_library", "test_custom_gradient_forward_and_recorded_gradient"),
+    "switch": ("test_control", "test_lazy_cond_and_switch_as_keras"),
     "constant": ("test_ops_keras", "test_creation"), "iota": ("test_ops_keras", "test_creation"),
     "slice": ("test_tensor", "test_getitem"), "matmul": ("test_tensor", "test_matmul_operator"),
     "nan_to_num": ("test_ops_math", "test_nan_to_num"), "isclose": ("test_ops_math", "test_isclose"),
