@@ -1,0 +1,138 @@
+"""keras.ops.while_loop, fori_loop, scan, map and vectorized_map, driven
+from Python as Keras's NumPy backend drives them: the body is called once per
+step on lazy tensors, and each step's carries (and per-step outputs) are
+forced at its end, so the graph never grows with the number of steps. Each
+step's body is one fused plan, found by structure after the first step."""
+from .api import _tensor, shape
+from .api_shape import stack
+from .control import _leaves, _rebuild, _structure
+from .engine import evaluate
+from .tensor import Tensor
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    """Apply `body` to `loop_vars` while `cond(*loop_vars)` holds (at most
+    `maximum_iterations` times); loop_vars a tensor or a tuple/list of them."""
+    _callables("while_loop", cond=cond, body=body)
+    many = isinstance(loop_vars, (tuple, list))
+    carry = _tensors(tuple(loop_vars) if many else (loop_vars,), "while_loop", "loop_vars")
+    steps = 0
+    while maximum_iterations is None or steps < maximum_iterations:
+        if not _truth(cond(*carry), "while_loop"):
+            break
+        out = body(*carry)
+        out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        carry = _next_carry("while_loop", carry, out)
+        steps += 1
+    return type(loop_vars)(carry) if many else carry[0]
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """`val = body_fun(i, val)` for i in range(lower, upper), from `init_val`."""
+    _callables("fori_loop", body_fun=body_fun)
+    carry = _tensors(init_val, "fori_loop", "init_val")
+    for i in range(int(lower), int(upper)):
+        carry = _next_carry("fori_loop", carry, body_fun(i, carry))
+    return carry
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """`carry, y = f(carry, x)` over the leading axis of `xs` (or `length`
+    steps); returns the last carry and the stacked ys."""
+    _callables("scan", f=f)
+    if not isinstance(unroll, bool) and (not isinstance(unroll, int) or unroll < 1):
+        raise ValueError(f"scan: `unroll` must be a positive int or a bool, got {unroll!r}")
+    if xs is None and length is None:
+        raise ValueError("scan: give `xs` to scan over, or `length` when there is none")
+    xs_leaves = [_tensor(x, "scan", "xs") for x in _leaves(xs)] if xs is not None else []
+    n = int(length) if length is not None else shape(xs_leaves[0])[0]
+    for x in xs_leaves:
+        if not x.shape or x.shape[0] < n:
+            raise ValueError(f"scan: every leaf of `xs` needs a leading axis of at least {n}, "
+                             f"got shape {x.shape}")
+    carry, ys = _tensors(init, "scan", "init"), []
+    for i in (reversed(range(n)) if reverse else range(n)):
+        x = _rebuild(_structure(xs), iter([t[i] for t in xs_leaves])) if xs is not None else None
+        out = f(carry, x)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError(f"scan: `f` must return (carry, y), got {type(out).__name__}")
+        y = _tensors(out[1], "scan", "y") if out[1] is not None else None
+        carry = _next_carry("scan", carry, out[0], also=y)
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    return carry, _stacked(ys, "scan")
+
+
+def map(f, xs):  # noqa: A001  (keras.ops.map)
+    """`f` applied to each slice of `xs` along its leading axis, stacked."""
+    _callables("map", f=f)
+    return scan(lambda _, x: ((), f(x)), (), xs)[1]
+
+
+def vectorized_map(function, elements):
+    """`function` applied to each element of `elements` along the leading
+    axis (each slice of every tensor when `elements` is a tuple or list),
+    stacked."""
+    _callables("vectorized_map", function=function)
+    if isinstance(elements, (tuple, list)):
+        parts = [_tensor(e, "vectorized_map", "elements") for e in elements]
+        n = parts[0].shape[0]
+        outs = [function([p[i] for p in parts]) for i in range(n)]
+    else:
+        x = _tensor(elements, "vectorized_map", "elements")
+        outs = [function(x[i]) for i in range(x.shape[0])]
+    return _stacked([_tensors(o, "vectorized_map", "the result") for o in outs],
+                    "vectorized_map")
+
+
+def _callables(api, **fns):
+    for name, fn in fns.items():
+        if not callable(fn):
+            raise TypeError(f"{api}: `{name}` must be a callable, got {type(fn).__name__}")
+
+
+def _tensors(tree, api, arg):
+    """`tree` with every leaf a tensor."""
+    return _rebuild(_structure(tree), iter([_tensor(t, api, arg) for t in _leaves(tree)]))
+
+
+def _truth(c, api):
+    t = _tensor(c, api, "cond's result")
+    if t.size != 1:
+        raise ValueError(f"{api}: `cond` must return a scalar boolean, got shape {t.shape}")
+    return bool(t)
+
+
+def _next_carry(api, carry, out, also=None):
+    """`out` as the next carry: the structure, shapes and dtypes of `carry`
+    (as in JAX), forced together with `also` (the step's other outputs)."""
+    out = _tensors(out, api, "the body's result")
+    want, got = _signature(carry), _signature(out)
+    if want != got:
+        raise ValueError(f"{api}: the body returns {_show(got)}, but the carry is "
+                         f"{_show(want)}; they must match in structure, shapes and dtypes")
+    pending = [t for t in _leaves(out) + (_leaves(also) if also is not None else [])
+               if isinstance(t, Tensor) and not t.is_materialized]
+    if pending:
+        evaluate(*pending)
+    return out
+
+
+def _signature(tree):
+    return _structure(tree), [(tuple(t.shape), t.dtype) for t in _leaves(tree)]
+
+
+def _show(sig):
+    structure, leaves = sig
+    kind = "a tensor" if structure is None else structure[0].__name__
+    return f"{kind} of {', '.join(f'{d}{list(s)}' for s, d in leaves) or 'nothing'}"
+
+
+def _stacked(ys, api):
+    """Each leaf of the per-step outputs stacked along a new leading axis."""
+    if not ys or ys[0] is None:
+        return None
+    structure = _structure(ys[0])
+    columns = zip(*[_leaves(y) for y in ys])
+    return _rebuild(structure, iter([stack(list(c)) for c in columns]))

@@ -1,0 +1,97 @@
+"""while_loop, fori_loop, scan, map and vectorized_map against keras.ops
+(NumPy backend): driven from Python, each step's carries forced at its end."""
+import numpy as np
+import pytest
+
+import lazyops as lo
+from oracle import K, assert_same
+
+X = np.arange(12, dtype=np.float32).reshape(4, 3) / 4 - 1
+X[2, 1] = np.nan
+
+
+def same_tree(got, want):
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want)
+        for k in want:
+            same_tree(got[k], want[k])
+    elif isinstance(want, (tuple, list)):
+        assert type(got) is type(want) and len(got) == len(want)
+        for g, w in zip(got, want):
+            same_tree(g, w)
+    else:
+        assert_same(np.asarray(lo.convert_to_numpy(got)), np.asarray(K.convert_to_numpy(want)))
+
+
+@pytest.mark.parametrize("ops_max", [None, 3])
+def test_while_loop(ops_max):
+    def run(ops):
+        return ops.while_loop(lambda i, s: ops.less(i, 6),
+                              lambda i, s: (ops.add(i, 1), ops.multiply(s, 1.5)),
+                              (0, np.float32(1.0)), maximum_iterations=ops_max)
+    same_tree(run(lo), run(K))
+    single = lo.while_loop(lambda v: lo.sum(v) < 100, lambda v: v * 2.0 + 1.0,
+                           lo.convert_to_tensor(np.ones(3, np.float32)))
+    assert_same(single.numpy(), K.convert_to_numpy(K.while_loop(
+        lambda v: K.sum(v) < 100, lambda v: K.add(K.multiply(v, 2.0), 1.0),
+        np.ones(3, np.float32))))
+
+
+def test_fori_loop_with_a_nested_carry():
+    def run(ops):
+        return ops.fori_loop(1, 5, lambda i, c: {"a": ops.add(c["a"], i),
+                                                 "b": (ops.multiply(c["b"][0], 0.5),)},
+                             {"a": np.float32(0), "b": (X,)})
+    same_tree(run(lo), run(K))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan(reverse):
+    def f(ops):
+        return lambda c, x: (ops.add(c, x["v"]), (ops.multiply(c, x["w"]), ops.sum(x["v"])))
+
+    def run(ops):
+        return ops.scan(f(ops), np.zeros(3, np.float32), {"v": X, "w": X[::-1].copy()},
+                        reverse=reverse)
+    same_tree(run(lo), run(K))
+    got = lo.scan(lambda c, _: (c + 1, c * 2), np.int32(0), length=5)
+    want = K.scan(lambda c, _: (K.add(c, 1), K.multiply(c, 2)), np.int32(0), length=5)
+    same_tree(got, want)
+
+
+def test_map_and_vectorized_map():
+    same_tree(lo.map(lambda r: (lo.max(r), r * 2.0), X), K.map(lambda r: (K.max(r), r * 2.0), X))
+    same_tree(lo.vectorized_map(lambda r: lo.exp(r) - 1.0, X),
+              K.vectorized_map(lambda r: K.subtract(K.exp(r), 1.0), X))
+    same_tree(lo.vectorized_map(lambda p: p[0] * p[1], [X, X + 1.0]),
+              K.vectorized_map(lambda p: K.multiply(p[0], p[1]), [X, X + 1.0]))
+
+
+def test_each_step_is_forced_so_graphs_stay_small():
+    steps = []
+
+    def body(v):
+        steps.append(v.is_materialized)
+        return v * 0.5 + 1.0
+    out = lo.fori_loop(0, 200, lambda i, v: body(v), lo.convert_to_tensor(X))
+    assert all(steps[1:]) and out.is_materialized
+    want = X.copy()
+    for _ in range(200):
+        want = want * np.float32(0.5) + np.float32(1.0)
+    assert_same(out.numpy(), want)
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: lo.while_loop(lambda a: a < 3, lambda a: a + 0.5, 0), ValueError,
+     "while_loop: the body returns .*float32.* but the carry is .*int32"),
+    (lambda: lo.fori_loop(0, 2, lambda i, c: (c, c), X), ValueError, "fori_loop: the body"),
+    (lambda: lo.scan(lambda c, x: (c, x), 0.0), ValueError, "scan: give `xs`"),
+    (lambda: lo.scan(lambda c, x: c, 0.0, X), TypeError, r"scan: `f` must return \(carry, y\)"),
+    (lambda: lo.scan(lambda c, x: (c, x), 0.0, X, unroll=0), ValueError, "unroll"),
+    (lambda: lo.while_loop(lambda a: a, lambda a: a, lo.convert_to_tensor(X)), ValueError,
+     "scalar boolean"),
+    (lambda: lo.map(3, X), TypeError, "map: `f` must be a callable"),
+])
+def test_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
