@@ -20,7 +20,7 @@ from lazyops.ir.core import walk  # noqa: E402
 from lazyops.ir.registry import all_ops, family  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # the keras.ops names
-CONTROL_FLOW = {"associative_scan"}
+CONTROL_FLOW = set()
 PY_LOOPS = {"fori_loop", "map", "scan", "vectorized_map", "while_loop"}
 
 F = np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4)
@@ -37,7 +37,7 @@ CALLS = {
     "bitwise_not": (I,), "bitwise_right_shift": (I, 1), "broadcast_to": (V, (3, 4)),
     "cast": (F, "int32"), "clip": (F, 0.0, 0.5), "concatenate": ([F, F],), "conj": (F,),
     "convert_to_numpy": (F,), "convert_to_tensor": (F,), "copy": (F,), "correlate": (V, V),
-    "cond": (lo.sum(F) > 0, lambda: lo.exp(F), lambda: F * 2.0),
+    "associative_scan": (lo.add, F), "cond": (lo.sum(F) > 0, lambda: lo.exp(F), lambda: F * 2.0),
     "count_nonzero": (F,), "cross": (F[:, :3], F[:, :3]), "custom_gradient": None,
     "diag": (V,), "diagonal": (F,), "diff": (F,), "digitize": (F, V), "dot": (F, F.T),
     "dtype": (F,), "einsum": ("ij,kj->ik", F, F), "empty": ((2, 3),), "expand_dims": (F, 0),

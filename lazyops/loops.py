@@ -2,9 +2,11 @@
 from Python as Keras's NumPy backend drives them: the body is called once per
 step on lazy tensors, and each step's carries (and per-step outputs) are
 forced at its end, so the graph never grows with the number of steps. Each
-step's body is one fused plan, found by structure after the first step."""
-from .api import _tensor, shape
-from .api_shape import stack
+step's body is one fused plan, found by structure after the first step.
+associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
+O(log n) levels of slices and combines form one graph."""
+from .api import _tensor, cast, reshape, shape
+from .api_shape import _axis, concatenate, flip, stack
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .tensor import Tensor
@@ -136,3 +138,51 @@ def _stacked(ys, api):
     structure = _structure(ys[0])
     columns = zip(*[_leaves(y) for y in ys])
     return _rebuild(structure, iter([stack(list(c)) for c in columns]))
+
+
+def associative_scan(f, elems, reverse=False, axis=0):
+    """The inclusive scan of `elems` (a tensor or a tree of them) along `axis`
+    with the associative `f`, grouped as Keras's NumPy backend groups it, its
+    dtype quirk included (after the first level the results are float64)."""
+    _callables("associative_scan", f=f)
+    structure = _structure(elems)
+    flat = [_tensor(e, "associative_scan", "elems") for e in _leaves(elems)]
+    ax = _axis("associative_scan", axis, flat[0].ndim)
+    if reverse:
+        flat = [flip(e, ax) for e in flat]
+    if any(e.shape[ax] != flat[0].shape[ax] for e in flat):
+        raise ValueError(f"associative_scan: every element needs the same size along axis {ax}, "
+                         f"got shapes {[e.shape for e in flat]}")
+
+    def along(e, start, stop=None, step=1):
+        return e[(slice(None),) * ax + (slice(start, stop, step),)]
+
+    def combine(a, b):
+        out = [_tensor(t, "associative_scan", "f's result") for t in _leaves(
+            f(_rebuild(structure, iter(a)), _rebuild(structure, iter(b))))]
+        if [t.shape for t in out] != [t.shape for t in a]:
+            raise ValueError(f"associative_scan: `f` must keep its operands' shapes "
+                             f"{[t.shape for t in a]}, got {[t.shape for t in out]}")
+        return out
+
+    def interleave(a, b):  # a0 b0 a1 b1 ...; in float64, as Keras's zeros-and-add does
+        a, b = cast(a, "float64"), cast(b, "float64")
+        if a.shape[ax] != b.shape[ax]:  # a is one longer
+            return concatenate([interleave(along(a, 0, -1), b), along(a, -1)], axis=ax)
+        pairs = stack([a, b], axis=ax + 1)
+        return reshape(pairs, a.shape[:ax] + (2 * a.shape[ax],) + a.shape[ax + 1:])
+
+    def scan_(es):
+        n = es[0].shape[ax]
+        if n < 2:
+            return es
+        odd = scan_(combine([along(e, 0, -1, 2) for e in es], [along(e, 1, None, 2) for e in es]))
+        rest = [along(e, 2, None, 2) for e in es]
+        even = combine([along(e, 0, -1) for e in odd] if n % 2 == 0 else odd, rest)
+        even = [concatenate([along(e, 0, 1), r], axis=ax) for e, r in zip(es, even)]
+        return [interleave(e, o) for e, o in zip(even, odd)]
+
+    out = scan_(flat)
+    if reverse:
+        out = [flip(e, ax) for e in out]
+    return _rebuild(structure, iter(out))

@@ -81,7 +81,23 @@ def test_each_step_is_forced_so_graphs_stay_small():
     assert_same(out.numpy(), want)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 33])
+def test_associative_scan_groups_as_keras(n):
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    same_tree(lo.associative_scan(lo.add, x), K.associative_scan(K.add, x))
+    y = np.random.default_rng(n + 1).standard_normal((2, n, 3)).astype(np.float32)
+    pair = (lambda ops: lambda a, b: {"s": ops.add(a["s"], b["s"]),
+                                      "m": ops.maximum(a["m"], b["m"])})
+    same_tree(lo.associative_scan(pair(lo), {"s": y, "m": y * 2}, reverse=True, axis=-2),
+              K.associative_scan(pair(K), {"s": y, "m": y * 2}, reverse=True, axis=-2))
+    ints = np.arange(n, dtype=np.int32)[::-1].copy()
+    same_tree(lo.associative_scan(lo.maximum, ints), K.associative_scan(K.maximum, ints))
+
+
 @pytest.mark.parametrize("call,exc,match", [
+    (lambda: lo.associative_scan(lambda a, b: a[:1], X), ValueError,
+     "associative_scan: `f` must keep"),
+    (lambda: lo.associative_scan(lo.add, (X, X[:2])), ValueError, "same size along axis 0"),
     (lambda: lo.while_loop(lambda a: a < 3, lambda a: a + 0.5, 0), ValueError,
      "while_loop: the body returns .*float32.* but the carry is .*int32"),
     (lambda: lo.fori_loop(0, 2, lambda i, c: (c, c), X), ValueError, "fori_loop: the body"),
