@@ -14,6 +14,7 @@ import numpy as np
 
 from . import engine, inputs
 from .api import convert_to_tensor
+from .ir import dtypes as D
 from .tensor import Tensor
 
 
@@ -131,7 +132,10 @@ def _input(a, arrays):
         return Tensor(inputs.reference(next(arrays)))
     if inputs.as_array(a) is None:
         return a
-    return convert_to_tensor(next(arrays))
+    arr = next(arrays)
+    if arr.dtype.name in D.FLOAT8:  # ops take float8 arrays as they are (Keras's NumPy backend)
+        return Tensor(inputs.reference(arr))
+    return convert_to_tensor(arr)
 
 
 def _flatten(out):

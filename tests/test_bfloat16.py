@@ -160,6 +160,15 @@ def test_float8_functions_of_several_results_as_keras(name, args):
         np.testing.assert_array_equal(g.astype("float64"), w.astype("float64"))
 
 
+def test_float8_arrays_through_lazyops_function():
+    x = np.array([1.5, -2.0, np.nan, 0.25], np.float32).astype(ml_dtypes.float8_e5m2)
+    fn = lo.function(lambda a: (lo.abs(a), lo.sort(a)))
+    for _ in range(2):
+        got = fn(x)
+        np.testing.assert_array_equal(got[0].view(np.uint8), np.abs(x).view(np.uint8))
+        np.testing.assert_array_equal(got[1].view(np.uint8), np.sort(x).view(np.uint8))
+
+
 def test_float8_steps_between_kernels():
     x = np.linspace(-3, 3, 50000, dtype="float32")
     f = lo.cast(lo.convert_to_tensor(x) * 2, "float8_e5m2")
