@@ -330,9 +330,20 @@ def _check_supported(api, dtype, name=None):
         raise TypeError(f"{api}: dtype {dtype} is not supported")
 
 
+def _narrow(x, api):
+    """A 64-bit tensor given to a function outside KEEPS_64, as Keras's NumPy
+    backend converts that function's argument: to 32 bits."""
+    if type(x) is Tensor and x.dtype in _NARROW and api not in KEEPS_64:
+        return _cast(x, _NARROW[x.dtype])
+    return x
+
+
+_NARROW = {"float64": "float32", "int64": "int32", "uint64": "uint32"}
+
+
 def _unary(name):
     def f(x):
-        return _elementwise(name, [x], ("x",))
+        return _elementwise(name, [_narrow(x, name)], ("x",))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise `{name}` (keras.ops.{name})."
     return f
@@ -370,7 +381,7 @@ true_divide = divide
 def rsqrt(x):
     """1/sqrt(x). Like the Keras NumPy backend, integer and boolean inputs keep
     their dtype: the float64 result is cast back."""
-    x = _tensor(x, "rsqrt")
+    x = _narrow(_tensor(x, "rsqrt"), "rsqrt")
     if D.is_float(x.dtype):
         return _elementwise("rsqrt", [x], ("x",))
     return _cast(_elementwise("rsqrt", [_cast(x, "float64")], ("x",)), x.dtype)
@@ -414,7 +425,7 @@ def where(condition, x1=None, x2=None):
 
 
 def clip(x, x_min, x_max):
-    x = _tensor(x, "clip")
+    x = _narrow(_tensor(x, "clip"), "clip")
     dt = "int32" if x.dtype == "bool" else x.dtype
     if D.is_int(dt) and float in (D.python_scalar_kind(x_min), D.python_scalar_kind(x_max)):
         # np.clip of integers against a Python float works in float64, and
@@ -459,6 +470,7 @@ def _reduce(name, x, axis, keepdims, api=None):
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
+    x = _narrow(x, "prod")
     if dtype is None:
         return _reduce("prod", x, axis, keepdims)
     dtype = D.standardize(dtype, "prod")  # multiply in `dtype`, as np.prod(dtype=) does
@@ -493,7 +505,7 @@ def amin(x, axis=None, keepdims=False):
 
 
 def std(x, axis=None, keepdims=False):
-    x = _tensor(x, "std")
+    x = _narrow(_tensor(x, "std"), "std")
     if x.dtype == "bool" or D.is_int(x.dtype):
         x = _cast(x, D.FLOATX)
     return _reduce("std", x, axis, keepdims)
@@ -501,7 +513,7 @@ def std(x, axis=None, keepdims=False):
 
 def _plain_reduction(name):
     def f(x, axis=None, keepdims=False):
-        return _reduce(name, x, axis, keepdims)
+        return _reduce(name, _narrow(x, name), axis, keepdims)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"`{name}` over `axis` (all axes when None) (keras.ops.{name})."
     return f
@@ -516,7 +528,7 @@ globals().update(_PLAIN_REDUCE)
 
 
 def _arg(name, x, axis, keepdims):
-    x = _tensor(x, name)
+    x = _narrow(_tensor(x, name), name)
     if axis is not None and not isinstance(axis, int):
         raise TypeError(f"{name}: `axis` must be an int or None, got {axis!r}")
     if x.ndim == 0:

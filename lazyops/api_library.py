@@ -9,8 +9,8 @@ import functools
 
 import numpy as np
 
-from .api import (_cast, _tensor, cast, convert_to_tensor, mean, multiply, not_equal, reshape,
-                  sum)
+from .api import (_cast, _narrow, _tensor, cast, convert_to_tensor, mean, multiply, not_equal,
+                  reshape, sum)
 from .api_shape import _axis, _index, _indices, diagonal, ravel
 from .indexing import getitem
 from .inputs import as_array as inputs_of, forced_at_call
@@ -276,7 +276,7 @@ def average(x, axis=None, weights=None):
 
 
 def trace(x, offset=0, axis1=0, axis2=1):
-    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+    return sum(diagonal(_narrow(_tensor(x, "trace"), "trace"), offset, axis1, axis2), axis=-1)
 
 
 def diff(a, n=1, axis=-1):

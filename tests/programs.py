@@ -419,12 +419,9 @@ REDUCE = ["sum", "max", "mean", "min", "prod", "argmax", "argmin", "any", "all",
 INT_SCALARS = [2, 1, 0, -1, 3, 7, -5, 100, 255, -128, 1000]
 FLOAT_SCALARS = [0.5, 2.0, 1.5, -1.0, 0.0, 1.0, 0.25, -2.5, 3.0, 0.1, 1e-3, 1e4,
                  float("nan"), float("inf"), float("-inf"), -0.0]
-# Keras's NumPy backend re-converts the input of these ops, and its
-# convert_to_tensor turns a float64 array into float32, so they return float32
-# for a float64 tensor where lazyops (like `sum`, `max`, ... in Keras) keeps
-# float64; `argmax`/`argmin` pick their index among the float32-rounded values
-# (so beyond float32's range, among infinities). Unless `strict`, the generator
-# does not apply them to float64.
+# Ops whose float64 handling once differed from Keras's (lazy 64-bit tensors
+# kept their width where Keras converts them to 32 bits; now `api._narrow`).
+# Unless `strict`, the generator still leaves them out for float64 values.
 F64_QUIRK = frozenset({"clip", "exp", "expm1", "mean", "prod", "rsqrt", "square", "trunc",
                        "argmax", "argmin", "arcsinh", "arctanh", "erf", "erfinv", "reciprocal",
                        "logaddexp", "divide_no_nan", "logsumexp", "nan_to_num", "average",

@@ -250,3 +250,24 @@ def test_64_bit_numpy_inputs_as_keras(name, dt, args):
         assert g.dtype == w.dtype and g.shape == w.shape, (name, g.dtype, w.dtype)
         np.testing.assert_allclose(g.astype("float64"), w.astype("float64"), rtol=1e-6,
                                    atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("dt", ["float64", "int64"])
+def test_lazy_64_bit_tensors_as_keras(dt):
+    """A 64-bit tensor (a cast's result; Keras's tensors are NumPy arrays) given
+    to a function outside KEEPS_64 is converted to 32 bits, as Keras converts
+    that function's argument; KEEPS_64 functions keep it."""
+    from keras import ops as K
+    x = np.array([[1.5, -2.0, 3.0], [0.5, 4.0, -1.0]], np.float32)
+    for name in ["mean", "var", "std", "prod", "argmax", "argmin", "sum", "max", "min", "exp",
+                 "sqrt", "negative", "absolute", "square", "sign", "floor", "log1p", "tanh",
+                 "reciprocal", "isnan", "round", "clip", "rsqrt", "trunc", "expm1"]:
+        extra = (0, 2) if name == "clip" else ()
+        got = getattr(lo, name)(lo.cast(x, dt), *extra)
+        with np.errstate(all="ignore"):
+            want = np.asarray(getattr(K, name)(K.cast(x, dt), *extra))
+        g = got.numpy()
+        assert got.dtype == want.dtype.name == g.dtype.name, (name, got.dtype, want.dtype)
+        np.testing.assert_allclose(g.astype("float64"), want.astype("float64"), rtol=1e-6,
+                                   equal_nan=True, err_msg=name)
+    assert lo.prod(lo.cast(x, dt), dtype="float64").dtype == "float64"
