@@ -656,7 +656,7 @@ class _Gen:
             return self.emit("call", fn, [Ref(x.name), other])
         if x.ndim == 0:
             return None
-        fn = c.choice(["flip", "roll", "tile", "repeat", "diff", "take"] +
+        fn = c.choice(["flip", "roll", "tile", "repeat", "diff", "take", "cumsum", "cumprod"] +
                       (["moveaxis", "swapaxes", "tril", "triu", "diagonal", "trace"]
                        if x.ndim >= 2 else []))
         args, kwargs = [Ref(x.name)], {}
@@ -680,6 +680,8 @@ class _Gen:
             args.append(c.choice([0, 1, -1]))
         elif fn in ("flip", "diff") and c.chance(0.5):
             kwargs["axis"] = self.axis(x, allow_tuple=False, allow_none=fn == "flip")
+        elif fn in ("cumsum", "cumprod") and c.chance(0.7):
+            kwargs["axis"] = self.axis(x, allow_tuple=False)
         return self.emit("call", fn, args, kwargs)
 
     def b_binary(self, fn=None):
