@@ -42,6 +42,10 @@ def user_location(depth=1):
     return None
 
 
+# The ops recorded while a function is traced into a region (innermost last;
+# see lazyops/regions.py): they form its body.
+TRACES = []
+
 # (op, then each operand's shape and dtype, then attribute items) ->
 # (full name, result types, signature, the signature's interned id)
 _inferred = {}
@@ -65,6 +69,8 @@ def record(name, operands, attrs=None, result_types=None):
     else:
         full = lookup(name).full_name
     op = Operation.detached(full, list(operands), result_types, attrs, user_location(2), sig)
+    if TRACES:
+        TRACES[-1].add(op)
     if len(op.results) != 1:
         return op.results
     r = op.results[0]
@@ -88,6 +94,8 @@ def record_binary(name, a, b, depth):
     r = Value(entry[1][0], op)
     op.results = [r]
     r.node = _binary_node(entry[3], a, b)
+    if TRACES:
+        TRACES[-1].add(op)
     return r
 
 

@@ -1,10 +1,11 @@
 """Tracing Python functions into closed regions (as JAX's closed jaxprs and
 MLIR's isolated regions): the function is called once on symbolic tensors,
-the block's arguments; the ops that depend on them become the region's body,
-and every other value the body reads is captured: an operand of the op that
-holds the region, and a block argument inside it."""
+the block's arguments; the ops it records that its results reach become the
+region's body, and every other value the body reads is captured: an operand
+of the op that holds the region, and a block argument inside it."""
 from .engine import force_count
 from .ir.core import Block, Operation, Region, Value
+from .recording import TRACES
 from .tensor import Tensor
 
 
@@ -18,10 +19,15 @@ def trace(body, arg_types):
     outer values the region reads, in the order of its extra block arguments."""
     block = Block(arg_types)
     forces = force_count()
-    outs = body([Tensor(a) for a in block.args])
+    recorded = set()
+    TRACES.append(recorded)
+    try:
+        outs = body([Tensor(a) for a in block.args])
+    finally:
+        TRACES.pop()
     if force_count() != forces:
         raise TraceError("the function forced a value while being traced")
-    inside, order = _dependents(outs, block)
+    inside, order = _body(outs, block, recorded)
     captures, mapping = [], {}
 
     def inner(v):
@@ -42,9 +48,9 @@ def trace(body, arg_types):
     return Region([block]), captures
 
 
-def _dependents(outs, block):
-    """({value: depends on the block's arguments?}, the ops that do, in
-    topological order), for the graph reaching `outs`."""
+def _body(outs, block, recorded):
+    """({value: inside the region?}, the region's ops in topological order):
+    the ops the call recorded that `outs` reach, and the block's arguments."""
     inside, order = {}, []
     stack = [(v, False) for v in reversed(outs)]
     while stack:
@@ -52,16 +58,14 @@ def _dependents(outs, block):
         if v in inside:
             continue
         op = v.owner if v.data is None else None
-        if v.owner is block or not isinstance(op, Operation):
+        if v.owner is block or op not in recorded:
             inside[v] = v.owner is block
             continue
         if not expanded:
             stack.append((v, True))
             stack.extend((o, False) for o in reversed(op.operands) if o not in inside)
             continue
-        depends = any(inside[o] for o in op.operands)
         for r in op.results:
-            inside[r] = depends
-        if depends:
-            order.append(op)
+            inside[r] = True
+        order.append(op)
     return inside, order
