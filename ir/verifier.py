@@ -35,6 +35,13 @@ KERNEL = "lazy.kernel"
 TERMINATORS = (RETURN, YIELD)
 
 
+
+def _yielded(block):
+    """The types a region block yields, or None where it does not end in a
+    yield (a missing terminator is reported on its own)."""
+    term = block.ops[-1] if block.ops else None
+    return [v.type for v in term.operands] if term is not None and term.name == YIELD else None
+
 class VerificationError(ValueError):
     pass
 
@@ -252,12 +259,10 @@ class _Verifier:
         if got != want:
             self.fail(op, f"the gradient's block arguments ({', '.join(map(str, got))}) must be "
                           f"the outputs' and the captures' types ({', '.join(map(str, want))})", w)
-        term = block.ops[-1] if block.ops else None
-        if term is not None and term.name == YIELD:
-            yt = [v.type for v in term.operands]
-            if yt != types[:n_in]:
-                self.fail(op, f"the gradient yields ({', '.join(map(str, yt))}), not one "
-                              f"gradient per input ({', '.join(map(str, types[:n_in]))})", w)
+        yt = _yielded(block)
+        if yt is not None and yt != types[:n_in]:
+            self.fail(op, f"the gradient yields ({', '.join(map(str, yt))}), not one "
+                          f"gradient per input ({', '.join(map(str, types[:n_in]))})", w)
 
     def switch(self, op, w):
         """A region per branch, each over its own captures (the operands after
@@ -282,10 +287,10 @@ class _Verifier:
             if [a.type for a in block.args] != types[first:first + n]:
                 self.fail(op, f"branch {k}'s block arguments differ from its captures", w)
             first += n
-            term = block.ops[-1] if block.ops else None
-            if term is not None and term.name == YIELD and [v.type for v in term.operands] != rt:
-                self.fail(op, f"branch {k} yields ({', '.join(str(v.type) for v in term.operands)})"
-                              f", not the results ({', '.join(map(str, rt))})", w)
+            yt = _yielded(block)
+            if yt is not None and yt != rt:
+                self.fail(op, f"branch {k} yields ({', '.join(map(str, yt))}), not the results "
+                              f"({', '.join(map(str, rt))})", w)
 
     def kernel(self, op, w):
         if len(op.regions) != 1 or len(op.regions[0].blocks) != 1:
@@ -298,13 +303,10 @@ class _Verifier:
         if arg_types != opd_types:
             self.fail(op, f"operand types ({', '.join(map(str, opd_types))}) differ from the "
                           f"region's block argument types ({', '.join(map(str, arg_types))})", w)
-        term = block.ops[-1] if block.ops else None
-        if term is not None and term.name == YIELD:
-            yt = [v.type for v in term.operands]
-            rt = [r.type for r in op.results]
-            if yt != rt:
-                self.fail(op, f"result types ({', '.join(map(str, rt))}) differ from the "
-                              f"types the region yields ({', '.join(map(str, yt))})", w)
+        yt, rt = _yielded(block), [r.type for r in op.results]
+        if yt is not None and yt != rt:
+            self.fail(op, f"result types ({', '.join(map(str, rt))}) differ from the "
+                          f"types the region yields ({', '.join(map(str, yt))})", w)
 
     def returns(self, body):
         declared = getattr(self.func, "result_types", None)

@@ -46,8 +46,9 @@ class Plan:
         self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target, config.SETTINGS) for op in self.kernels}
-        self.steps, self.returns, self.direct = _steps(self.scheduled)
+        self.steps, self.returns, direct = _steps(self.scheduled)
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
+        self.direct = direct and not self.numpy_ops
         self.program = None  # the interpreter's prepared form, made on first use
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
         self.ran_compiled = None  # the latest run's path
@@ -80,8 +81,6 @@ class Plan:
                 self.program = Program(self.reference)
             return self.program.run(args)
         if timings is None:
-            if self.direct and not self.numpy_ops:  # one kernel: launch it
-                return self._launch(self.steps[0][0], args)
             return self._sweep(args, self._launch)
         return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
 
@@ -126,10 +125,8 @@ class Plan:
     def _sweep(self, args, step):
         """Run the scheduled ops in order, `step(op, operand arrays)` giving
         each op's results; intermediates die at their last reader."""
-        if self.direct:  # one op reading the arguments, returning its results
-            op = self.steps[0][0]
-            if not self.numpy_ops:
-                return list(step(op, args))
+        if self.direct:  # one kernel reading the arguments, returning its results
+            return list(step(self.steps[0][0], args))
         env = list(args) + [None] * (self.returns[1] - len(args))
         # kernels raise no floating-point warnings: NumPy's ops (run_op) may
         token = quiet_fp() if self.numpy_ops else None
