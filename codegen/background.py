@@ -44,6 +44,11 @@ def wait():
     _jobs.join()
 
 
+def on_thread():
+    """Whether the caller is the compile thread."""
+    return _thread is not None and threading.current_thread() is _thread
+
+
 def pending():
     """Jobs submitted and not finished."""
     return _jobs.unfinished_tasks

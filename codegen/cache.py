@@ -27,11 +27,14 @@ import warnings
 
 import numpy as np
 
+from . import background
 
 VERSION = "0.1.0"  # pyproject.toml's version (a test checks they agree)
 
+# compile_time: seconds compiling; load_time: seconds loading compiled kernels
+# from the disk cache; run_time: seconds in launches that built nothing
 STATS = {"kernels": 0, "compiles": 0, "disk_loads": 0, "hits": 0, "launches": 0,
-         "compile_time": 0.0, "run_time": 0.0}
+         "compile_time": 0.0, "load_time": 0.0, "run_time": 0.0}
 
 _kernels = {}
 
@@ -137,9 +140,34 @@ def _give_up(path, reason):
                "choose another folder).")
 
 
-# why each compile happened, newest last: {"why", "how" (compiled | disk), "seconds"}
+# each build, newest last: {"why", "how" (compiled | disk), "seconds", "seq" (builds
+# so far, this one included), "background" (built by the compile-ahead thread)}
 MISSES = collections.deque(maxlen=64)
-_why = {}  # kernel function -> why it was built, until its first compile
+# kernel function -> (why it was built, seconds making it from its source:
+# Numba's import, the module's run), until its first compile or disk load
+_why = {}
+_seen = {}  # kernel structure -> {its dtypes -> layouts} built in this process
+
+
+def why_new(what, structure, dtypes, layout):
+    """`what` (the kernel's name), then which part of its source, its cache
+    key, is new to this process: the structure (ops, constants and static
+    attributes), the dtypes, or the layout (loop form, rank, which inputs
+    are broadcast, threads). `structure` is hashable; `dtypes` and `layout`
+    are strings."""
+    by_dtypes = _seen.setdefault(structure, {})
+    layouts = by_dtypes.setdefault(dtypes, set())
+    if layout in layouts:
+        why = "new source of a known structure, dtypes and layout"
+    elif layouts:
+        why = f"new layout ({layout}) of a known kernel; built before: {'; '.join(layouts)}"
+    elif len(by_dtypes) > 1:
+        known = "; ".join(d for d in by_dtypes if d != dtypes)
+        why = f"new dtypes ({dtypes}) of a known kernel structure; built before for {known}"
+    else:
+        why = f"new kernel structure ({dtypes}; {layout})"
+    layouts.add(layout)
+    return f"{what}, {why}"
 
 
 def kernel_for(source, why="a new kernel"):
@@ -150,13 +178,14 @@ def kernel_for(source, why="a new kernel"):
     if fn is not None:
         STATS["hits"] += 1
         return fn
+    t0 = time.perf_counter()
     modname = f"lazyops_kernel_{key}"
     folder = _usable_dir()
     fn = _from_disk(folder, modname, source) if folder is not None else None
     if fn is None:
         fn = _in_memory(modname, source)
     _kernels[key] = fn
-    _why[fn] = why
+    _why[fn] = why, time.perf_counter() - t0
     STATS["kernels"] += 1
     return fn
 
@@ -324,15 +353,47 @@ def _count_build(fn, dt):
     """Account a compile or disk load of `fn` that took `dt` seconds."""
     hits = sum(fn.stats.cache_hits.values())
     how = "disk" if hits > _disk_hits.get(fn, 0) else "compiled"
+    why, made = _why.pop(fn, None) or (
+        f"new argument types {fn.signatures[-1]} for a compiled kernel", 0.0)
+    dt += made
     STATS["disk_loads" if how == "disk" else "compiles"] += 1
     _disk_hits[fn] = hits
-    STATS["compile_time"] += dt
-    why = _why.pop(fn, None) or f"new argument types {fn.signatures[-1]} for a compiled kernel"
-    MISSES.append({"why": why, "how": how, "seconds": dt})
+    STATS["load_time" if how == "disk" else "compile_time"] += dt
+    MISSES.append({"why": why, "how": how, "seconds": dt, "seq": builds(),
+                   "background": background.on_thread()})
+
+
+def builds():
+    """Kernels compiled or loaded from disk so far (a mark for `build_report`)."""
+    return STATS["compiles"] + STATS["disk_loads"]
+
+
+_reported = [0]  # the `seq` of the latest build `build_report` listed
+
+
+def build_report(mark, elapsed):
+    """Lines saying how `elapsed` seconds of work begun at `mark` (see
+    `builds`) split into compiling, loading from disk and the rest, then each
+    build not reported before and why it happened; builds by the
+    compile-ahead thread are listed but not counted in the split."""
+    mine = [m for m in MISSES if m["seq"] > mark and not m["background"]]
+    compiled = sum(m["seconds"] for m in mine if m["how"] == "compiled")
+    loaded = sum(m["seconds"] for m in mine if m["how"] == "disk")
+    lines = [f"compile {compiled * 1e3:.1f} ms, disk load {loaded * 1e3:.1f} ms, "
+             f"run {max(elapsed - compiled - loaded, 0.0) * 1e3:.3f} ms"]
+    for m in MISSES:
+        if m["seq"] > _reported[0]:
+            how = "loaded from disk" if m["how"] == "disk" else "compiled"
+            where = " in the background" if m["background"] else ""
+            lines.append(f"{how}{where} in {m['seconds']:.2f} s: {m['why']}")
+    _reported[0] = max(_reported[0], builds())
+    return lines
 
 
 def cache_info():
-    """Compile and cache counters, and compile versus run time (seconds)."""
+    """Compile and cache counters, and seconds spent compiling
+    (`compile_time`), loading kernels from the disk cache (`load_time`) and
+    running launches that built nothing (`run_time`)."""
     return dict(STATS, cached_kernels=len(_kernels), cache_dir=cache_dir(),
                 disk_cache=_usable_dir() is not None, misses=list(MISSES))
 

@@ -2,12 +2,14 @@
 plan's form from the inputs' layouts, and call the compiled function.
 Layouts are target independent; a target supplies `print_plan` and
 `compile` (see `codegen.backend`)."""
+import itertools
 import threading
 
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from ..ir.interpreter import run_op
+from .cache import why_new
 from .plan import KernelInfo, build_plan
 
 _BUILD = threading.Lock()  # the compile thread and the caller may want one kernel at once
@@ -56,16 +58,27 @@ class Launcher:
         return lambda: self.target.precompile(self._fn(layout), described)
 
     def _why(self, layout):
-        """What is new about a kernel about to be built (the miss log)."""
-        k = self.info.kernel
+        """What is new about a kernel about to be built (the miss log): its
+        structure, its dtypes or its layout (see `cache.why_new`)."""
+        block = self.block
+        number = {v: i for i, v in enumerate(block.args)}
+        count = itertools.count(len(number))
+        structure = []  # computed ops and constants (views are strides, in the layout)
+        for op in block.ops:
+            if op in self.info.ops or not op.operands:
+                number.update((r, next(count)) for r in op.results)
+                structure.append((op.name, [number.get(v) for v in op.operands],
+                                  repr(sorted((k, v) for k, v in op.attrs.items() if k != "dtype"))))
+            else:  # a view: its result stands for its operand
+                number.update((r, number.get(op.operands[0])) for r in op.results)
+        structure = repr(structure)
+        dtypes = ",".join(v.type.dtype for v in block.args) + " -> " + ",".join(
+            v.type.dtype for v in self.info.outputs)
+        form, rank, access, serial = layout
+        where = f"form {form}, rank {rank}, inputs {' '.join(access) or 'none'}" \
+            + (", one thread" if serial else "")
         ops = " ".join(op.name.split(".", 1)[1] for op in self.info.ops)
-        dts = ",".join(sorted({v.type.dtype for v in self.info.loads + self.info.outputs}))
-        one = ", one thread" if layout[3] else ""
-        what = f"{k.attrs['name']} ({ops}; {dts}; form {layout[0]}, rank {layout[1]}{one})"
-        if not self.fns:
-            return f"new kernel structure {what}"
-        seen = ", ".join(f"{f} rank {r}{' one thread' if one else ''}" for f, r, _, one in self.fns)
-        return f"new layout of a known kernel: {what}; built before: {seen}"
+        return why_new(f"{self.info.kernel.attrs['name']} ({ops})", structure, dtypes, where)
 
     def plan(self, form, rank, access, serial=False):
         return build_plan(self.info, form, rank, access, getattr(self.target, "SCALAR", None),
@@ -296,7 +309,7 @@ def _how(v, base):
     if offset == 0 and v.dtype == base.dtype and readonly == (not base.flags.writeable):
         if v.shape == base.shape and v.strides == base.strides:
             return ("same",)
-        if v.flags.c_contiguous:
+        if v.flags.c_contiguous and v.size == base.size:  # not a leading slice
             return "reshape", v.shape
     return "view", v.shape, v.dtype, offset, v.strides, readonly
 

@@ -21,8 +21,9 @@ from .control import cond, switch
 from .loops import (associative_scan, fori_loop, map, scan, vectorized_map,  # noqa: A004
                     while_loop)
 from .engine import evaluate, wait_for_kernels
-from .explain import explain
+from .explain import Explanation, explain, visualize
 from .function import function
+from .graph import Graph
 from .tensor import Tensor
 
 __version__ = _cache.VERSION

@@ -13,7 +13,7 @@ import numpy as np
 from . import config, inputs
 from .recording import FORCES
 from .codegen import background, backend
-from .codegen.cache import MISSES, STATS
+from .codegen.cache import build_report, builds
 from .codegen.launch import Launcher
 from .ir.core import build, walk
 from .ir.registry import KERNEL_OPS, family
@@ -203,11 +203,6 @@ def _steps(func):
     return steps, ([slot[v] for v in func.returns], len(slot)), direct
 
 
-def _builds():
-    """Kernels compiled or loaded from disk so far."""
-    return STATS["compiles"] + STATS["disk_loads"]
-
-
 def _print_pass(name, func):
     print(f"// ----- IR after {name}\n{print_function(func)}")
 
@@ -290,15 +285,15 @@ def evaluate_values(values, compiled=None):
 
 
 def _run_reporting(plan, args, compiled, level):
-    """`plan.run` with the timings and compile log `LAZYOPS_DEBUG` prints."""
+    """`plan.run` with the timings and build log `LAZYOPS_DEBUG` prints."""
     timings = []
-    builds = _builds()
+    mark = builds()
     t0 = time.perf_counter()
     outs = plan.run(args, compiled, timings)
-    _report(plan, timings, time.perf_counter() - t0, level)
-    new = _builds() - builds
-    for m in list(MISSES)[len(MISSES) - new:] if new else []:
-        print(f"[lazyops]   {m['how']} in {m['seconds']:.2f} s: {m['why']}")
+    elapsed = time.perf_counter() - t0
+    _report(plan, timings, elapsed, level)
+    for line in build_report(mark, elapsed):
+        print(f"[lazyops]   {line}")
     return outs
 
 

@@ -13,9 +13,21 @@ from .ir.types import TensorType
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _INTERNAL = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("lazyops", "ir", "scheduler", "codegen"))
+# The demo (`python -m lazyops demo`) is a user program shipped inside the
+# package: its pipeline lines are the user's code there.
+_USER_INSIDE = os.path.join(_PKG_DIR, "lazyops", "__main__.py")
 
 
-_files = {}  # code object -> its file's base name, or None inside lazyops
+def _user_file(path):
+    """The base name a location shows for code in `path`, or None where the
+    code is not the user's: lazyops itself, and the frozen modules (`runpy`,
+    import machinery) that run a user's module under `python -m`."""
+    if path.startswith(_INTERNAL) and path != _USER_INSIDE or path.startswith("<frozen "):
+        return None
+    return os.path.basename(path)
+
+
+_files = {}  # code object -> its file's base name, or None where not the user's
 _locations = {}  # (code object, line) -> its Location
 
 
@@ -28,8 +40,7 @@ def user_location(depth=1):
         try:
             name = _files[code]
         except KeyError:
-            path = code.co_filename
-            name = _files[code] = None if path.startswith(_INTERNAL) else os.path.basename(path)
+            name = _files[code] = _user_file(code.co_filename)
         if name is not None:
             key = (code, f.f_lineno)
             loc = _locations.get(key)

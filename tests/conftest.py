@@ -1,12 +1,19 @@
-"""Test configuration: the Keras oracle runs on the NumPy backend.
+"""Test configuration: the Keras oracle runs on the NumPy backend, kernels
+are cached in a folder of the checkout.
 
-`KERAS_BACKEND` must be set before anything imports keras, so it is set here,
-at import time of the first conftest pytest loads.
+`KERAS_BACKEND` and `LAZYOPS_CACHE_DIR` must be set before anything imports
+keras or lazyops, so they are set here, at import time of the first conftest
+pytest loads.
 """
 import os
 import sys
 
 os.environ["KERAS_BACKEND"] = "numpy"
+# Kernels compiled by the suite go to a cache folder of this checkout, never
+# the user's: shared by every test and subprocess of a run, and kept between
+# runs (the suite relies on a warm cache to stay fast). Ignored by git.
+os.environ["LAZYOPS_CACHE_DIR"] = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                               ".kernel-cache")
 # Compiled-path tests force once and expect kernels to run on that force, so
 # tiered first calls (interpreter now, compile in the background) are off;
 # tests/test_tiered.py turns them on where it tests them.
