@@ -3,6 +3,7 @@
 The lattice and the weak-type rules reproduce `keras.backend.result_type` for
 non-TensorFlow backends: Python scalars are weak, and 64-bit results become 32-bit.
 """
+import difflib
 import functools
 
 import ml_dtypes  # noqa: F401  (registers bfloat16 and the float8 types with NumPy)
@@ -85,9 +86,17 @@ def standardize(dtype, op="convert_to_tensor", arg="dtype", allowed=SUPPORTED):
     except TypeError:
         name = getattr(dtype, "name", str(dtype))
     if name not in allowed:
-        raise TypeError(f"{op}: unsupported dtype {dtype!r} for argument `{arg}`; "
-                        f"supported dtypes are {', '.join(allowed)}")
+        raise TypeError(f"{op}: unsupported dtype {dtype!r} for argument `{arg}`"
+                        f"{_suggestion(dtype, allowed)}; supported dtypes are {', '.join(allowed)}")
     return name
+
+
+def _suggestion(dtype, allowed):
+    """The hint for a misspelt dtype name, " (did you mean 'float32'?)", else ""."""
+    if not isinstance(dtype, str):
+        return ""
+    close = difflib.get_close_matches(dtype.lower(), allowed, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _lattice():

@@ -63,11 +63,15 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         x = arr
     elif dtype is None and isinstance(x, np.generic):
         dtype = D.canonical_input(D.standardize(x.dtype, "convert_to_tensor", "x"))
+    elif isinstance(x, (list, tuple)):
+        elements = _elements(x)  # raises naming the first ragged or non-numeric element
+        if dtype is None:
+            kinds = {D.python_scalar_kind(e) or _elem_dtype(e) for e in elements}
+            dtype = D.result_type(*kinds) if kinds else D.FLOATX
     elif dtype is None:
-        kinds = {D.python_scalar_kind(e) or _elem_dtype(e) for e in _flatten(x)}
-        dtype = D.result_type(*kinds) if kinds else D.FLOATX
-    arr = np.array(x, dtype=dtype, order="C")  # our own copy
-    arr.flags.writeable = False  # graphs read this buffer whenever they are forced
+        dtype = D.python_scalar_kind(x) or _elem_dtype(x)
+        dtype = D.result_type(dtype)
+    arr = np.array(x, dtype=dtype, order="C")  # the tensor's own buffer, writable as results are
     return Tensor(leaf(arr))
 
 
@@ -75,27 +79,59 @@ _INPUT_DTYPES = {}  # native NumPy dtype -> the dtype Keras converts it to
 _KEPT_DTYPES = set()  # native NumPy dtypes Keras keeps
 
 
-def _elem_dtype(e):
+def _elem_dtype(e, at=""):
     if isinstance(e, complex):
         return "complex64"
     if isinstance(e, Tensor):
         return e.dtype
-    if isinstance(e, (np.ndarray, np.generic)):
+    if isinstance(e, (np.ndarray, np.generic)) and e.dtype.kind in "biufc":
         return D.standardize(e.dtype)
-    raise TypeError(f"convert_to_tensor: cannot convert element {e!r} of type {type(e).__name__}")
+    where = f"element {at} " if at else ""
+    raise TypeError(f"convert_to_tensor: cannot convert {where}{e!r} of type "
+                    f"{type(e).__name__}: only numbers, booleans, arrays and tensors can be")
 
 
-def _flatten(x):
-    stack, out = [x], []
+def _elements(x):
+    """The elements of nested lists and tuples `x`, in order (tensors forced).
+    Raises naming the first element where the nesting is ragged (its shape
+    is not the one the first elements give) or that is no number."""
+    shape, e = [], x
+    while isinstance(e, (list, tuple)):
+        shape.append(len(e))
+        if not e:
+            break
+        e = e[0]
+    else:
+        shape.extend(np.shape(e) if isinstance(e, (np.ndarray, Tensor)) else ())
+    out, stack = [], [(x, ())]
     while stack:
-        e = stack.pop()
+        e, at = stack.pop()
+        d = len(at)
         if isinstance(e, (list, tuple)):
-            stack.extend(e)
-        elif isinstance(e, Tensor):
-            out.append(e.numpy())
+            if d < len(shape) and len(e) == shape[d]:
+                stack.extend(reversed([(c, at + (i,)) for i, c in enumerate(e)]))
+                continue
+            got = f"has length {len(e)}"
         else:
-            out.append(e)
+            if isinstance(e, Tensor):
+                e = e.numpy()
+            sub = np.shape(e) if isinstance(e, np.ndarray) else ()
+            if D.python_scalar_kind(e) is None:
+                _elem_dtype(e, _path(at))  # raises if no number
+            if tuple(shape[d:]) == sub:
+                out.append(e)
+                continue
+            got = f"has shape {sub}" if sub else f"is a scalar ({e!r})"
+        first = (0,) * d
+        want = f"has shape {tuple(shape[d:])}" if d < len(shape) else "is a scalar"
+        raise ValueError(f"convert_to_tensor: ragged nested sequence: element {_path(at)} "
+                         f"{got}, but element {_path(first)} {want}; every element at one "
+                         "depth must have the same shape")
     return out
+
+
+def _path(at):
+    return "".join(f"[{i}]" for i in at)
 
 
 def convert_to_numpy(x):
@@ -128,7 +164,8 @@ def _tensor(x, op, arg="x"):
     try:
         return convert_to_tensor(x)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{op}: argument `{arg}` cannot be converted to a tensor: {e}") from None
+        why = str(e).removeprefix("convert_to_tensor: ")
+        raise TypeError(f"{op}: argument `{arg}` cannot be converted to a tensor: {why}") from None
 
 
 def shape(x):
@@ -136,7 +173,7 @@ def shape(x):
 
 
 def dtype(x):
-    return _tensor(x, "dtype").dtype
+    return _tensor(x, "dtype")._value.type.dtype  # Keras's plain name, not Tensor.dtype
 
 
 def cast(x, dtype):

@@ -84,9 +84,13 @@ def ravel(x):
 
 def copy(x):
     """A tensor of `x`'s values now: a NumPy array is copied (later writes into it do
-    not change the tensor); a tensor is immutable, so it is itself."""
+    not change the tensor); a tensor's copy gets a buffer of its own, since results
+    are writable (a lazy one's is an identity cast: passes remove it, the force
+    gives the copy its own buffer)."""
     if isinstance(x, Tensor):
-        return x
+        if x.is_materialized:
+            return Tensor(leaf(x._value.data.copy()))
+        return Tensor(record("cast", [x._value], {"dtype": x._value.type.dtype}))
     if isinstance(x, np.ndarray) and (x.dtype in (np.float64, np.int64)
                                       or x.dtype.name in D.FLOAT8):
         return Tensor(leaf(x.copy()))  # Keras keeps a NumPy array's dtype here (np.copy)

@@ -50,12 +50,23 @@ class Plan:
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         self.direct = direct and not self.numpy_ops
         self.program = None  # the interpreter's prepared form, made on first use
+        self._constants = None  # see `constants`
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
         self.ran_compiled = None  # the latest run's path
         # small plans (see `_run_measured`): the path chosen (None: measuring),
         # interpreter time spent, best interpreted and compiled times, trials
         self.small = None
         self.spent, self.best, self.trials = 0.0, [float("inf"), float("inf")], 0
+
+    def constants(self):
+        """Ids of the arrays the plan keeps between runs (the interpreter's
+        evaluated constants), which no result may hand out."""
+        if self.program is None:
+            return ()
+        if self._constants is None:
+            self._constants = frozenset(id(a) for a in self.program.template[self.program.nargs:]
+                                        if a is not None)
+        return self._constants
 
     def compiled_by_default(self):
         return self.work >= config.SETTINGS["small_work"] or self.small is True
@@ -275,13 +286,28 @@ def evaluate_values(values, compiled=None):
     else:
         outs = plan.run(args, compiled)
     done = (plan, plan.ran_compiled)
+    given = set() if len(outs) > 1 else None  # results merged by CSE get one buffer each
     for v, out in zip(pending, outs):
         if type(out) is not np.ndarray or out.shape != v.type.shape or not out.flags.c_contiguous:
             out = np.ascontiguousarray(out).reshape(v.type.shape)
-        out.setflags(write=False)  # a buffer other graphs may read
+        if not out.flags.writeable or _held(out, args, plan) or \
+                given is not None and (id(out) in given or given.add(id(out))):
+            out = out.copy()  # the user may write into a result: never into shared memory
         v.data = out
         v.owner = None  # drop the graph: later graphs read the buffer
         _computed_by[v] = done
+
+
+def _held(out, args, plan):
+    """Whether `out` is memory a result must not share: an argument itself (a
+    graph that simplified to its input: a view of an input, as `reshape`
+    gives, stays one, as in NumPy) or a constant the plan keeps between runs."""
+    held, a = plan.constants(), out
+    while isinstance(a, np.ndarray):
+        if id(a) in held:
+            return True
+        a = a.base
+    return any(out is a for a in args)
 
 
 def _run_reporting(plan, args, compiled, level):
@@ -317,4 +343,4 @@ def evaluate(*tensors):
     """Force several tensors in one schedule (shared subexpressions computed
     once); returns their NumPy arrays."""
     evaluate_values([t._value for t in tensors])
-    return tuple(t._value.data for t in tensors)
+    return tuple(t.numpy() for t in tensors)  # handed out: see `Tensor.numpy`

@@ -5,7 +5,9 @@ the array itself (strided, transposed and Fortran-ordered ones included), so
 a graph reads the input when it is forced, as Dask does: writing into the
 array before then changes the result. With `check_inputs` on (or
 `LAZYOPS_DEBUG`), each referenced array is checksummed when recorded and
-verified when a graph reading it is forced.
+verified when a graph reading it is forced; so is the array of a forced
+tensor when it is handed to the user (`Tensor.numpy()`, `np.asarray`,
+`evaluate`), since the user may write into it (see `watch`).
 """
 import weakref
 import zlib
@@ -15,7 +17,7 @@ import numpy as np
 from . import config
 from .recording import leaf, user_location
 
-# leaf Value -> (checksum, where it was recorded)
+# leaf Value -> (checksum, where it was recorded or handed out, "input" or "result")
 _WATCHED = weakref.WeakKeyDictionary()
 # id(array) -> its leaf, while some graph holds the leaf (which holds the
 # array, so the id cannot be reused meanwhile): the same array passed to
@@ -63,8 +65,19 @@ def reference(a):
         v = leaf(a)
         _LEAVES[key] = weakref.ref(v, lambda r: _forget(r, key))
     if config.SETTINGS["check_inputs"] and v not in _WATCHED:
-        _WATCHED[v] = (_checksum(a), user_location())
+        _WATCHED[v] = (_checksum(a), user_location(), "input")
     return v
+
+
+def watch(v):
+    """Checksum the buffer of materialized value `v` as its array is handed
+    to the user, who may write into it: a graph reading `v` verifies it
+    before it runs. The first hand-out counts (a later one may follow a
+    write), as the first recording of an input array does."""
+    if v not in _WATCHED:
+        ref = _LEAVES.get(id(v.data))
+        what = "input" if ref is not None and ref() is v else "result"
+        _WATCHED[v] = (_checksum(v.data), user_location(), what)
 
 
 def _checksum(a):
@@ -77,13 +90,19 @@ def verify(leaves):
         entry = _WATCHED.get(v)
         if entry is None or _checksum(v.data) == entry[0]:
             continue
-        where = f" (recorded at {entry[1].file}:{entry[1].line})" if entry[1] else ""
+        checksum, loc, what = entry
+        array = f"a {v.type.dtype} array of shape {v.type.shape}"
+        if what == "input":
+            where, snapshot = "recorded", "the input with `convert_to_tensor(x, copy=True)`"
+        else:
+            array, where, snapshot = (f"{array}, a forced tensor's value", "handed out",
+                                      "a copy to write into (`t.numpy().copy()`)")
+        at = f" ({where} at {loc.file}:{loc.line})" if loc else ""
         raise RuntimeError(
-            f"lazyops: input {i} of this graph, a {v.type.dtype} array of shape "
-            f"{v.type.shape}{where}, was written to after it was recorded and before the "
-            "result was forced. Graphs read their input arrays when forced, not when "
-            "recorded: force the result before writing (`.numpy()`, `lazyops.evaluate`), "
-            "or snapshot the input with `convert_to_tensor(x, copy=True)`.")
+            f"lazyops: input {i} of this graph, {array}{at}, was written to after it was "
+            f"{where} and before this graph was forced. Graphs read their inputs when "
+            "forced, not when recorded: force the results that read it before writing "
+            f"(`.numpy()`, `lazyops.evaluate`), or take {snapshot}.")
 
 
 # values a function computed by reading data at its call (the output's shape
