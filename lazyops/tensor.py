@@ -48,13 +48,11 @@ class DType(str):
         """The NumPy dtype."""
         return np.dtype(str(self))
 
-    @property
-    def name(self):
-        return str(self)
-
-    @property
-    def itemsize(self):
-        return D.itemsize(str(self))
+    def __getattr__(self, name):
+        """The NumPy dtype's attributes: `t.dtype.kind`, `.itemsize`, `.name`."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.numpy, name)
 
 
 _DTYPES = {}  # Keras name -> its DType
