@@ -106,10 +106,8 @@ def _attach():
     for f in (reshape, transpose, flatten, item, tolist):
         setattr(Tensor, f.__name__, f)
     Tensor.T = property(lambda self: api.transpose(self))
-    Tensor.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kwargs: \
-        protocols.array_ufunc(ufunc, method, inputs, kwargs)
-    Tensor.__array_function__ = lambda self, func, types, args, kwargs: \
-        protocols.array_function(func, types, args, kwargs)
+    Tensor.__array_ufunc__ = protocols.array_ufunc
+    Tensor.__array_function__ = protocols.array_function
 
 
 _attach()

@@ -45,7 +45,18 @@ def _lazy(name):
     return f if inspect.isfunction(f) else None
 
 
-def array_ufunc(ufunc, method, inputs, kwargs):
+_BY_UFUNC = {}  # ufunc -> its lazyops function or None (memo of `_lazy`)
+_PLAIN = frozenset([Tensor, np.ndarray, float, int, bool])  # inputs that need no look
+
+
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """`Tensor.__array_ufunc__`."""
+    if method == "__call__" and not kwargs and all(type(x) in _PLAIN for x in inputs):
+        f = _BY_UFUNC.get(ufunc, False)
+        if f is False:
+            f = _BY_UFUNC[ufunc] = _lazy(ufunc.__name__)
+        if f is not None:  # the common call, without the checks below
+            return f(*inputs)
     if any(_foreign(x) for x in inputs + tuple(kwargs.get("out", ()))):
         return NotImplemented
     name = ufunc.__name__
@@ -60,7 +71,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     return f(*inputs)
 
 
-def array_function(func, types, args, kwargs):
+def array_function(self, func, types, args, kwargs):
+    """`Tensor.__array_function__`."""
     if not all(issubclass(t, (Tensor, np.ndarray)) for t in types):
         return NotImplemented
     call = _call(func)

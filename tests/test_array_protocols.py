@@ -135,6 +135,12 @@ def test_function_keywords_by_numpys_names():
              "linalg.norm")
 
 
+def test_protocol_calls_carry_the_users_line():
+    t = lo.convert_to_tensor(X)
+    for r in (np.exp(t), X + t, np.sum(t, axis=0), np.float32(2) * t):
+        assert "test_array_protocols.py" in repr(r), repr(r)
+
+
 def test_protocol_calls_fuse_into_one_kernel():
     t = lo.convert_to_tensor(X)
     y = np.sum(np.exp(t) * 2.0 + np.sin(t), axis=1)
