@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Core benchmark: lazyops against NumPy eager, keras.ops (NumPy backend),
-numexpr, JAX (CPU jit) and hand-written Numba kernels, side by side, on ten
+numexpr, JAX (CPU jit) and hand-written Numba kernels, side by side, on twelve
 workloads.
 
     python bench/bench_core.py                        # all workloads, full size
@@ -112,6 +112,14 @@ def f_standardize(ops, a):
     return (a - ops.mean(a, axis=0)) / ops.std(a, axis=0)
 
 
+def f_cumsum(ops, x):
+    return ops.cumsum(x)
+
+
+def f_cumsum_exp(ops, x):
+    return ops.cumsum(ops.exp(x)) * 2
+
+
 def f_transcendental(ops, x, y):
     return ops.sqrt(ops.abs(ops.sin(x) * 2 + ops.cos(y) ** 2 - 0.5)) * ops.exp(-x * x)
 
@@ -150,7 +158,7 @@ class Workload:
 
 # the 10M and 4096x1024-class workloads the summary's geomean runs over
 GEOMEAN_WORKLOADS = ["chain", "sumsq", "softmax_rows", "logsumexp", "layernorm", "gelu",
-                     "transcendental", "pairwise", "colsum", "standardize"]
+                     "transcendental", "pairwise", "colsum", "standardize", "cumsum", "cumsum_exp"]
 
 
 def scaled(v, f):
@@ -191,6 +199,11 @@ def make_workloads(args):
         # into ~sqrt(6e-8)=2.4e-4 absolute error, so the atol is looser here.
         W("transcendental", "sqrt(abs(sin(x)*2+cos(y)**2-0.5))*exp(-x*x)",
           f_transcendental, [(n,)] * 2, (n,), 1e-4, 1e-3),
+        # a float32 running sum drifts from the float64 one by rounding at
+        # each of its n steps, whatever the order: tolerances relative to the
+        # largest partial sum
+        W("cumsum", "cumsum(x)", f_cumsum, [(n,)], (n,), 1e-3, 1e-3),
+        W("cumsum_exp", "cumsum(exp(x))*2", f_cumsum_exp, [(n,)], (n,), 1e-3, 1e-3),
     ]}
 
 
@@ -457,6 +470,31 @@ def numba_kernels(fastmath):
                 s += math.exp(x[r, j] - m)
             out[r] = F32(math.log(s) + m)
 
+    def tiled_scan(pre, post):
+        """A tiled parallel running sum: tile totals, their prefix, then each
+        tile from its carry; `pre` maps an element before the sum, `post` after."""
+        @jit
+        def scan(x, out):
+            n, tiles = x.size, 64
+            tl = (n + tiles - 1) // tiles
+            tot = np.zeros(tiles, np.float32)
+            for t in prange(tiles):
+                s = F32(0)
+                for i in range(t * tl, min(n, (t + 1) * tl)):
+                    s += pre(x[i])
+                tot[t] = s
+            carry = np.zeros(tiles, np.float32)
+            for t in range(1, tiles):
+                carry[t] = carry[t - 1] + tot[t - 1]
+            for t in prange(tiles):
+                s = carry[t]
+                for i in range(t * tl, min(n, (t + 1) * tl)):
+                    s += pre(x[i])
+                    out[i] = post(s)
+        return scan
+
+    ident = njit(lambda v: v)
+
     @jit
     def transcendental(x, y, out):
         for i in prange(x.size):
@@ -467,7 +505,9 @@ def numba_kernels(fastmath):
     k = dict(chain=chain, latency=chain, sumsq=sumsq, softmax_rows=softmax_rows,
              logsumexp=logsumexp,
              layernorm=layernorm, gelu=gelu, pairwise=pairwise, colsum=colsum,
-             standardize=standardize, transcendental=transcendental)
+             standardize=standardize, transcendental=transcendental,
+             cumsum=tiled_scan(ident, ident),
+             cumsum_exp=tiled_scan(njit(lambda v: math.exp(v)), njit(lambda s: s * two)))
     _NUMBA_KERNELS[fastmath] = k
     return k
 

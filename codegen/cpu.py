@@ -11,7 +11,14 @@ function.
 - `rows`: `prange` over rows, a serial loop over each row per pass;
 - `cols`: `prange` over chunks of rows, each with accumulator arrays of one
   state per column, updated row by row along contiguous columns (the inner
-  loop vectorizes); then a `prange` over columns merging the chunks' states.
+  loop vectorizes); then a `prange` over columns merging the chunks' states;
+- `scan`: `prange` over tiles of rows: rows longer than SCAN_TILE are cut
+  into tiles (at most SCAN_TASKS tiles in all, so both cores share even one
+  row); a first `prange` folds each tile's total (the statements up to the
+  scan, reassociating so it vectorizes), a serial loop turns each row's
+  totals into carries, and the scan `prange` runs each tile from its carry
+  in chunks (see `scan_tile`): the work before and after the scan
+  vectorizes, and the carried chain has one update per four elements.
 
 A multi-pass `full` plan runs its passes one after the other, each a
 parallel sweep (with partials and a merge where it reduces); a multi-pass
@@ -24,7 +31,9 @@ or multiply of a sum or product is a call to a reassociating helper (`radd`,
 `rmul`), whose `reassoc` flag LLVM inlines with it, so reductions vectorize.
 """
 from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
-from .plan import COUNT, INDEX, np_name
+import re
+
+from .plan import COUNT, INDEX, Let, Load, ScanStep, Store, np_name, wrap
 from .printer import Printer
 
 BLOCK = 8192
@@ -32,6 +41,12 @@ COL_CHUNKS = 64  # chunks of rows in `cols` kernels: partial states are COL_CHUN
 # `rows` kernels run chunks of rows in parallel, each with its own scratch
 # rows allocated once for the chunk, not once per row
 ROW_CHUNKS = 256
+# `scan` kernels: rows longer than SCAN_TILE elements are tiled, into at most
+# SCAN_TASKS tiles over all rows (fixed numbers, so results do not depend on
+# the machine)
+SCAN_TILE = 16384
+SCAN_TASKS = 64
+SCAN_CHUNK = 512
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
 
@@ -59,6 +74,8 @@ class _Printer(Printer):
         super().stmts(depth, stmts, lambda b: self.subscript(b, index))
 
     def update(self, depth, s, sub):
+        # reductions, and a scan's tile totals (`scan_tile` prints the scan
+        # itself): in any order, so they vectorize
         self.stmts(depth, s.acc.update(s.x, INDEX, regroup=True), sub)
 
     def load(self, expr, dtype):
@@ -236,6 +253,119 @@ class _Printer(Printer):
             for s in ps.outer:
                 if getattr(s, "var", None) in kept:
                     self.emit(2, f"R{s.var}[c] = {s.var}")
+
+    def _scan(self):
+        p = self.plan
+        (ps,) = p.passes
+        (a,) = ps.scans
+        self.header(["m", "n"])
+        self.stmts(1, p.hoisted)
+        self.emit(1, f"nt = 1 if n <= {SCAN_TILE} else "
+                     f"min((n + {SCAN_TILE - 1}) // {SCAN_TILE}, max(1, {SCAN_TASKS} // max(m, 1)))")
+        self.emit(1, "tl = (n + nt - 1) // nt")
+        for f, dt in a.fields.items():
+            self.emit(1, f"C{a.k}{f} = np.empty((m, nt), {np_name(dt)})")
+        # tile totals: the statements up to the scan step, no stores
+        cut = next(k for k, st in enumerate(ps.element) if isinstance(st, ScanStep)) + 1
+        before = [st for st in ps.element[:cut] if not isinstance(st, Store)]
+        self.emit(1, "for q in prange(m * nt if nt > 1 else 0):")
+        self.tile(2)
+        self.stmts(2, a.init())
+        self.tile_loop(2, before)
+        for f in a.fields:
+            self.emit(2, f"C{a.k}{f}[o, q % nt] = {a.var(f)}")
+        self.emit(1, "for o in range(m if nt > 1 else 0):  # each tile's carry: serial, small")
+        self.stmts(2, a.init("_c"))
+        self.emit(2, "for t in range(nt):")
+        for f in a.fields:
+            self.emit(3, f"{a.var(f, '_p')} = C{a.k}{f}[o, t]")
+            self.emit(3, f"C{a.k}{f}[o, t] = {a.var(f, '_c')}")
+        self.stmts(3, a.merge("_p", "_c"), None)
+        self.emit(1, "for q in prange(m * nt):")
+        self.tile(2, sliced=False)
+        self.scan_tile(2, a, ps.element[:cut - 1], ps.element[cut - 1], ps.element[cut:])
+
+    def scan_tile(self, depth, a, before, step, after):
+        """A tile scanned from its carry in chunks of SCAN_CHUNK elements:
+        the work before the scan, vectorized, into a buffer; the scan in
+        blocks of four (each element's prefix within its block off the
+        carried chain, so one dependent update per four elements); the work
+        after it, vectorized. Values of `before` that `after` reads are kept
+        in buffers too (loads are read again)."""
+        (f,) = a.fields  # a sum or product: the value alone
+        acc, dt = a.var(), np_name(a.dtype)
+        self.emit(depth, f"{acc} = C{a.k}[o, q % nt] if nt > 1 else {a.init()[0].expr}")
+        words = " ".join(_stmt_words(st) for st in after)
+        reads = [st for st in before if isinstance(st, (Let, Load))
+                 and re.search(rf"\b{st.var}\b", words)]
+        kept = [st for st in reads if isinstance(st, Let)]
+        for b in ["BX", "BS"] + [f"B{st.var}" for st in kept]:
+            dtype = np_name(next((st.dtype for st in kept if b == f"B{st.var}"), a.dtype))
+            self.emit(depth, f"{b} = np.empty({SCAN_CHUNK}, {dtype})")
+        self.emit(depth, f"for c0 in range(lo, hi, {SCAN_CHUNK}):")
+        d = depth + 1
+        self.emit(d, f"c1 = min(c0 + {SCAN_CHUNK}, hi)")
+        self.emit(d, "cl = c1 - c0")
+        self.slices(d, "c0", "c1")  # fresh slices: indices from 0 vectorize
+        self.chunk_loop(d, before)
+        self.emit(d + 1, f"BX[j] = {wrap(step.x, a.dtype)}")
+        for st in kept:
+            self.emit(d + 1, f"B{st.var}[j] = {st.var}")
+        self.emit(d, "for j in range(0, cl - cl % 4, 4):")
+        self.emit(d + 1, "p0 = BX[j]")
+        for k in range(1, 4):
+            self.emit(d + 1, f"p{k} = {a.combine(f'p{k - 1}', f'BX[j + {k}]')}")
+        for k in range(4):
+            self.emit(d + 1, f"s{k} = {a.combine(acc, f'p{k}')}")
+        for k in range(4):
+            self.emit(d + 1, f"BS[j + {k}] = s{k}")
+        self.emit(d + 1, f"{acc} = s3")
+        self.emit(d, "for j in range(cl - cl % 4, cl):")
+        self.emit(d + 1, f"{acc} = {a.combine(acc, 'BX[j]')}")
+        self.emit(d + 1, f"BS[j] = {acc}")
+        self.chunk_loop(d, [])
+        for st in reads:
+            self.emit(d + 1, f"{st.var} = B{st.var}[j]" if isinstance(st, Let) else
+                      f"{st.var} = {self.load(st.src.name.lower() + '[j]', st.src.dtype)}")
+        self.emit(d + 1, f"{step.var} = {wrap('BS[j]', a.result)}")
+        self.stmts(d + 1, after, lambda b: f"{b.name.lower()}[j]")
+
+    def chunk_loop(self, depth, stmts):
+        self.emit(depth, "for j in range(cl):")
+        if self.plan.uses_index:
+            self.emit(depth + 1, f"{INDEX} = c0 + j")
+        self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
+
+    def tile(self, depth, sliced=True):
+        """Row `o` and element range [lo, hi) of scan tile `q` (buffers sliced to it)."""
+        self.emit(depth, "o = q // nt")
+        self.emit(depth, "lo = (q % nt) * tl")
+        self.emit(depth, "hi = min(n, lo + tl)")
+        self.stmts(depth, self.plan.row)
+        if sliced:
+            self.slices(depth, "lo", "hi")
+
+    def slices(self, depth, lo, hi):
+        """Element buffers of row `o` sliced to [lo, hi)."""
+        for b in self.plan.inputs + self.plan.outputs:
+            access = getattr(b, "access", "elem")
+            if access == "elem":
+                self.emit(depth, f"{b.name.lower()} = {b.name}[o, {lo}:{hi}]")
+            elif access == "col":  # the one row all rows share
+                self.emit(depth, f"{b.name.lower()} = {b.name}[{lo}:{hi}]")
+
+    def tile_loop(self, depth, stmts):
+        self.emit(depth, "for j in range(hi - lo):")
+        if self.plan.uses_index:
+            self.emit(depth + 1, f"{INDEX} = lo + j")
+        self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
+
+
+def _stmt_words(st):
+    """The text of a statement that names the variables it reads."""
+    if isinstance(st, ScanStep):
+        return st.x
+    return getattr(st, "expr", None) or getattr(st, "var", "")
 
 
 compile = kernel_for  # noqa: A001  (the target's interface: print_plan, compile, launch)

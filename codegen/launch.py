@@ -144,7 +144,7 @@ class Launcher:
                 access.append("elem")
                 arrays.append(a if a.shape == space else np.broadcast_to(a, space))
         arrays = [_bits(a) for a in arrays]
-        if not info.reductions:
+        if not info.reductions and not info.scans:
             return self._elementwise(arrays, tuple(access))
         return self._reduce(arrays, access)
 
@@ -167,10 +167,13 @@ class Launcher:
         keep = [i for i in range(len(space)) if i not in axes]
         m = int(np.prod([space[i] for i in keep], dtype=np.int64))
         n = int(np.prod([space[i] for i in axes], dtype=np.int64))
-        form = "full" if m == 1 else ("cols" if self._kept_inner(arrays, access, keep) else "rows")
+        if info.scans:  # along the last axis: rows of the scanned axis
+            form = "scan"
+        else:
+            form = "full" if m == 1 else ("cols" if self._kept_inner(arrays, access, keep) else "rows")
         # the reduced axes inside (rows) or outside (cols) the kept ones
         perm = list(axes) + keep if form == "cols" else keep + list(axes)
-        flat = {"full": (n,), "rows": (m, n), "cols": (n, m)}[form]
+        flat = {"full": (n,), "rows": (m, n), "cols": (n, m), "scan": (m, n)}[form]
         red = range(len(axes)) if form == "cols" else range(len(keep), len(perm))
         args = []
         for k, a in enumerate(arrays):
@@ -183,7 +186,8 @@ class Launcher:
                 access[k] = "row"
                 at = [0 if i in red else slice(None) for i in range(len(perm))]
                 args.append(t[tuple(at)].reshape(m))
-            elif form == "rows" and m > 1 and all(t.strides[i] == 0 for i in range(len(keep))):
+            elif form in ("rows", "scan") and m > 1 and all(t.strides[i] == 0
+                                                             for i in range(len(keep))):
                 # the same row for every row (`y` in `sum((x[:, None] - y) ** 2, 1)`):
                 # read that one row, never the broadcast (a reshape would copy it)
                 access[k] = "col"
@@ -201,7 +205,7 @@ class Launcher:
                 inv = np.argsort(perm)
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
             outs.append(_bits(o))
-        sizes = {"full": [n], "rows": [m, n], "cols": [n, m]}[form]
+        sizes = {"full": [n], "rows": [m, n], "cols": [n, m], "scan": [m, n]}[form]
         return form, len(sizes), tuple(access), sizes + args + outs, results
 
     def _kept_inner(self, arrays, access, keep):

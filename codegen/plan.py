@@ -14,7 +14,13 @@ A plan has one of four forms, chosen at launch from the inputs' layouts:
           memory: `sum(a, axis=0)`): n rows of m columns; parallel chunks of
           rows, each folding every column into its own accumulator arrays
           while it reads rows contiguously; a merge of the chunks' states
-          per column, then `outer` per column.
+          per column, then `outer` per column;
+- `scan`: a cumulative scan along the last axis of m rows of n elements:
+          each row (or tile of a long row) carries its accumulator along
+          its elements; long rows are tiled: a pass folds each tile's total
+          (statements up to the scan, in any order), a serial prefix over
+          the totals gives each tile its carry, and the scan pass runs every
+          tile from its carry, in parallel.
 
 A reduction kernel makes one or more **passes** over its elements (each row's,
 or the whole array's): a pass folds its accumulators, then computes its
@@ -35,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import dtypes as D
-from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, EXACT, REDUCTION_OPS, SOURCE_OPS,
-                           VIEW_OPS, family, lookup)
+from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, EXACT, REDUCTION_OPS, SCAN_OPS,
+                           SOURCE_OPS, VIEW_OPS, family, lookup)
 
 
 class Unsupported(TypeError):
@@ -85,9 +91,10 @@ def extreme(which, dtype):
 
 @dataclass
 class Let:
-    """`var = expr` (expr already in the value's kernel type)."""
+    """`var = expr` (expr already in the value's kernel type, `dtype` where known)."""
     var: str
     expr: str
+    dtype: str = None
 
 
 @dataclass
@@ -116,6 +123,14 @@ class Update:
     """Fold element `x` (at flat position INDEX of the reduced loop) into `acc`."""
     acc: "Acc"
     x: str
+
+
+@dataclass
+class ScanStep:
+    """Fold element `x` into the scan accumulator `acc` in order; `var` = its value."""
+    acc: "Acc"
+    x: str
+    var: str
 
 
 @dataclass
@@ -151,6 +166,7 @@ class Pass:
     element: list = field(default_factory=list)
     outer: list = field(default_factory=list)
     reads: list = field(default_factory=list)
+    scans: list = field(default_factory=list)   # scan accumulators (ScanStep statements)
 
 
 # ---------------------------------------------------------------- accumulators
@@ -165,8 +181,9 @@ class Acc:
         self.k, self.op = k, op
         self.recipe = r = lookup(op.name).reduce
         self.x_dtype = op.operands[0].type.dtype
-        self.dtype = r.acc(self.x_dtype)
         self.result = op.results[0].type.dtype
+        # a scan accumulates in its result dtype, as np.cumsum(x, dtype=...)
+        self.dtype = self.result if family(op) == SCAN_OPS else r.acc(self.x_dtype)
         self.fields = {"": self.dtype}
         if r.nan and D.is_float(self.x_dtype):
             self.fields["n"] = "bool"
@@ -207,6 +224,11 @@ class Acc:
         update = (regroup and self.recipe.regroup) or self.recipe.update
         out.append(Let(a, wrap(update.format(acc=a, x=xv), self.dtype)))
         return out
+
+    def combine(self, acc, x):
+        """The update as an expression over two values of the accumulator
+        dtype (scans: an associative sum or product)."""
+        return wrap(self.recipe.update.format(acc=acc, x=x), self.dtype)
 
     def merge(self, other, tag=""):
         """Statements merging the state tagged `other` (later elements) into this one."""
@@ -252,7 +274,7 @@ class Acc:
 
 @dataclass
 class LoopPlan:
-    form: str                                    # flat | nd | full | rows
+    form: str                                    # flat | nd | full | rows | cols | scan
     rank: int                                    # loop nest depth of `nd`
     inputs: list
     outputs: list
@@ -266,6 +288,10 @@ class LoopPlan:
     @property
     def accs(self):
         return [a for p in self.passes for a in p.accs]
+
+    @property
+    def scans(self):
+        return [a for p in self.passes for a in p.scans]
 
     @property
     def element(self):
@@ -297,7 +323,9 @@ class LoopPlan:
                         "accumulators; merge: the chunks' states in order",
                 "rows": "parallel loop over m rows; serial loop over the n elements of each row",
                 "cols": "parallel chunks of n rows, each folding all m columns into its own "
-                        "accumulators; merge: the chunks' states per column"}
+                        "accumulators; merge: the chunks' states per column",
+                "scan": "parallel loop over m rows (long rows in tiles: tile totals, their "
+                        "prefix, then each tile scanned from its carry)"}
         lines = [f"form {self.form}: {'one thread; ' if self.serial else ''}{head[self.form]}"
                  + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
@@ -305,7 +333,7 @@ class LoopPlan:
         lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {per if o.outer else 'per element'}"
                   for o in self.outputs]
         lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
-        lines += [f"  acc {a.describe()}" for a in self.accs]
+        lines += [f"  acc {a.describe()}" for a in self.accs + self.scans]
         sections = [("before the loops", self.hoisted), ("per row", self.row)]
         for k, p in enumerate(self.passes):
             tag = f"pass {k + 1}, " if len(self.passes) > 1 else ""
@@ -325,6 +353,8 @@ def _stmt_text(s):
         return f"{s.var} = load {s.src.name}"
     if isinstance(s, Store):
         return f"store {s.dst.name} = {s.var}"
+    if isinstance(s, ScanStep):
+        return f"{s.var} = scan {s.acc.var()} with {s.x}"
     return f"update {s.acc.var()} with {s.x}"
 
 
@@ -349,8 +379,8 @@ class KernelInfo:
             fam = family(op)
             if fam == CONSTANT_OPS:
                 self.consts[op.results[0]] = literal(op.attrs["value"], op.attrs["dtype"])
-            elif fam in (ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS):
-                if fam != REDUCTION_OPS and lookup(op.name).scalar is None:
+            elif fam in (ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS, SCAN_OPS):
+                if fam in (ELEMENTWISE_OPS, SOURCE_OPS) and lookup(op.name).scalar is None:
                     raise Unsupported(f"codegen: {op.name} has no scalar lowering")
                 for v in op.operands:
                     if v not in computed and v not in self.consts and v not in self.loads:
@@ -365,6 +395,7 @@ class KernelInfo:
                 raise Unsupported(f"codegen: {op.name} ({fam}) cannot run inside a kernel")
         self.outputs = list(block.ops[-1].operands)
         self.reductions = [op for op in self.ops if family(op) == REDUCTION_OPS]
+        self.scans = [op for op in self.ops if family(op) == SCAN_OPS]
         self.sources = [op for op in self.ops if family(op) == SOURCE_OPS]
         self._passes()
         for v in self.loads + [r for op in self.ops for r in op.results]:
@@ -388,7 +419,7 @@ class KernelInfo:
                 self.stage[r] = self.stage.get(op.operands[0], 0)
                 self.outer.add(r)
             elif op.operands and all(v in small for v in op.operands) \
-                    and op not in self.sources:  # an iota differs from element to element
+                    and family(op) == ELEMENTWISE_OPS:  # an iota, a scan vary by element
                 small.add(r)
                 self.stage[r] = 0
             # as the scheduler decides: the epilogue keeps an outer operand's shape
@@ -433,6 +464,7 @@ class _Lowering:
                 first[key] = op
         self.acc_of = {op: Acc(k, op) for k, op in enumerate(
             [op for op in info.reductions if op not in self.same_as])}
+        self.scan_acc = {op: Acc(len(self.acc_of) + k, op) for k, op in enumerate(info.scans)}
         outputs = [Output(f"O{k}", v.type.dtype, v in info.outer) for k, v in enumerate(info.outputs)]
         self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops)
         # Loads of uniform inputs, and ops of uniform values, run once before
@@ -497,7 +529,8 @@ class _Lowering:
 
     def _pass(self, k, ops):
         info, p = self.info, self.plan
-        ps = Pass(accs=[self.acc_of[op] for op in ops if op in self.acc_of])
+        ps = Pass(accs=[self.acc_of[op] for op in ops if op in self.acc_of],
+                  scans=[self.scan_acc[op] for op in ops if op in self.scan_acc])
         local = dict(self.names)  # what this pass's element statements see
         for op in ops:
             for v in op.operands:
@@ -515,6 +548,10 @@ class _Lowering:
                 continue
             if op in self.acc_of:
                 ps.element.append(Update(self.acc_of[op], local[op.operands[0]]))
+                continue
+            if op in self.scan_acc:
+                local[op.results[0]] = var = self._var("v")
+                ps.element.append(ScanStep(self.scan_acc[op], local[op.operands[0]], var))
                 continue
             self._compute(ps.element, op, local)
             r = op.results[0]
@@ -566,5 +603,5 @@ class _Lowering:
         in_dt = op.operands[-1].type.dtype if op.operands else r.type.dtype
         tpl = self.scalar.get(d.name) or d.scalar_template(in_dt, r.type.dtype)
         expr = tpl.format(*operands, **dict(op.attrs, dtype=np_name(r.type.dtype), index=INDEX))
-        stmts.append(Let(var, wrap(expr, r.type.dtype)))
+        stmts.append(Let(var, wrap(expr, r.type.dtype), r.type.dtype))
         names[r] = var

@@ -113,7 +113,7 @@ def describe(name):
         how = "constant (broadcast)" if "constant" in fams else "view (index map)"
     else:
         how = "fused"
-    compute = {n for n, f in ops if f in ("elementwise", "reduction", "composite", "source")}
+    compute = {n for n, f in ops if f in ("elementwise", "reduction", "composite", "source", "scan")}
     cpu = "NumPy" if "library" in fams else ("compiled" if ops else "-")
     if not ops or "library" in fams:
         gpu = "-" if not ops else "NumPy on host"

@@ -8,8 +8,8 @@ parameters as attributes.
 import numpy as np
 
 from . import dtypes as D
-from .registry import (CONTROL_FLOW, ELEMENTWISE, EXACT, GRADIENT, LIBRARY, REDUCTION, SOURCE,
-                       STRUCTURAL, VIEW, OpDef, Reduce, register)
+from .registry import (CONTROL_FLOW, ELEMENTWISE, EXACT, GRADIENT, LIBRARY, REDUCTION, SCAN,
+                       SOURCE, STRUCTURAL, VIEW, OpDef, Reduce, register)
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
@@ -309,6 +309,23 @@ reduction("argmax", _arg_ref(np.argmax), lambda d: "int32",
           Reduce("lowest", lambda d: d, arg="max"))
 reduction("argmin", _arg_ref(np.argmin), lambda d: "int32",
           Reduce("highest", lambda d: d, arg="min"))
+
+# ---------------------------------------------------------------- scans
+# Cumulative sums and products along `axis`, accumulated in `dtype` as
+# np.cumsum(x, axis, dtype) does (rounding at each step). Kernels run them as
+# a loop-carried accumulator (the recipe's update, in the result dtype); long
+# rows are tiled: tile totals, their prefix, then each tile's scan from its
+# carry.
+
+def scan(name, reference, recipe):
+    _reg(name, [SCAN], 1, attrs={"axis": "int", "dtype": "dtype"},
+         infer=lambda types, a: [TensorType(types[0].shape, a["dtype"])],
+         reference=lambda x, axis, dtype: reference(x, axis=axis, dtype=dtype), reduce=recipe)
+
+
+scan("cumsum", np.cumsum, Reduce("zero", lambda d: d, "({acc} + {x})", regroup="radd({acc}, {x})"))
+scan("cumprod", np.cumprod, Reduce("one", lambda d: d, "({acc} * {x})", regroup="rmul({acc}, {x})"))
+
 
 # ---------------------------------------------------------------- composites
 # Recorded as the user called them (explain shows `lazy.var`), decomposed

@@ -46,16 +46,6 @@ library("argsort", 1, first_shape, fixed("int32"),
 library("argpartition", 1, first_shape, fixed("int32"),
         lambda x, kth, axis: np.argpartition(x, kth, axis), {"kth": "int", "axis": "int"})
 
-# Cumulative sums and products along `axis`, accumulated in `dtype` as
-# np.cumsum(x, axis, dtype) does (sequentially, rounding at each step).
-library("cumsum", 1, first_shape, lambda types, axis, dtype: dtype,
-        lambda x, axis, dtype: np.cumsum(x, axis=axis, dtype=dtype),
-        {"axis": "int", "dtype": "dtype"})
-library("cumprod", 1, first_shape, lambda types, axis, dtype: dtype,
-        lambda x, axis, dtype: np.cumprod(x, axis=axis, dtype=dtype),
-        {"axis": "int", "dtype": "dtype"})
-
-
 def _top_k_ref(x, k, sorted):
     if sorted:
         idx = np.argsort(x, axis=-1)[..., ::-1][..., :k]

@@ -16,7 +16,7 @@ VIEW = "View"
 SOURCE = "Source"
 LIBRARY = "Library"
 CONTROL_FLOW = "ControlFlow"
-SCAN = "Scan"
+SCAN = "Scan"  # a cumulative scan along one axis (cumsum): a loop-carried accumulator
 STRUCTURAL = "Structural"  # kernel, return, yield, constant
 EXACT = "Exact"  # one correctly rounded arithmetic op: recomputed, it gives the same bits
 GRADIENT = "Gradient"  # carries a traced gradient region (custom_gradient)
@@ -25,6 +25,7 @@ GRADIENT = "Gradient"  # carries a traced gradient region (custom_gradient)
 # family, never its name (tinygrad's GroupOp). Derived from the traits.
 ELEMENTWISE_OPS, REDUCTION_OPS, VIEW_OPS = "elementwise", "reduction", "view"
 SOURCE_OPS, CONSTANT_OPS, LIBRARY_OPS = "source", "constant", "library"
+SCAN_OPS = "scan"
 KERNEL_OPS, TERMINATOR_OPS = "kernel", "terminator"
 COMPOSITE_OPS = "composite"  # decomposed into primitives by a pass before scheduling
 
@@ -78,7 +79,7 @@ class OpDef:
     reference: Callable = None     # (*arrays, **attrs) -> array or tuple of arrays
     scalar: object = None          # elementwise: template str, or {kind: template}
     promote: Callable = None       # front end: (dtypes, weak flags) -> compute dtype
-    reduce: "Reduce" = None        # reductions: how they accumulate
+    reduce: "Reduce" = None        # reductions and scans: how they accumulate
     cost: int = 1                  # relative per-element cost (recompute rule)
     doc: str = ""
     structural: str = None         # the family of a structural op (kernel, terminator)
@@ -110,7 +111,8 @@ class OpDef:
         if self.has(STRUCTURAL):
             return CONSTANT_OPS if self.has(SOURCE) else self.structural
         for trait, fam in ((ELEMENTWISE, ELEMENTWISE_OPS), (REDUCTION, REDUCTION_OPS),
-                           (VIEW, VIEW_OPS), (SOURCE, SOURCE_OPS), (LIBRARY, LIBRARY_OPS)):
+                           (VIEW, VIEW_OPS), (SOURCE, SOURCE_OPS), (LIBRARY, LIBRARY_OPS),
+                           (SCAN, SCAN_OPS)):
             if self.has(trait):
                 return fam
         raise TypeError(f"op {self.full_name} belongs to no family")

@@ -11,7 +11,7 @@ import numpy as np
 
 from .api import (_cast, _narrow, _tensor, cast, convert_to_tensor, mean, multiply, not_equal,
                   reshape, sum)
-from .api_shape import _axis, _index, _indices, diagonal, ravel
+from .api_shape import _axis, _index, _indices, diagonal, moveaxis, ravel
 from .indexing import getitem
 from .inputs import as_array as inputs_of, forced_at_call
 from .ir import dtypes as D
@@ -62,7 +62,12 @@ def _cumulative(name, x, axis, dtype):
     dt = "int32" if dt == "bool" else dt
     if axis is None:
         x, axis = ravel(x), 0
-    return _one(name, x, {"axis": _axis(name, axis, x.ndim), "dtype": dt})
+    axis = _axis(name, axis, x.ndim)
+    if axis == x.ndim - 1:
+        return _one(name, x, {"axis": axis, "dtype": dt})
+    # kernels scan the last axis: move the scanned one there and back (views)
+    y = _one(name, moveaxis(x, axis, -1), {"axis": x.ndim - 1, "dtype": dt})
+    return moveaxis(y, -1, axis)
 
 
 def argsort(x, axis=-1):

@@ -18,6 +18,10 @@ Rules (see docs/architecture.md):
   a new kernel; library ops (matmul) stand alone;
 - ops over the same space reading the same memory share a kernel
   (horizontal fusion), so the data is read once;
+- a cumulative scan along the last axis (cumsum) joins the elementwise
+  group computing its operand, and elementwise ops reading its result join
+  it in turn: one kernel scans each row (tiled where rows are long) with the
+  work before and after it inside; a group holds one scan and no reductions;
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
@@ -35,25 +39,30 @@ MAX_OPS = 48
 class Group:
     """Ops that become one kernel. `outer` holds the values computed once per
     outer index (reduction results and the epilogue computed from them);
-    `reads` the values the group loads from memory."""
-    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads")
+    `reads` the values the group loads from memory; `scan`: whether the
+    group holds a scan (along `axes`, the last one) rather than reductions."""
+    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads", "scan")
 
-    def __init__(self, gid, space, axes=()):
+    def __init__(self, gid, space, axes=(), scan=False):
         self.id, self.space, self.axes = gid, tuple(space), tuple(axes)
         self.ops, self.anc, self.outer, self.reads = [], set(), set(), set()
+        self.scan = scan
 
 
 # how fusion treats each op family; others (terminators, kernels) stay as they are
 _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise": "elementwise",
-         "source": "elementwise", "library": "library", "kernel": "other", "terminator": "other"}
+         "source": "elementwise", "library": "library", "kernel": "other", "terminator": "other",
+         "scan": "scan"}
 
 
 def _kind(op):
     k = _KIND[family(op)]
-    if k in ("elementwise", "reduce") and any(  # complex, float8: NumPy steps between kernels
+    if k in ("elementwise", "reduce", "scan") and any(  # complex, float8: NumPy steps
             is_complex(v.type.dtype) or v.type.dtype in FLOAT8
             for v in op.operands + op.results):
         return "library"
+    if k == "scan" and op.attrs["axis"] != len(op.operands[0].type.shape) - 1:
+        return "library"  # the front end moves the scanned axis last
     return k
 
 
@@ -91,8 +100,8 @@ class _State:
         self.producer = {}  # value -> op
         self.groups = []
 
-    def new_group(self, space, axes=()):
-        g = Group(len(self.groups), space, axes)
+    def new_group(self, space, axes=(), scan=False):
+        g = Group(len(self.groups), space, axes, scan)
         self.groups.append(g)
         return g
 
@@ -171,6 +180,8 @@ def partition(func, kind=None):
             g = _epilogue_target(st, op, deps)
             outer = g is not None
             g = g or _elementwise_target(st, op, deps)
+        elif kind == "scan":
+            g = _scan_target(st, op, deps)
         else:
             g = _reduction_target(st, op, deps)
             outer = True
@@ -227,13 +238,13 @@ def _per_row(g, v):
     return padded == reduced_shape(g.space, g.axes, True)
 
 
-def _sibling(st, op, deps, space, axes_ok):
+def _sibling(st, op, deps, space, fits):
     """A recent group over the same space reading the same memory (horizontal fusion)."""
     roots = st.roots(op)
     if not roots:
         return None
     for g in reversed(st.groups[-16:]):
-        if (_compute_group(g) and g.space == space and axes_ok(g.axes) and g.reads & set(roots)
+        if (_compute_group(g) and g.space == space and fits(g) and g.reads & set(roots)
                 and _safe(g, deps) and all(st.group(v) is not g for v in roots.values())):
             return g
     return None
@@ -248,12 +259,12 @@ def _elementwise_target(st, op, deps):
     joinable = [g for g in direct if _can_join(g, op, deps)]
     if not joinable:
         shape = op.results[0].type.shape
-        g = _sibling(st, op, deps, shape, lambda axes: True)
+        g = _sibling(st, op, deps, shape, lambda g: True)
         return g or st.new_group(shape)
     g = joinable[0]
     for h in joinable[1:]:
         if (g.id not in h.anc and h.id not in g.anc and len(g.ops) + len(h.ops) < MAX_OPS
-                and (not g.axes or not h.axes or g.axes == h.axes)):
+                and (not g.axes or not h.axes or (g.axes == h.axes and not g.scan and not h.scan))):
             _merge(st, g, h)
     return g
 
@@ -270,6 +281,7 @@ def _merge(st, g, h):
     g.outer |= h.outer
     g.reads |= h.reads
     g.axes = g.axes or h.axes
+    g.scan = g.scan or h.scan
     for op in h.ops:
         st.group_of[op] = g
     h.ops = []
@@ -279,15 +291,27 @@ def _reduction_target(st, op, deps):
     (x,) = op.operands
     axes = tuple(op.attrs["axis"])
     h = st.group(x)
-    if (h is not None and h.space == x.type.shape and h.axes in ((), axes)
+    if (h is not None and h.space == x.type.shape and h.axes in ((), axes) and not h.scan
             and x not in h.outer and _compute_group(h) and _safe(h, deps)):
         h.axes = axes
         return h
-    g = _sibling(st, op, deps, x.type.shape, lambda a: a in ((), axes))
+    g = _sibling(st, op, deps, x.type.shape, lambda g: g.axes in ((), axes) and not g.scan)
     if g is not None:
         g.axes = axes
         return g
     return st.new_group(x.type.shape, axes)
+
+
+def _scan_target(st, op, deps):
+    """The elementwise group computing the scan's operand, or a new group."""
+    (x,) = op.operands
+    axes = (len(x.type.shape) - 1,)
+    h = st.group(x)
+    if (h is not None and h.space == x.type.shape and not h.axes and not h.scan
+            and _compute_group(h) and _safe(h, deps)):
+        h.axes, h.scan = axes, True
+        return h
+    return st.new_group(x.type.shape, axes, scan=True)
 
 
 def outline(func, groups, group_of, kind=None):

@@ -1,0 +1,148 @@
+"""Scan kernels: cumsum and cumprod compiled as one kernel with the
+elementwise work before and after them, rows scanned in parallel, long rows
+tiled (tile totals, their prefix, each tile from its carry). Compared with
+NumPy's sequential np.cumsum on arrays long enough for several tiles
+(SCAN_TILE elements each), with NaN and infinities at tile edges."""
+import numpy as np
+import pytest
+
+import lazyops as lo
+from lazyops.codegen.cpu import SCAN_TILE
+from lazyops.engine import plan_of
+
+rng = np.random.default_rng(11)
+LONG = 4 * SCAN_TILE + 123  # five tiles, the last one short
+
+
+def _plan(*tensors):
+    plan, _, _ = plan_of([t._value for t in tensors])
+    return plan
+
+
+def _forms(plan, *tensors):
+    """The loop-plan form of each kernel of `plan` as launched."""
+    return [plan.launchers[k].explain_last()[0] for k in plan.kernels]
+
+
+def _compiled(*tensors):
+    with lo.config.override(small_work=0):
+        return lo.evaluate(*tensors)
+
+
+def _close_to_prefix(got, x, op):
+    """`got` against the float64 scan of `x`: a tiled scan rounds in another
+    order than NumPy's; both drift from the exact scan as a random walk of
+    roundings, about sqrt(k) ulps of the running magnitude after k steps."""
+    x64 = x.astype("float64")
+    want = np.cumsum(x64) if op == "cumsum" else np.cumprod(x64)
+    scale = np.cumsum(np.abs(x64)) if op == "cumsum" else np.abs(want)
+    eps = np.finfo(got.dtype).eps
+    steps = np.sqrt(np.arange(1, x.size + 1))
+    bad = np.abs(got.astype("float64") - want) > (8 * steps + 64) * eps * scale \
+        + np.finfo(got.dtype).tiny
+    assert not bad.any(), f"{op}: first mismatch at {np.argmax(bad)}"
+
+
+def test_cumsum_of_exp_times_two_is_one_kernel_with_no_intermediate():
+    x = rng.standard_normal(LONG).astype("float32")
+    t = lo.cumsum(lo.exp(x)) * 2
+    plan = _plan(t)
+    assert len(plan.kernels) == 1 and not plan.numpy_ops
+    (got,) = _compiled(t)
+    assert got.dtype == np.float32 and got.shape == x.shape
+    _close_to_prefix(got / 2, np.exp(x), "cumsum")
+    assert _forms(plan, t) == ["scan"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32", "int8", "bool"])
+def test_cumsum_dtypes_match_keras(dtype):
+    import keras
+    n = LONG if dtype != "float16" else 3000  # float16 overflows long sums
+    x = (rng.standard_normal(n) * 3).astype(dtype) if dtype != "bool" else rng.random(n) < 0.5
+    (got,) = _compiled(lo.cumsum(x))
+    want = keras.ops.convert_to_numpy(keras.ops.cumsum(x))
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if got.dtype.kind == "f":
+        _close_to_prefix(got, x.astype(got.dtype), "cumsum")
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def test_nan_and_inf_at_tile_edges():
+    x = rng.random(LONG).astype("float32")
+    x[SCAN_TILE - 1] = np.inf          # last element of the first tile
+    x[2 * SCAN_TILE] = -np.inf         # first of the third: inf - inf = NaN from there
+    y = rng.random(LONG).astype("float32")
+    y[3 * SCAN_TILE] = np.nan          # a NaN in the fourth tile's first element
+    a, b = _compiled(lo.cumsum(x), lo.cumsum(y))
+    want_a, want_b = np.cumsum(x), np.cumsum(y)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(want_a))
+    np.testing.assert_array_equal(np.isinf(a), np.isinf(want_a))
+    np.testing.assert_array_equal(np.isnan(b), np.isnan(want_b))
+    _close_to_prefix(b[:3 * SCAN_TILE], y[:3 * SCAN_TILE], "cumsum")
+
+
+def test_cumprod_tiled():
+    x = (1 + rng.standard_normal(LONG) * 1e-4).astype("float64")
+    x[SCAN_TILE] = 0.0  # a zero at a tile edge zeroes everything after it
+    (got,) = _compiled(lo.cumprod(x))
+    assert got.dtype == np.float32  # Keras converts float64 arrays to float32
+    _close_to_prefix(got, x.astype("float32"), "cumprod")
+    assert (got[SCAN_TILE:] == 0).all()
+
+
+@pytest.mark.parametrize("shape,axis", [((3, LONG // 3), -1), ((200, 300), 1), ((300, 200), 0),
+                                        ((4, 5, 3000), 1), ((7, 0), 1), ((0,), 0), ((5, 1), 1)])
+def test_cumsum_axes_and_shapes(shape, axis):
+    x = rng.standard_normal(shape).astype("float32")
+    t = lo.cumsum(x * 0.5 + 1, axis=axis)
+    (got,) = _compiled(t)
+    want = np.cumsum(x * np.float32(0.5) + np.float32(1), axis=axis)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+def test_row_and_shared_row_inputs():
+    """A per-row value (constant along the scan) and a row every row shares."""
+    x = rng.standard_normal((40, 2 * SCAN_TILE)).astype("float32")
+    s = rng.standard_normal((40, 1)).astype("float32")
+    w = rng.standard_normal(2 * SCAN_TILE).astype("float32")
+    t = lo.cumsum(x * s + w, axis=1) - s
+    (got,) = _compiled(t)
+    want = np.cumsum(x * s + w, axis=1) - s
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=2e-2)
+
+
+def test_outputs_before_and_after_the_scan_forced_together():
+    x = rng.standard_normal(LONG).astype("float32")
+    e = lo.exp(x)
+    c = lo.cumsum(e)
+    r = c / lo.arange(1, LONG + 1, dtype="float32")  # a running mean, iota inside
+    plan = _plan(e, c, r)
+    assert len(plan.kernels) == 1
+    ge, gc, gr = _compiled(e, c, r)
+    np.testing.assert_allclose(ge, np.exp(x), rtol=2e-6)  # mathlib: within an ulp
+    _close_to_prefix(gc, np.exp(x), "cumsum")
+    np.testing.assert_allclose(gr, gc / np.arange(1, LONG + 1, dtype="float32"), rtol=1e-6)
+
+
+def test_scan_of_a_scan_and_a_reduction_of_a_scan_are_separate_kernels():
+    x = rng.random((8, 1000)).astype("float32")
+    c = lo.cumsum(x, axis=1)
+    cc = lo.cumsum(c, axis=1)
+    s = lo.sum(c, axis=1)
+    plan = _plan(cc, s)
+    assert len(plan.kernels) == 3
+    got_cc, got_s = _compiled(cc, s)
+    np.testing.assert_allclose(got_cc, np.cumsum(np.cumsum(x, 1), 1), rtol=1e-5)
+    np.testing.assert_allclose(got_s, np.cumsum(x, 1).sum(1), rtol=1e-5)
+
+
+def test_serial_and_parallel_scans_agree():
+    """One-thread kernels (small work) print the same loops: the same bits."""
+    x = rng.standard_normal(LONG).astype("float32")
+    with lo.config.override(small_work=0, serial_work=0):
+        (par,) = lo.evaluate(lo.cumsum(x))
+    with lo.config.override(small_work=0, serial_work=1 << 30):
+        (ser,) = lo.evaluate(lo.cumsum(x))
+    np.testing.assert_array_equal(par, ser)
