@@ -12,6 +12,7 @@ import numpy as np
 from .ir import dtypes as D
 from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
+from .ir.types import TensorType
 from . import inputs
 from .recording import leaf, record, record_binary
 from .tensor import Tensor
@@ -32,11 +33,13 @@ def is_tensor(x):
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
-    """A tensor of `x`. An array (NumPy, or anything exposing
-    `__array_interface__`, the buffer protocol or `__dlpack__`) is referenced,
-    not copied: the graph reads it when forced, so writes into it before then
-    change the result; `copy=True` snapshots it. A dtype change (Keras turns
-    64-bit inputs into 32-bit) is a cast fused into the consuming kernel."""
+    """A tensor of `x` (an array, a nested list, a scalar), in `dtype` if given.
+
+    An array (NumPy, or anything exposing `__array_interface__`, the buffer
+    protocol or `__dlpack__`) is referenced, not copied: the graph reads it
+    when forced, so writes into it before then change the result;
+    `copy=True` snapshots it. A dtype change (Keras turns 64-bit inputs into
+    32-bit) is a cast fused into the consuming kernel."""
     if sparse or ragged:
         raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported")
     if isinstance(x, Tensor):
@@ -135,6 +138,10 @@ def _path(at):
 
 
 def convert_to_numpy(x):
+    """The value of `x` as a NumPy array (forces a lazy tensor).
+
+    A tensor's array is its own buffer, writable and shared with the tensor (see
+    `Tensor.numpy`); anything else goes through `np.array`."""
     if isinstance(x, Tensor):
         return x.numpy()
     return np.array(x)
@@ -169,14 +176,20 @@ def _tensor(x, op, arg="x"):
 
 
 def shape(x):
+    """The static shape of `x` as a tuple of ints (known without forcing)."""
     return tuple(_tensor(x, "shape").shape)
 
 
 def dtype(x):
+    """The Keras dtype name of `x`, a plain string (no forcing)."""
     return _tensor(x, "dtype")._value.type.dtype  # Keras's plain name, not Tensor.dtype
 
 
 def cast(x, dtype):
+    """`x` converted to `dtype`, as NumPy's `astype` converts.
+
+    Fuses as an elementwise op; casts to and from float8 run as NumPy steps
+    between kernels. complex128 is refused (use complex64)."""
     x = _tensor(x, "cast")
     dtype = D.standardize(dtype, "cast", allowed=D.ALL)
     if dtype == "complex128":
@@ -378,11 +391,113 @@ def _narrow(x, api):
 _NARROW = {"float64": "float32", "int64": "int32", "uint64": "uint32"}
 
 
+# What each generated function computes: the first line of its docstring.
+# The rest is read from the registry (`_op_doc`).
+_WHAT = {
+    "absolute": "The absolute value of each element.",
+    "add": "`x1 + x2`, elementwise with broadcasting.",
+    "arccos": "The inverse cosine of each element.",
+    "arccosh": "The inverse hyperbolic cosine of each element.",
+    "arcsin": "The inverse sine of each element.",
+    "arcsinh": "The inverse hyperbolic sine of each element.",
+    "arctan": "The inverse tangent of each element.",
+    "arctan2": "The angle of the point (`x2`, `x1`), elementwise with broadcasting.",
+    "arctanh": "The inverse hyperbolic tangent of each element.",
+    "bitwise_and": "`x1 & x2` on integers and booleans, elementwise with broadcasting.",
+    "bitwise_invert": "`~x` on integers and booleans, elementwise.",
+    "bitwise_or": "`x1 | x2` on integers and booleans, elementwise with broadcasting.",
+    "bitwise_xor": "`x1 ^ x2` on integers and booleans, elementwise with broadcasting.",
+    "ceil": "The smallest integer not below each element.",
+    "conjugate": "The complex conjugate of each element (the value itself for real dtypes).",
+    "cos": "The cosine of each element.",
+    "cosh": "The hyperbolic cosine of each element.",
+    "divide": "`x1 / x2` (true division), elementwise with broadcasting.",
+    "divide_no_nan": "`x1 / x2`, with 0 where `x2` is 0, elementwise with broadcasting.",
+    "equal": "`x1 == x2`, elementwise with broadcasting.",
+    "erf": "The error function of each element.",
+    "erfinv": "The inverse error function of each element.",
+    "exp": "`e ** x` for each element.",
+    "expm1": "`exp(x) - 1` for each element, accurate near 0.",
+    "floor": "The largest integer not above each element.",
+    "floor_divide": "`x1 // x2`, elementwise with broadcasting.",
+    "greater": "`x1 > x2`, elementwise with broadcasting.",
+    "greater_equal": "`x1 >= x2`, elementwise with broadcasting.",
+    "imag": "The imaginary part of each element (0 for real dtypes).",
+    "isfinite": "Whether each element is finite (not NaN or infinite).",
+    "isinf": "Whether each element is +inf or -inf.",
+    "isnan": "Whether each element is NaN.",
+    "left_shift": "`x1 << x2` on integers, elementwise with broadcasting.",
+    "less": "`x1 < x2`, elementwise with broadcasting.",
+    "less_equal": "`x1 <= x2`, elementwise with broadcasting.",
+    "log": "The natural logarithm of each element.",
+    "log10": "The base-10 logarithm of each element.",
+    "log1p": "`log(1 + x)` for each element, accurate near 0.",
+    "log2": "The base-2 logarithm of each element.",
+    "logaddexp": "`log(exp(x1) + exp(x2))` without overflow, elementwise with broadcasting.",
+    "logical_and": "The truth of `x1` and `x2`, elementwise with broadcasting.",
+    "logical_not": "The negated truth of each element.",
+    "logical_or": "The truth of `x1` or `x2`, elementwise with broadcasting.",
+    "logical_xor": "The truth of exactly one of `x1`, `x2`, elementwise with broadcasting.",
+    "maximum": "The larger of `x1` and `x2` (NaN if either is), elementwise with broadcasting.",
+    "minimum": "The smaller of `x1` and `x2` (NaN if either is), elementwise with broadcasting.",
+    "mod": "The remainder of `x1 // x2`, with the sign of `x2`, elementwise with broadcasting.",
+    "multiply": "`x1 * x2`, elementwise with broadcasting.",
+    "negative": "`-x` for each element.",
+    "not_equal": "`x1 != x2`, elementwise with broadcasting.",
+    "real": "The real part of each element (the value itself for real dtypes).",
+    "reciprocal": "`1 / x` for each element (integer division for integers, as NumPy).",
+    "right_shift": "`x1 >> x2` on integers, elementwise with broadcasting.",
+    "sign": "-1, 0 or 1 by the sign of each element (NaN stays NaN).",
+    "sin": "The sine of each element.",
+    "sinh": "The hyperbolic sine of each element.",
+    "sqrt": "The square root of each element.",
+    "square": "`x * x` for each element.",
+    "stop_gradient": "`x` itself (no gradients are computed here).",
+    "subtract": "`x1 - x2`, elementwise with broadcasting.",
+    "tan": "The tangent of each element.",
+    "tanh": "The hyperbolic tangent of each element.",
+    "trunc": "Each element rounded toward zero.",
+    "all": "Whether every element is true, over `axis` (all axes when None).",
+    "any": "Whether any element is true, over `axis` (all axes when None).",
+    "logsumexp": "`log(sum(exp(x)))` over `axis` (all axes when None), without overflow.",
+    "mean": "The arithmetic mean over `axis` (all axes when None).",
+    "sum": "The sum over `axis` (all axes when None).",
+    "var": "The population variance over `axis` (all axes when None).",
+}
+
+
+def _op_doc(name):
+    """The docstring of the function generated from registered op `name`:
+    what it computes, then its kind and dtype rule as the registry has them."""
+    d = lookup(name)
+    arity = d.arity or 1
+    kind = {1: "x", 2: "x1, x2"}[arity] if d.family == ELEMENTWISE_OPS else "x, axis, keepdims"
+    rules = []
+    for probe in ("bool", "int32", "float16", "float32"):
+        try:
+            compute = _promote(d, (probe,) * arity) if d.promote else probe
+            attrs = {"axis": (0,), "keepdims": False} if "axis" in d.attrs else {}
+            result = d.infer([TensorType((1,), compute)] * arity, attrs)[0].dtype
+            rules.append(f"{probe} -> {result}")
+        except (TypeError, ValueError):
+            rules.append(f"{probe} refused")
+    how = ("a reduction: fuses with the elementwise work feeding it and after it"
+           if d.family != ELEMENTWISE_OPS else "fuses into kernels with its neighbours")
+    takes = [t for t, ok in (("complex64", d.complex_ok), ("float8", d.float8_ok)) if ok]
+    return "\n".join([
+        _WHAT.get(name, f"keras.ops.{name}."), "",
+        f"keras.ops.{name}({kind}): {how}. Dtypes (Keras's rules, operands of one dtype): "
+        + ", ".join(rules) + "."
+        + (f" Also takes {' and '.join(takes)} (as NumPy steps between kernels)."
+           if takes else ""),
+    ])
+
+
 def _unary(name):
     def f(x):
         return _elementwise(name, [_narrow(x, name)], ("x",))
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise `{name}` (keras.ops.{name})."
+    f.__doc__ = _op_doc(name)
     return f
 
 
@@ -391,7 +506,7 @@ def _binary(name):
         out = _fast_binary(name, x1, x2)
         return out if out is not None else _elementwise(name, [x1, x2])
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"Elementwise `{name}` with broadcasting (keras.ops.{name})."
+    f.__doc__ = _op_doc(name)
     return f
 
 
@@ -416,7 +531,9 @@ true_divide = divide
 
 
 def rsqrt(x):
-    """1/sqrt(x). Like the Keras NumPy backend, integer and boolean inputs keep
+    """`1 / sqrt(x)` for each element.
+
+    Like the Keras NumPy backend, integer and boolean inputs keep
     their dtype: the float64 result is cast back."""
     x = _narrow(_tensor(x, "rsqrt"), "rsqrt")
     if D.is_float(x.dtype):
@@ -425,6 +542,11 @@ def rsqrt(x):
 
 
 def power(x1, x2):
+    """`x1 ** x2`, elementwise with broadcasting.
+
+    A small static integer exponent (-4..8, and 0.5) is part of the kernel, so
+    `x ** 2` becomes `x * x`; any other Python scalar is a runtime argument.
+    Integers to negative integer powers raise, as in NumPy."""
     if isinstance(x2, int) and not isinstance(x2, bool) and x2 < 0:
         t = None if D.python_scalar_kind(x1) else _tensor(x1, "power", "x1")
         base = D.python_scalar_kind(x1) or t.dtype
@@ -436,6 +558,9 @@ def power(x1, x2):
 
 
 def round(x, decimals=0):  # noqa: A001
+    """Each element rounded to `decimals` decimal places (halves to even).
+
+    Integers keep their dtype; booleans become float16 (Keras's NumPy backend)."""
     if not isinstance(decimals, int):
         raise TypeError(f"round: `decimals` must be an int, got {decimals!r}")
     x = _tensor(x, "round")
@@ -446,6 +571,11 @@ def round(x, decimals=0):  # noqa: A001
 
 
 def where(condition, x1=None, x2=None):
+    """`x1` where `condition` holds, else `x2`, with broadcasting.
+
+    With only `condition`, the indices of its true elements, one tensor per axis:
+    how many there are depends on the data, so that form forces `condition` at
+    the call."""
     if (x1 is None) != (x2 is None):
         raise ValueError("where: pass both `x1` and `x2`, or neither (the indices of the "
                          "non-zero elements of `condition`)")
@@ -462,6 +592,7 @@ def where(condition, x1=None, x2=None):
 
 
 def clip(x, x_min, x_max):
+    """`x` limited to [`x_min`, `x_max`] elementwise (booleans as int32)."""
     x = _narrow(_tensor(x, "clip"), "clip")
     dt = "int32" if x.dtype == "bool" else x.dtype
     if D.is_int(dt) and float in (D.python_scalar_kind(x_min), D.python_scalar_kind(x_max)):
@@ -505,6 +636,8 @@ def _reduce(name, x, axis, keepdims, api=None):
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
+    """The product over `axis` (all axes when None), multiplied in `dtype`
+    when given (as `np.prod(..., dtype=)`)."""
     x = _narrow(x, "prod")
     if dtype is None:
         return _reduce("prod", x, axis, keepdims)
@@ -524,22 +657,35 @@ def _extreme(name, pick, x, axis, keepdims, initial):
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    """The largest element over `axis` (all axes when None); NaN if any is NaN.
+
+    `initial` is a lower bound, included in the maximum (it is the result over an
+    empty axis)."""
     return _extreme("max", maximum, x, axis, keepdims, initial)
 
 
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    """The smallest element over `axis` (all axes when None); NaN if any is NaN.
+
+    `initial` is an upper bound, included in the minimum (it is the result over an
+    empty axis)."""
     return _extreme("min", minimum, x, axis, keepdims, initial)
 
 
 def amax(x, axis=None, keepdims=False):
+    """The largest element over `axis` (all axes when None), as `max`."""
     return _reduce("max", x, axis, keepdims, "amax")
 
 
 def amin(x, axis=None, keepdims=False):
+    """The smallest element over `axis` (all axes when None), as `min`."""
     return _reduce("min", x, axis, keepdims, "amin")
 
 
 def std(x, axis=None, keepdims=False):
+    """The population standard deviation over `axis` (all axes when None).
+
+    Integers and booleans are computed in float32."""
     x = _narrow(_tensor(x, "std"), "std")
     if x.dtype == "bool" or D.is_int(x.dtype):
         x = _cast(x, D.FLOATX)
@@ -550,7 +696,7 @@ def _plain_reduction(name):
     def f(x, axis=None, keepdims=False):
         return _reduce(name, _narrow(x, name), axis, keepdims)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"`{name}` over `axis` (all axes when None) (keras.ops.{name})."
+    f.__doc__ = _op_doc(name)
     return f
 
 
@@ -572,10 +718,12 @@ def _arg(name, x, axis, keepdims):
 
 
 def argmax(x, axis=None, keepdims=False):
+    """The int32 index of the largest element along `axis` (of the flattened `x` when None)."""
     return _arg("argmax", x, axis, keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
+    """The int32 index of the smallest element along `axis` (of the flattened `x` when None)."""
     return _arg("argmin", x, axis, keepdims)
 
 
@@ -586,6 +734,7 @@ def _view(name, x, attrs):
 
 
 def reshape(x, newshape):
+    """`x` with shape `newshape` (one -1 is inferred): a view, no copy."""
     x = _tensor(x, "reshape")
     shp = (newshape,) if isinstance(newshape, int) else tuple(int(d) for d in newshape)
     unknown = [i for i, d in enumerate(shp) if d == -1]
@@ -606,6 +755,7 @@ def reshape(x, newshape):
 
 
 def transpose(x, axes=None):
+    """`x` with its axes permuted (reversed when `axes` is None): a view, no copy."""
     x = _tensor(x, "transpose")
     perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(axes)
     if sorted(a % x.ndim if -x.ndim <= a < x.ndim else -99 for a in perm) != list(range(x.ndim)):
@@ -618,6 +768,7 @@ def transpose(x, axes=None):
 
 
 def expand_dims(x, axis):
+    """`x` with size-1 axes inserted at `axis` (an int or a tuple): a view."""
     x = _tensor(x, "expand_dims")
     n = 1 if isinstance(axis, int) else len(axis)
     axes = normalize_axis("expand_dims", axis, x.ndim + n,
@@ -627,6 +778,7 @@ def expand_dims(x, axis):
 
 
 def squeeze(x, axis=None):
+    """`x` without its size-1 axes (those in `axis`, or all of them): a view."""
     x = _tensor(x, "squeeze")
     if axis is None:
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
@@ -640,6 +792,7 @@ def squeeze(x, axis=None):
 
 
 def broadcast_to(x, shape):
+    """`x` broadcast to `shape`: a view (an index map), never a copy."""
     x = _tensor(x, "broadcast_to")
     shp = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
     ok = len(shp) >= x.ndim and builtins.all(
@@ -662,6 +815,8 @@ def _shape_arg(op, shape):
 
 
 def full(shape, fill_value, dtype=None, _api="full"):
+    """A tensor of `shape` filled with `fill_value`, in `dtype` (float32 by
+    default): one value broadcast, nothing allocated until a kernel reads it."""
     shp = _shape_arg(_api, shape)
     dt = D.standardize(dtype, _api) if dtype is not None else D.FLOATX
     if isinstance(fill_value, Tensor):
@@ -680,27 +835,36 @@ def full(shape, fill_value, dtype=None, _api="full"):
 
 
 def zeros(shape, dtype=None):
+    """A tensor of `shape` filled with 0, in `dtype` (float32 by default)."""
     return full(shape, 0, dtype, "zeros")
 
 
 def ones(shape, dtype=None):
+    """A tensor of `shape` filled with 1, in `dtype` (float32 by default)."""
     return full(shape, 1, dtype, "ones")
 
 
 def full_like(x, fill_value, dtype=None, _api="full_like"):
+    """A tensor of `x`'s shape filled with `fill_value`, in `dtype` (default `x`'s)."""
     x = _tensor(x, _api)
     return full(x.shape, fill_value, dtype or x.dtype, _api)
 
 
 def zeros_like(x, dtype=None):
+    """A tensor of `x`'s shape filled with 0, in `dtype` (default `x`'s)."""
     return full_like(x, 0, dtype, "zeros_like")
 
 
 def ones_like(x, dtype=None):
+    """A tensor of `x`'s shape filled with 1, in `dtype` (default `x`'s)."""
     return full_like(x, 1, dtype, "ones_like")
 
 
 def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [`start`, `stop`) by `step`, as `np.arange`.
+
+    The dtype is Keras's result type of the arguments (int32 for ints, float32
+    for floats) unless given; the values are computed in a kernel, not stored."""
     if dtype is None:
         kinds = [D.python_scalar_kind(v) or _elem_dtype(v)
                  for v in (start, stop, step) if v is not None]
@@ -724,6 +888,9 @@ def arange(start, stop=None, step=None, dtype=None):
 # ---------------------------------------------------------------- library
 
 def matmul(x1, x2):
+    """The matrix product of `x1` and `x2` (NumPy's `matmul` rules).
+
+    A library op run by NumPy (BLAS) between kernels; int8 operands give int32."""
     a, b = _tensor(x1, "matmul", "x1"), _tensor(x2, "matmul", "x2")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: inputs must be at least 1-d, got shapes {a.shape} and {b.shape}")

@@ -39,6 +39,7 @@ def _results(values):
 # ---------------------------------------------------------------- sorting and searching
 
 def sort(x, axis=-1):
+    """`x` sorted along `axis`; a library op (NumPy) between kernels."""
     x = _tensor(x, "sort")
     if x.ndim == 0:
         raise ValueError("sort: input must be at least 1-d")
@@ -71,6 +72,7 @@ def _cumulative(name, x, axis, dtype):
 
 
 def argsort(x, axis=-1):
+    """The int32 indices that sort `x` along `axis`; a library op."""
     x = _tensor(x, "argsort")
     if x.ndim == 0:
         return _cast(x, "int32") * 0
@@ -78,6 +80,7 @@ def argsort(x, axis=-1):
 
 
 def argpartition(x, kth, axis=-1):
+    """Indices that partition `x` along `axis` around its `kth` element, as `np.argpartition`."""
     x = _tensor(x, "argpartition")
     a = _axis("argpartition", axis, x.ndim)
     k = _index("argpartition", kth, "kth")
@@ -88,6 +91,8 @@ def argpartition(x, kth, axis=-1):
 
 
 def top_k(x, k, sorted=True):
+    """The `k` largest values of `x` along its last axis and their indices (int64),
+    largest first when `sorted`; a library op."""
     x = _tensor(x, "top_k")
     k = _index("top_k", k, "k")
     if x.ndim == 0 or not 0 <= k <= x.shape[-1]:
@@ -97,6 +102,7 @@ def top_k(x, k, sorted=True):
 
 
 def in_top_k(targets, predictions, k):
+    """Whether each row's `targets` entry is among the `k` largest of `predictions` (bool)."""
     t = _indices("in_top_k", targets, "targets")
     p = _tensor(predictions, "in_top_k", "predictions")
     if p.ndim != 2 or t.shape != p.shape[:1]:
@@ -106,6 +112,7 @@ def in_top_k(targets, predictions, k):
 
 
 def searchsorted(sorted_sequence, values, side="left"):
+    """Where `values` would be inserted into the 1-d `sorted_sequence` to keep it sorted (int32)."""
     s = _tensor(sorted_sequence, "searchsorted", "sorted_sequence")
     v = _tensor(values, "searchsorted", "values")
     if s.ndim != 1:
@@ -117,6 +124,7 @@ def searchsorted(sorted_sequence, values, side="left"):
 
 
 def digitize(x, bins):
+    """The index of the bin of `bins` each element of `x` falls in (int32), as `np.digitize`."""
     x, b = _tensor(x, "digitize"), _tensor(bins, "digitize", "bins")
     if b.ndim != 1:
         raise ValueError(f"digitize: `bins` must be 1-d, got shape {b.shape}")
@@ -145,6 +153,9 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 
 def histogram(x, bins=10, range=None):  # noqa: A002  (keras.ops.histogram)
+    """The counts of `x` (1-d) in `bins` equal bins over `range`, and the bin edges.
+
+    Without `range` the edges depend on the data, so `x` is forced at the call."""
     x = _tensor(x, "histogram")
     if x.ndim != 1:
         raise ValueError(f"histogram: input must be 1-d, got shape {x.shape}")
@@ -169,6 +180,7 @@ def _axes(op, axis, ndim):
 
 
 def median(x, axis=None, keepdims=False):
+    """The median over `axis` (all axes when None), in a float dtype; a library op."""
     x = _tensor(x, "median")
     dt = D.result_type(x.dtype, float)
     return _one("median", x, {"axis": _axes("median", axis, x.ndim), "keepdims": bool(keepdims),
@@ -181,6 +193,7 @@ _QUANTILE_METHODS = ("inverted_cdf", "averaged_inverted_cdf", "closest_observati
 
 
 def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """The `q`-th quantiles over `axis` with NumPy's `method`s, in a float dtype; a library op."""
     x = _tensor(x, "quantile")
     if method not in _QUANTILE_METHODS:
         raise ValueError(f"quantile: unknown `method` {method!r}")
@@ -195,6 +208,8 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002  (keras.ops.norm)
+    """The vector or matrix norm of `x` over `axis` (`ord` as `np.linalg.norm`),
+    in a float dtype; a library op."""
     x = _tensor(x, "norm")
     dt = D.result_type(x.dtype, "float32") if not D.is_float(x.dtype) else x.dtype
     if axis is not None:
@@ -220,6 +235,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002  (keras.ops.norm
 
 
 def slogdet(x):
+    """(sign, log|det|) of the square matrices in `x`; LAPACK through NumPy."""
     x = _tensor(x, "slogdet")
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ValueError(f"slogdet: input must be square matrices, got shape {x.shape}")
@@ -245,16 +261,25 @@ def _segment(op, data, segment_ids, num_segments, reduction):
 
 
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):
+    """The sums of the rows of `data` by `segment_ids`, one per segment.
+
+    Without `num_segments` the count depends on the ids, so they are forced at
+    the call."""
     return _segment("segment_sum", data, segment_ids, num_segments, "sum")
 
 
 def segment_max(data, segment_ids, num_segments=None, sorted=False):
+    """The maxima of the rows of `data` by `segment_ids`, one per segment.
+
+    Without `num_segments` the count depends on the ids, so they are forced at
+    the call."""
     return _segment("segment_max", data, segment_ids, num_segments, "max")
 
 
 # ---------------------------------------------------------------- fused compositions
 
 def count_nonzero(x, axis=None):
+    """The number of non-zero elements over `axis` (all axes when None), as int32; fused."""
     x = _tensor(x, "count_nonzero")
     if x.dtype in D.FLOAT8:  # nonzero-ness survives the exact widening
         x = cast(x, "float32")
@@ -262,6 +287,8 @@ def count_nonzero(x, axis=None):
 
 
 def average(x, axis=None, weights=None):
+    """The mean of `x` over `axis`, weighted by `weights` (the shape of `x`, or
+    1-d along `axis`); fused."""
     x = _tensor(x, "average")
     if weights is None:
         return mean(_cast(x, D.result_type(x.dtype, float)), axis=axis)
@@ -281,10 +308,12 @@ def average(x, axis=None, weights=None):
 
 
 def trace(x, offset=0, axis1=0, axis2=1):
+    """The sum of the diagonal of `x` over `axis1` and `axis2` (shifted by `offset`); fused."""
     return sum(diagonal(_narrow(_tensor(x, "trace"), "trace"), offset, axis1, axis2), axis=-1)
 
 
 def diff(a, n=1, axis=-1):
+    """The `n`-th difference of `a` along `axis`, in `a`'s dtype; fused."""
     a = _tensor(a, "diff")
     ax = _axis("diff", axis, a.ndim)
     n = _index("diff", n, "n")
@@ -300,6 +329,7 @@ def diff(a, n=1, axis=-1):
 
 
 def outer(x1, x2):
+    """The outer product of the flattened `x1` and `x2`; fused (a broadcast multiply)."""
     a, b = _pair("outer", x1, x2)
     return multiply(reshape(ravel(a), (a.size, 1)), reshape(ravel(b), (1, b.size)))
 
@@ -307,6 +337,7 @@ def outer(x1, x2):
 # ---------------------------------------------------------------- products
 
 def dot(x1, x2):
+    """The dot product of `x1` and `x2`, as `np.dot`; a library op (BLAS)."""
     a, b = _pair("dot", x1, x2)
     if a.ndim and b.ndim:
         k = b.shape[0] if b.ndim == 1 else b.shape[-2]
@@ -317,6 +348,7 @@ def dot(x1, x2):
 
 
 def vdot(x1, x2):
+    """The dot product of the flattened `x1` and `x2` (the first conjugated)."""
     a, b = _pair("vdot", x1, x2)
     if a.size != b.size:
         raise ValueError(f"vdot: inputs must have the same size, got {a.shape} and {b.shape}")
@@ -324,6 +356,7 @@ def vdot(x1, x2):
 
 
 def inner(x1, x2):
+    """The inner product of `x1` and `x2` over their last axes, as `np.inner`."""
     a, b = _pair("inner", x1, x2)
     if a.ndim and b.ndim and a.shape[-1] != b.shape[-1]:
         raise ValueError(f"inner: last dimensions differ: {a.shape} and {b.shape}")
@@ -331,6 +364,7 @@ def inner(x1, x2):
 
 
 def tensordot(x1, x2, axes=2):
+    """The sum of products of `x1` and `x2` over `axes`, as `np.tensordot`."""
     a, b = _pair("tensordot", x1, x2)
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
@@ -382,6 +416,7 @@ def _einsum_shape(subscripts, shapes):
 
 
 def einsum(subscripts, *operands):
+    """The Einstein summation `subscripts` of `operands`, as `np.einsum` (int8 gives int32)."""
     ts = [_tensor(x, "einsum", f"operands[{i}]") for i, x in enumerate(operands)]
     dts = {t.dtype for t in ts}
     dt = "int32" if dts == {"int8"} else D.result_type(*dts)
@@ -391,6 +426,7 @@ def einsum(subscripts, *operands):
 
 
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 2- or 3-component vectors along the given axes, as `np.cross`."""
     a, b = _pair("cross", x1, x2)
     if a.dtype == "bool":
         raise TypeError("cross: boolean inputs are not supported (as in NumPy)")
@@ -409,6 +445,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def correlate(x1, x2, mode="valid"):
+    """The cross-correlation of the 1-d `x1` and `x2` (`mode` "valid", "same" or "full")."""
     a, b = _tensor(x1, "correlate", "x1"), _tensor(x2, "correlate", "x2")
     dt = D.result_type(a.dtype, b.dtype)
     dt = "float64" if dt == "int64" else dt if dt in ("float16", "float64") else "float32"
@@ -432,10 +469,12 @@ def nonzero(x):
 # ---------------------------------------------------------------- gradients and helpers
 
 def custom_gradient(f):
-    """Keras's decorator: `f(*args)` returns (value, grad_fn); the call gives
-    the forward value, recorded as a `custom_gradient` op whose region is
-    `grad_fn` traced on symbolic upstream gradients (one per output), so a
-    later autodiff can use it. A `grad_fn` that cannot be traced (it forces a
+    """Keras's decorator for a function with its own gradient.
+
+    `f(*args)` returns (value, grad_fn); the call gives the forward value,
+    recorded as a `custom_gradient` op whose region is `grad_fn` traced on
+    symbolic upstream gradients (one per output), so a later autodiff can use
+    it. A `grad_fn` that cannot be traced (it forces a
     value, raises, or returns other than one gradient of each input's shape
     and dtype per tensor argument) leaves the op without a region; the
     forward value is the same either way."""
@@ -496,14 +535,17 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
 
 
 def ndim(x):
+    """The number of axes of `x` (an int, no forcing)."""
     return len(_tensor(x, "ndim").shape)
 
 
 def size(x):
+    """The number of elements of `x` (an int, no forcing)."""
     return _tensor(x, "size").size
 
 
 def array(x, dtype=None):
+    """A tensor of `x` in `dtype`, as `convert_to_tensor` (arrays referenced, not copied)."""
     return convert_to_tensor(x, dtype=dtype)
 
 

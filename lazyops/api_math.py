@@ -17,7 +17,7 @@ bitwise_right_shift = _PLAIN["right_shift"]
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
-    """NaN, +inf and -inf replaced (by default: 0, the dtype's largest and
+    """`x` with NaN, +inf and -inf replaced (by default: 0, the dtype's largest and
     lowest finite values); integers and booleans unchanged."""
     x = _tensor(x, "nan_to_num")
     dt = x.dtype

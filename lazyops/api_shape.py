@@ -50,6 +50,7 @@ def _index(op, v, what):
 # ---------------------------------------------------------------- views
 
 def moveaxis(x, source, destination):
+    """`x` with axes `source` moved to positions `destination`: a view."""
     x = _tensor(x, "moveaxis")
     src = _in_order("moveaxis", source, x.ndim, "source")
     dst = _in_order("moveaxis", destination, x.ndim, "destination")
@@ -63,6 +64,7 @@ def moveaxis(x, source, destination):
 
 
 def swapaxes(x, axis1, axis2):
+    """`x` with axes `axis1` and `axis2` exchanged: a view."""
     x = _tensor(x, "swapaxes")
     a, b = _axis("swapaxes", axis1, x.ndim), _axis("swapaxes", axis2, x.ndim)
     perm = list(range(x.ndim))
@@ -71,6 +73,7 @@ def swapaxes(x, axis1, axis2):
 
 
 def flip(x, axis=None):
+    """`x` with the order of elements reversed along `axis` (all axes when None): a view."""
     x = _tensor(x, "flip")
     axes = range(x.ndim) if axis is None else normalize_axis("flip", axis, x.ndim)
     key = tuple(builtins.slice(None, None, -1) if i in axes else builtins.slice(None) for i in range(x.ndim))
@@ -78,15 +81,18 @@ def flip(x, axis=None):
 
 
 def ravel(x):
+    """`x` flattened to one axis, in C order: a view."""
     x = _tensor(x, "ravel")
     return reshape(x, (x.size,))
 
 
 def copy(x):
-    """A tensor of `x`'s values now: a NumPy array is copied (later writes into it do
-    not change the tensor); a tensor's copy gets a buffer of its own, since results
-    are writable (a lazy one's is an identity cast: passes remove it, the force
-    gives the copy its own buffer)."""
+    """A tensor of `x`'s values now, with a buffer of its own.
+
+    A NumPy array is copied (later writes into it do not change the tensor); a
+    tensor's copy gets a buffer of its own, since results are writable (a lazy
+    one's is an identity cast: passes remove it, the force gives the copy its
+    own buffer)."""
     if isinstance(x, Tensor):
         if x.is_materialized:
             return Tensor(leaf(x._value.data.copy()))
@@ -98,6 +104,8 @@ def copy(x):
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal of `x` over `axis1` and `axis2` (shifted by `offset`): a view,
+    the diagonal's axis last."""
     x = _tensor(x, "diagonal")
     if x.ndim < 2:
         raise ValueError(f"diagonal: input must be at least 2-d, got shape {x.shape}")
@@ -109,6 +117,8 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 
 
 def extract_sequences(x, sequence_length, sequence_stride):
+    """Windows of `sequence_length` along the last axis, every `sequence_stride`
+    elements: shape `(..., num_windows, sequence_length)`, a view."""
     x = _tensor(x, "extract_sequences")
     n, s = (_index("extract_sequences", v, w) for v, w in
             ((sequence_length, "sequence_length"), (sequence_stride, "sequence_stride")))
@@ -120,6 +130,8 @@ def extract_sequences(x, sequence_length, sequence_stride):
 
 
 def meshgrid(*x, indexing="xy"):
+    """Coordinate grids from 1-d tensors, as `np.meshgrid` (`indexing` "xy" or
+    "ij"): a list of broadcast views."""
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: `indexing` must be 'xy' or 'ij', got {indexing!r}")
     xs = [ravel(_tensor(a, "meshgrid")) for a in x]
@@ -136,6 +148,7 @@ def meshgrid(*x, indexing="xy"):
 
 
 def get_item(x, key):
+    """`x[key]` with NumPy indexing (ints, slices, None, Ellipsis, integer and boolean arrays)."""
     return getitem(_tensor(x, "get_item"), key)
 
 
@@ -155,6 +168,7 @@ def _masked(mask, x, other):
 
 
 def tril(x, k=0):
+    """`x` with the elements above diagonal `k` of its last two axes set to 0."""
     x = _tensor(x, "tril")
     if x.ndim < 2:
         raise ValueError(f"tril: input must be at least 2-d, got shape {x.shape}")
@@ -162,6 +176,7 @@ def tril(x, k=0):
 
 
 def triu(x, k=0):
+    """`x` with the elements below diagonal `k` of its last two axes set to 0."""
     x = _tensor(x, "triu")
     if x.ndim < 2:
         raise ValueError(f"triu: input must be at least 2-d, got shape {x.shape}")
@@ -173,12 +188,16 @@ def _creation_dtype(op, dtype):
 
 
 def tri(N, M=None, k=0, dtype=None):
+    """An `N` x `M` tensor of ones at and below diagonal `k`, zeros above, in
+    `dtype` (float32 by default)."""
     n = _index("tri", N, "N")
     m = n if M is None else _index("tri", M, "M")
     return _cast(_tri_mask("tri", n, m, k, False), _creation_dtype("tri", dtype))
 
 
 def eye(N, M=None, k=0, dtype=None):
+    """An `N` x `M` tensor of ones on diagonal `k`, zeros elsewhere, in `dtype`
+    (float32 by default)."""
     n = _index("eye", N, "N")
     m = n if M is None else _index("eye", M, "M")
     k = _index("eye", k, "k")
@@ -187,6 +206,7 @@ def eye(N, M=None, k=0, dtype=None):
 
 
 def identity(n, dtype=None):
+    """The `n` x `n` identity matrix, in `dtype` (float32 by default)."""
     return eye(n, dtype=dtype)
 
 
@@ -196,6 +216,8 @@ def empty(shape, dtype=None):
 
 
 def diag(x, k=0):
+    """The diagonal `k` of a 2-d `x` (a view), or a 2-d tensor with the 1-d `x` on
+    diagonal `k` and zeros elsewhere."""
     x = _tensor(x, "diag")
     k = _index("diag", k, "k")
     if x.ndim == 2:
@@ -220,6 +242,9 @@ def _common(op, xs, names):
 
 
 def concatenate(xs, axis=0):
+    """The tensors of `xs` joined along an existing `axis`, in their common dtype.
+
+    A library op (NumPy) between kernels."""
     xs = list(xs)
     if not xs:
         raise ValueError("concatenate: need at least one tensor")
@@ -239,6 +264,7 @@ def concatenate(xs, axis=0):
 
 
 def stack(x, axis=0):
+    """The tensors of `x` (one shape) joined along a new `axis`, in their common dtype."""
     xs = list(x)
     if not xs:
         raise ValueError("stack: need at least one tensor")
@@ -252,11 +278,13 @@ def stack(x, axis=0):
 
 
 def vstack(xs):
+    """The tensors of `xs` joined along the first axis (1-d ones as rows)."""
     ts = _common("vstack", list(xs), [f"xs[{i}]" for i in range(len(xs))])
     return concatenate([reshape(t, (1, -1)) if t.ndim < 2 else t for t in ts], axis=0)
 
 
 def append(x1, x2, axis=None):
+    """`x2` appended to `x1` along `axis` (both flattened when None)."""
     a, b = _common("append", [x1, x2], ["x1", "x2"])
     if axis is None:
         return concatenate([ravel(a), ravel(b)], axis=0)
@@ -264,6 +292,8 @@ def append(x1, x2, axis=None):
 
 
 def split(x, indices_or_sections, axis=0):
+    """`x` cut along `axis` into `indices_or_sections` equal parts, or at the given
+    indices: a list of views."""
     x = _tensor(x, "split")
     a = _axis("split", axis, x.ndim)
     n = x.shape[a]
@@ -281,6 +311,7 @@ def split(x, indices_or_sections, axis=0):
 
 
 def unstack(x, num=None, axis=0):
+    """The slices of `x` along `axis`, as a list of views (`num`, if given, is checked)."""
     x = _tensor(x, "unstack")
     a = _axis("unstack", axis, x.ndim)
     if num is not None and num != x.shape[a]:
@@ -290,6 +321,8 @@ def unstack(x, num=None, axis=0):
 
 
 def roll(x, shift, axis=None):
+    """`x` with its elements shifted by `shift` along `axis` (of the flattened `x`
+    when None), wrapping around."""
     x = _tensor(x, "roll")
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), x.shape)
@@ -312,6 +345,7 @@ def roll(x, shift, axis=None):
 
 
 def tile(x, repeats):
+    """`x` repeated `repeats` times along each axis (a broadcast view, reshaped)."""
     x = _tensor(x, "tile")
     reps = (repeats,) if isinstance(repeats, (int, np.integer)) else tuple(repeats)
     if builtins.any(not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
@@ -326,6 +360,12 @@ def tile(x, repeats):
 
 
 def repeat(x, repeats, axis=None):
+    """Each element of `x` repeated `repeats` times along `axis` (of the flattened
+    `x` when None).
+
+    One count is a view (broadcast and reshape); per-element counts are a library
+    op, and a tensor of counts is forced at the call (the output's shape depends
+    on it)."""
     x = _tensor(x, "repeat")
     x, a = _along("repeat", x, axis)
     if isinstance(repeats, (int, np.integer)):
@@ -352,6 +392,8 @@ _PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "m
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
+    """`x` padded by `pad_width` with NumPy's `mode`s ("constant" with
+    `constant_values`, "edge", "reflect", ...); a library op between kernels."""
     x = _tensor(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: unknown `mode` {mode!r}; one of {', '.join(_PAD_MODES)}")
@@ -380,6 +422,9 @@ def _indices(op, indices, arg="indices"):
 
 
 def take(x, indices, axis=None):
+    """The elements of `x` at `indices` along `axis` (of the flattened `x` when None).
+
+    A library op; an index out of range raises `IndexError` when forced."""
     x = _tensor(x, "take")
     i = _indices("take", indices)
     x, a = _along("take", x, axis)
@@ -387,6 +432,7 @@ def take(x, indices, axis=None):
 
 
 def take_along_axis(x, indices, axis=None):
+    """The elements of `x` at `indices` (of `x`'s rank) along `axis`, as `np.take_along_axis`."""
     x = _tensor(x, "take_along_axis")
     i = _indices("take_along_axis", indices)
     x, a = _along("take_along_axis", x, axis)
@@ -407,6 +453,9 @@ def _starts(op, start_indices, ndim):
 
 
 def slice(inputs, start_indices, shape):  # noqa: A001  (keras.ops.slice)
+    """The block of `inputs` of `shape` starting at `start_indices`.
+
+    Static in-range starts make a view; tensor starts a library op."""
     x = _tensor(inputs, "slice", "inputs")
     shp = _shape_arg("slice", shape)
     if len(shp) != x.ndim:
@@ -427,6 +476,7 @@ def slice(inputs, start_indices, shape):  # noqa: A001  (keras.ops.slice)
 
 
 def slice_update(inputs, start_indices, updates):
+    """`inputs` with the block at `start_indices` replaced by `updates` (a new tensor)."""
     x = _tensor(inputs, "slice_update", "inputs")
     u = _cast(_tensor(updates, "slice_update", "updates"), x.dtype)
     if u.ndim != x.ndim:
@@ -437,6 +487,7 @@ def slice_update(inputs, start_indices, updates):
 
 
 def scatter(indices, values, shape):
+    """A zero tensor of `shape` with `values` added at `indices` (duplicates add up)."""
     i = _indices("scatter", indices)
     v = _tensor(values, "scatter", "values")
     shp = _shape_arg("scatter", shape)
@@ -449,6 +500,8 @@ def scatter(indices, values, shape):
 
 
 def scatter_update(inputs, indices, updates, reduction=None):
+    """`inputs` with `updates` written at `indices` (a new tensor); `reduction`
+    ("add", "max", "min", "mul") combines instead of replacing."""
     x = _tensor(inputs, "scatter_update", "inputs")
     i = _indices("scatter_update", indices)
     u = _cast(_tensor(updates, "scatter_update", "updates"), x.dtype)
@@ -478,6 +531,8 @@ def _space(op, start, stop, num, endpoint, dtype, axis, base):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`num` evenly spaced values from `start` to `stop` (included unless
+    `endpoint=False`), as `np.linspace`; `retstep=True` is not supported."""
     if retstep:
         raise ValueError("linspace: `retstep=True` is not supported (the step is "
                          "(stop - start) / (num - 1))")
@@ -485,6 +540,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+    """`base ** linspace(start, stop, num)`, as `np.logspace`."""
     if not base:
         raise ValueError("logspace: `base` must be non-zero")
     return _space("logspace", start, stop, num, endpoint, dtype, axis, base)

@@ -37,6 +37,7 @@ SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
 
 
 def get(name):
+    """The current value of setting `name`."""
     return SETTINGS[name]
 
 

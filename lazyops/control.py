@@ -15,7 +15,10 @@ from .tensor import Tensor
 
 
 def cond(pred, true_fn, false_fn):
-    """`true_fn()` if `pred` else `false_fn()`."""
+    """`true_fn()` if `pred` else `false_fn()`.
+
+    A predicate known at the call picks the branch there; a lazy one records
+    both branches and selects their results when forced (they fuse)."""
     if not callable(true_fn) or not callable(false_fn):
         raise TypeError("cond: `true_fn` and `false_fn` must be callables")
     known = _known(pred, "cond", "pred")
@@ -27,7 +30,10 @@ def cond(pred, true_fn, false_fn):
 
 
 def switch(index, branches, *operands):
-    """`branches[index](*operands)`, the index clamped to the branches."""
+    """`branches[index](*operands)`, the index clamped to the branches.
+
+    An index known at the call picks the branch there; a lazy one records
+    every branch and selects the chosen one's results when forced."""
     branches = list(branches)
     if not branches:
         raise ValueError("switch: `branches` is empty; give at least one callable")

@@ -19,6 +19,13 @@ from .tensor import Tensor
 
 
 class function:  # noqa: N801  (used as a decorator, like jax.jit)
+    """`f` traced once per signature and replayed on new arrays: calls return NumPy arrays.
+
+    The signature is the array arguments' shapes and dtypes, which of them are
+    the same array, and the other (static) arguments' values; a new signature
+    traces again. Forcing a value inside `f` while it is traced is an error.
+    """
+
     def __init__(self, f):
         if not callable(f):
             raise TypeError(f"function: expected a callable, got {type(f).__name__}")
