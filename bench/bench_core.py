@@ -203,7 +203,9 @@ def make_workloads(args):
         # each of its n steps, whatever the order: tolerances relative to the
         # largest partial sum
         W("cumsum", "cumsum(x)", f_cumsum, [(n,)], (n,), 1e-3, 1e-3),
-        W("cumsum_exp", "cumsum(exp(x))*2", f_cumsum_exp, [(n,)], (n,), 1e-3, 1e-3),
+        # ... and a running sum of positive terms most: NumPy's sequential
+        # float32 cumsum of 10M exp(x) is 0.7% off at its end
+        W("cumsum_exp", "cumsum(exp(x))*2", f_cumsum_exp, [(n,)], (n,), 1e-2, 1e-2),
     ]}
 
 

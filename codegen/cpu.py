@@ -18,7 +18,9 @@ function.
   scan, reassociating so it vectorizes), a serial loop turns each row's
   totals into carries, and the scan `prange` runs each tile from its carry
   in chunks (see `scan_tile`): the work before and after the scan
-  vectorizes, and the carried chain has one update per four elements.
+  vectorizes, and the carried chain has one update per four elements;
+- `recur`: `prange` over the elements of the carries' space, each a serial
+  loop over the steps with its carries in registers.
 
 A multi-pass `full` plan runs its passes one after the other, each a
 parallel sweep (with partials and a merge where it reduces); a multi-pass
@@ -359,6 +361,23 @@ class _Printer(Printer):
         if self.plan.uses_index:
             self.emit(depth + 1, f"{INDEX} = lo + j")
         self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
+
+    def _recur(self):
+        p = self.plan
+        (ps,) = p.passes
+        self.header(["n", "T"])
+        self.stmts(1, p.hoisted)
+        at = {"uniform": "[0]", "elem": "[i]", "step": "[t]", "stepelem": "[t, i]"}
+
+        def sub(b):
+            return b.name + ("[t, i]" if getattr(b, "step", False)
+                             else at[getattr(b, "access", "elem")])
+        self.emit(1, "for i in prange(n):")
+        self.stmts(2, p.row, sub)
+        self.emit(2, "for s in range(T):")
+        self.emit(3, f"t = {'T - 1 - s' if p.reverse else 's'}")
+        self.stmts(3, ps.element, sub)
+        self.stmts(2, ps.outer, sub)
 
 
 def _stmt_words(st):

@@ -28,6 +28,9 @@ class Launcher:
         self.launch = target.launch
         self.settings = settings or {}
         self.size = int(np.prod(self.info.space, dtype=np.int64))
+        # elements computed per launch: a compiled loop runs its space once per step
+        self.work = self.size * int(np.prod([op.attrs["length"] for op in self.info.loops],
+                                            dtype=np.int64))
         self.fns = {}
         self.replays = {}  # (serial, argument strides) -> _Replay, or None where none fits
 
@@ -130,6 +133,8 @@ class Launcher:
         env = dict(zip(self.block.args, args))
         for op in info.prelude:
             env.update(zip(op.results, run_op(op, [env[o] for o in op.operands])))
+        if info.loops:
+            return self._recur(env)
         space = info.space
         access, arrays = [], []
         for v in info.loads:
@@ -147,6 +152,34 @@ class Launcher:
         if not info.reductions and not info.scans:
             return self._elementwise(arrays, tuple(access))
         return self._reduce(arrays, access)
+
+    def _recur(self, env):
+        """A compiled `lazy.scan`: the carries' space flattened to n elements;
+        a scanned input is (T, n), or (T,) where one step is one value."""
+        (op,) = self.info.loops
+        k, j, steps = op.attrs["carries"], op.attrs["xs"], op.attrs["length"]
+        n, space = self.size, self.info.space
+        scanned = set(op.operands[k:k + j])
+        access, args = [], []
+        for v in self.info.loads:
+            a = env[v]
+            if v in scanned:
+                one = a.size == steps
+                access.append("step" if one else "stepelem")
+                a = a.reshape(steps) if one else \
+                    np.broadcast_to(a, (steps,) + space).reshape(steps, n)
+            elif a.size == 1:
+                access.append("uniform")
+                a = a.reshape(1)
+            else:
+                access.append("elem")
+                a = np.broadcast_to(a, space).reshape(n)
+            args.append(_bits(a))
+        position = {r: i for i, r in enumerate(op.results)}
+        results = [np.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
+        outs = [_bits(r.reshape((steps, n) if position[v] >= k else (n,)))
+                for r, v in zip(results, self.info.outputs)]
+        return "recur", 1, tuple(access), [n, steps] + args + outs, results
 
     def _elementwise(self, arrays, access):
         info, space = self.info, self.info.space

@@ -20,7 +20,12 @@ A plan has one of four forms, chosen at launch from the inputs' layouts:
           its elements; long rows are tiled: a pass folds each tile's total
           (statements up to the scan, in any order), a serial prefix over
           the totals gives each tile its carry, and the scan pass runs every
-          tile from its carry, in parallel.
+          tile from its carry, in parallel;
+- `recur`: a compiled `lazy.scan` whose body is elementwise over its carries:
+          a parallel loop over the n elements of the carries' space, each
+          running its own chain of T steps (carries in registers, the
+          step's slices loaded, the body's statements, outputs stored per
+          step), then the last carries stored.
 
 A reduction kernel makes one or more **passes** over its elements (each row's,
 or the whole array's): a pass folds its accumulators, then computes its
@@ -41,8 +46,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import dtypes as D
-from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, EXACT, REDUCTION_OPS, SCAN_OPS,
-                           SOURCE_OPS, VIEW_OPS, family, lookup)
+from ..ir.registry import (CONSTANT_OPS, ELEMENTWISE_OPS, EXACT, LOOP_OPS, REDUCTION_OPS,
+                           SCAN_OPS, SOURCE_OPS, VIEW_OPS, family, lookup)
 
 
 class Unsupported(TypeError):
@@ -138,7 +143,8 @@ class Input:
     name: str          # buffer parameter, e.g. "L0"
     dtype: str
     access: str        # "uniform" one value; "row" one per outer index; "elem" per element;
-    #                    "col" (rows form) one row that every row reads
+    #                    "col" (rows form) one row that every row reads; (recur form)
+    #                    "step" one value per step, "stepelem" one per step and element
 
 
 @dataclass
@@ -146,6 +152,7 @@ class Output:
     name: str          # buffer parameter, e.g. "O0"
     dtype: str
     outer: bool        # one value per outer index (reduction results, epilogue)
+    step: bool = False  # (recur form) one value per step and element
 
 
 @dataclass
@@ -284,6 +291,7 @@ class LoopPlan:
     passes: list = field(default_factory=list)   # sweeps over the elements, in order
     temps: list = field(default_factory=list)    # values carried between passes
     serial: bool = False                         # one thread: too little work to share
+    reverse: bool = False                        # recur: steps from the last to the first
 
     @property
     def accs(self):
@@ -325,20 +333,27 @@ class LoopPlan:
                 "cols": "parallel chunks of n rows, each folding all m columns into its own "
                         "accumulators; merge: the chunks' states per column",
                 "scan": "parallel loop over m rows (long rows in tiles: tile totals, their "
-                        "prefix, then each tile scanned from its carry)"}
+                        "prefix, then each tile scanned from its carry)",
+                "recur": "parallel loop over the n elements of the carries, each a serial "
+                         f"loop over the steps{' (last to first)' if self.reverse else ''}"}
         lines = [f"form {self.form}: {'one thread; ' if self.serial else ''}{head[self.form]}"
                  + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
         per = {"rows": "per row", "cols": "per column"}.get(self.form, "once")
-        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {per if o.outer else 'per element'}"
+        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} "
+                  f"{'per step and element' if o.step else per if o.outer else 'per element'}"
                   for o in self.outputs]
         lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
         lines += [f"  acc {a.describe()}" for a in self.accs + self.scans]
-        sections = [("before the loops", self.hoisted), ("per row", self.row)]
+        recur = self.form == "recur"
+        sections = [("before the loops", self.hoisted),
+                    ("per element, before the steps" if recur else "per row", self.row)]
         for k, p in enumerate(self.passes):
             tag = f"pass {k + 1}, " if len(self.passes) > 1 else ""
-            after = {"full": "after the reduction", "cols": "per column"}.get(self.form, "per row")
-            sections += [(f"{tag}per element", p.element), (f"{tag}{after}", p.outer)]
+            after = {"full": "after the reduction", "cols": "per column",
+                     "recur": "per element, after the steps"}.get(self.form, "per row")
+            sections += [(f"{tag}{'per step' if recur else 'per element'}", p.element),
+                         (f"{tag}{after}", p.outer)]
         for title, stmts in sections:
             if stmts:
                 lines.append(f"  {title}:")
@@ -379,7 +394,7 @@ class KernelInfo:
             fam = family(op)
             if fam == CONSTANT_OPS:
                 self.consts[op.results[0]] = literal(op.attrs["value"], op.attrs["dtype"])
-            elif fam in (ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS, SCAN_OPS):
+            elif fam in (ELEMENTWISE_OPS, REDUCTION_OPS, SOURCE_OPS, SCAN_OPS, LOOP_OPS):
                 if fam in (ELEMENTWISE_OPS, SOURCE_OPS) and lookup(op.name).scalar is None:
                     raise Unsupported(f"codegen: {op.name} has no scalar lowering")
                 for v in op.operands:
@@ -396,6 +411,7 @@ class KernelInfo:
         self.outputs = list(block.ops[-1].operands)
         self.reductions = [op for op in self.ops if family(op) == REDUCTION_OPS]
         self.scans = [op for op in self.ops if family(op) == SCAN_OPS]
+        self.loops = [op for op in self.ops if family(op) == LOOP_OPS]
         self.sources = [op for op in self.ops if family(op) == SOURCE_OPS]
         self._passes()
         for v in self.loads + [r for op in self.ops for r in op.results]:
@@ -440,7 +456,8 @@ def build_plan(info, form, rank, access, scalar=None, serial=False):
     a target's own scalar templates, where it differs from the registry's;
     `serial` plans it for one thread (its loops stay the same, so results do
     not change)."""
-    plan = _Lowering(info, form, rank, access, scalar or {}).plan
+    lowering = _RecurLowering if form == "recur" else _Lowering
+    plan = lowering(info, form, rank, access, scalar or {}).plan
     plan.serial = serial
     return plan
 
@@ -605,3 +622,57 @@ class _Lowering:
         expr = tpl.format(*operands, **dict(op.attrs, dtype=np_name(r.type.dtype), index=INDEX))
         stmts.append(Let(var, wrap(expr, r.type.dtype), r.type.dtype))
         names[r] = var
+
+
+class _RecurLowering(_Lowering):
+    """The plan of a kernel holding one `lazy.scan` whose body is elementwise:
+    per element, the carries start from their initial values (`row`), the
+    body runs once per step (`element`: the step's slices loaded, outputs
+    stored), and the last carries are stored (`outer`)."""
+
+    def __init__(self, info, form, rank, access, scalar):
+        self.info, self.scalar = info, scalar
+        (op,) = info.loops
+        k, j = op.attrs["carries"], op.attrs["xs"]
+        block = op.regions[0].block
+        inputs = [Input(f"L{i}", v.type.dtype, a) for i, (v, a) in enumerate(zip(info.loads, access))]
+        self.input_of = dict(zip(info.loads, inputs))
+        position = {r: i for i, r in enumerate(op.results)}
+        outputs = [Output(f"O{i}", v.type.dtype, False, step=position[v] >= k)
+                   for i, v in enumerate(info.outputs)]
+        self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops, reverse=op.attrs["reverse"])
+        step = Pass()
+        p.passes.append(step)
+        self.count = 0
+        names = {}  # block argument or body value -> its variable or literal
+        for i, (arg, v) in enumerate(zip(block.args, op.operands)):
+            if v in info.consts:
+                names[arg] = info.consts[v]
+                continue
+            stmts = step.element if k <= i < k + j else (
+                p.hoisted if self.input_of[v].access == "uniform" else p.row)
+            self._load(stmts, v, names)
+            names[arg] = names.pop(v)
+        carries = []
+        for arg in block.args[:k]:  # a variable of its own, reassigned each step
+            carries.append(self._var("c"))
+            p.row.append(Let(carries[-1], names[arg], arg.type.dtype))
+            names[arg] = carries[-1]
+        for body_op in block.ops[:-1]:
+            if family(body_op) == CONSTANT_OPS:
+                names[body_op.results[0]] = literal(body_op.attrs["value"], body_op.attrs["dtype"])
+            else:
+                self._compute(step.element, body_op, names)
+        yielded = block.ops[-1].operands
+        out_of = dict(zip(info.outputs, outputs))
+        for r, v in zip(op.results[k:], yielded[k:]):  # the step's outputs
+            if r in out_of:
+                step.element.append(Store(out_of[r], names[v]))
+        nxt = []  # the next carries, all read before any is reassigned
+        for c, v in zip(carries, yielded[:k]):
+            nxt.append(self._var("n"))
+            step.element.append(Let(nxt[-1], names[v]))
+        step.element += [Let(c, n) for c, n in zip(carries, nxt)]
+        for r, c in zip(op.results[:k], carries):
+            if r in out_of:
+                step.outer.append(Store(out_of[r], c))

@@ -35,10 +35,34 @@ def run_op(op, args):
         counts = op.attrs["captures"]
         first = 1 + sum(counts[:k])
         return run_block(op.regions[k].block, args[first:first + counts[k]])
-    out = lookup(op.name).reference(*args, **op.attrs)
+    if op.name == "lazy.scan":
+        out = run_scan(op.regions[0].block, args, **op.attrs)
+    else:
+        out = lookup(op.name).reference(*args, **op.attrs)
     outs = out if isinstance(out, tuple) else (out,)
     return [np.asarray(o).astype(r.type.dtype, copy=False).reshape(r.type.shape)
             for o, r in zip(outs, op.results)]
+
+
+def run_scan(body, args, carries, xs, length, reverse):
+    """A `lazy.scan`: `body` run once per step on the carries, the step's
+    slices and the captures; the last carries, then each output stacked."""
+    carry, scanned = list(args[:carries]), args[carries:carries + xs]
+    captured = list(args[carries + xs:])
+    ys = {}
+    for t in (range(length - 1, -1, -1) if reverse else range(length)):
+        out = run_block(body, carry + [x[t] for x in scanned] + captured)
+        carry, ys[t] = out[:carries], out[carries:]
+    return tuple(carry + [np.stack([ys[t][k] for t in range(length)])
+                          for k in range(len(ys[0]) if ys else 0)])
+
+
+def _region_step(op):
+    """A step running `op` (an op with regions) as `Program` calls steps."""
+    def step(*args):
+        out = run_op(op, args)
+        return out[0] if len(out) == 1 else tuple(out)
+    return step
 
 
 def run_block(block, args):
@@ -101,6 +125,8 @@ class Program:
             elif fam == KERNEL_OPS:
                 block = op.regions[0].block
                 self.steps.append((lambda *a, b=block: run_block(b, a), ins, {}, outs))
+            elif op.regions:  # control flow: the ops of its regions
+                self.steps.append((_region_step(op), ins, {}, outs))
             else:
                 self.steps.append((lookup(op.name).reference, ins, op.attrs, outs))
         self.dead = self._dead()

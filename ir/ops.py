@@ -8,8 +8,8 @@ parameters as attributes.
 import numpy as np
 
 from . import dtypes as D
-from .registry import (CONTROL_FLOW, ELEMENTWISE, EXACT, GRADIENT, LIBRARY, REDUCTION, SCAN,
-                       SOURCE, STRUCTURAL, VIEW, OpDef, Reduce, register)
+from .registry import (CONTROL_FLOW, ELEMENTWISE, EXACT, GRADIENT, LIBRARY, LOOP, REDUCTION,
+                       SCAN, SOURCE, STRUCTURAL, VIEW, OpDef, Reduce, register)
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
@@ -450,3 +450,14 @@ def _switch_parts(rw, operands, attrs, regions):
 
 
 _reg("switch", [CONTROL_FLOW], None, attrs={"captures": "ints"}, decompose=_switch_parts)
+
+
+# keras.ops.scan over `length` steps: operands are the initial carries
+# (`carries` of them), the scanned arrays (`xs`, each with a leading axis of
+# `length`) and the captured outer values; the region's block arguments are
+# the carries, one step's slice of each scanned array and the captures, and it
+# yields the next carries, then the step's outputs. Results: the last carries,
+# then each output stacked over the steps (in step order; `reverse` runs the
+# steps from the last slice to the first).
+_reg("scan", [CONTROL_FLOW, LOOP], None,
+     attrs={"carries": "int", "xs": "int", "length": "int", "reverse": "bool"})

@@ -17,6 +17,7 @@ SOURCE = "Source"
 LIBRARY = "Library"
 CONTROL_FLOW = "ControlFlow"
 SCAN = "Scan"  # a cumulative scan along one axis (cumsum): a loop-carried accumulator
+LOOP = "Loop"  # a loop over steps running its region (keras.ops.scan)
 STRUCTURAL = "Structural"  # kernel, return, yield, constant
 EXACT = "Exact"  # one correctly rounded arithmetic op: recomputed, it gives the same bits
 GRADIENT = "Gradient"  # carries a traced gradient region (custom_gradient)
@@ -26,6 +27,7 @@ GRADIENT = "Gradient"  # carries a traced gradient region (custom_gradient)
 ELEMENTWISE_OPS, REDUCTION_OPS, VIEW_OPS = "elementwise", "reduction", "view"
 SOURCE_OPS, CONSTANT_OPS, LIBRARY_OPS = "source", "constant", "library"
 SCAN_OPS = "scan"
+LOOP_OPS = "loop"
 KERNEL_OPS, TERMINATOR_OPS = "kernel", "terminator"
 COMPOSITE_OPS = "composite"  # decomposed into primitives by a pass before scheduling
 
@@ -112,7 +114,7 @@ class OpDef:
             return CONSTANT_OPS if self.has(SOURCE) else self.structural
         for trait, fam in ((ELEMENTWISE, ELEMENTWISE_OPS), (REDUCTION, REDUCTION_OPS),
                            (VIEW, VIEW_OPS), (SOURCE, SOURCE_OPS), (LIBRARY, LIBRARY_OPS),
-                           (SCAN, SCAN_OPS)):
+                           (SCAN, SCAN_OPS), (LOOP, LOOP_OPS)):
             if self.has(trait):
                 return fam
         raise TypeError(f"op {self.full_name} belongs to no family")

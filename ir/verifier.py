@@ -27,7 +27,8 @@ import numpy as np
 
 from . import dtypes
 from .core import blocks
-from .registry import CONTROL_FLOW, ELEMENTWISE, GRADIENT, REDUCTION, SCAN, lookup
+from .registry import CONTROL_FLOW, ELEMENTWISE, GRADIENT, REDUCTION, lookup
+from .types import TensorType
 
 RETURN = "func.return"
 YIELD = "lazy.yield"
@@ -189,7 +190,9 @@ class _Verifier:
             self.gradient(op, w)
         elif name == "lazy.switch":
             self.switch(op, w)
-        elif op.regions and not (d.has(CONTROL_FLOW) or d.has(SCAN)):
+        elif name == "lazy.scan":
+            self.scan(op, w)
+        elif op.regions and not d.has(CONTROL_FLOW):
             self.fail(op, f"{name} takes no regions, got {len(op.regions)}", w)
         elif name == YIELD and op.results:
             self.fail(op, "lazy.yield has no results", w)
@@ -263,6 +266,36 @@ class _Verifier:
         if yt is not None and yt != types[:n_in]:
             self.fail(op, f"the gradient yields ({', '.join(map(str, yt))}), not one "
                           f"gradient per input ({', '.join(map(str, types[:n_in]))})", w)
+
+    def scan(self, op, w):
+        """One region over the carries, one step's slice of each scanned
+        operand and the captures, yielding carries of the carries' types
+        (as MLIR's scf.for checks its iter_args), then the step's outputs,
+        which the results stack over `length` steps."""
+        k, j, n = op.attrs.get("carries", 0), op.attrs.get("xs", 0), op.attrs.get("length", 0)
+        types = [o.type for o in op.operands]
+        if len(op.regions) != 1 or k + j > len(types):
+            self.fail(op, f"a scan holds one region over {k} carries and {j} scanned operands, "
+                          f"got {len(op.regions)} region(s) and {len(types)} operand(s)", w)
+            return
+        carry, scanned, captured = types[:k], types[k:k + j], types[k + j:]
+        if any(not t.shape or t.shape[0] != n for t in scanned):
+            self.fail(op, f"every scanned operand needs a leading axis of `length` {n}", w)
+            return
+        block = op.regions[0].blocks[0]
+        want = carry + [TensorType(t.shape[1:], t.dtype) for t in scanned] + captured
+        if [a.type for a in block.args] != want:
+            self.fail(op, "the body's block arguments must be the carries, a step's slices "
+                          "and the captures", w)
+        yt = _yielded(block)
+        if yt is None:
+            return
+        if yt[:k] != carry:
+            self.fail(op, f"the body yields carries ({', '.join(map(str, yt[:k]))}), not of the "
+                          f"carries' types ({', '.join(map(str, carry))})", w)
+        stacked = carry + [TensorType((n,) + t.shape, t.dtype) for t in yt[k:]]
+        if [r.type for r in op.results] != stacked:
+            self.fail(op, "the results must be the carries, then each step output stacked", w)
 
     def switch(self, op, w):
         """A region per branch, each over its own captures (the operands after

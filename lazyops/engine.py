@@ -43,9 +43,9 @@ class Plan:
         self.reference = func
         self.scheduled = schedule(func)
         self.kernels = [op for op in self.scheduled.ops if family(op) == KERNEL_OPS]
-        self.work = sum(int(np.prod(op.attrs["space"], dtype=np.int64)) for op in self.kernels)
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target, config.SETTINGS) for op in self.kernels}
+        self.work = sum(launcher.work for launcher in self.launchers.values())
         self.steps, self.returns, direct = _steps(self.scheduled)
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         self.direct = direct and not self.numpy_ops

@@ -1,14 +1,24 @@
-"""keras.ops.while_loop, fori_loop, scan, map and vectorized_map, driven
-from Python as Keras's NumPy backend drives them: the body is called once per
-step on lazy tensors, and each step's carries (and per-step outputs) are
-forced at its end, so the graph never grows with the number of steps. Each
-step's body is one fused plan, found by structure after the first step.
+"""keras.ops.while_loop, fori_loop, scan, map and vectorized_map.
+
+A `scan` whose body is elementwise over its carries (a recurrence such as
+`h = a * h + x_t`, each element of the carries its own independent chain) is
+traced once into the region of a `lazy.scan` op and compiled as one loop
+over the steps (see `_recurrence`). Otherwise loops are driven from Python as
+Keras's NumPy backend drives them: the body is called once per step on lazy
+tensors, and each step's carries (and per-step outputs) are forced at its
+end, so the graph never grows with the number of steps. Each step's body is
+one fused plan, found by structure after the first step.
 associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
 O(log n) levels of slices and combines form one graph."""
+from . import regions
 from .api import _tensor, cast, reshape, shape
 from .api_shape import _axis, concatenate, flip, stack
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
+from .ir.dtypes import FLOAT8, is_complex
+from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
+from .ir.types import TensorType
+from .recording import record
 from .tensor import Tensor
 
 
@@ -53,6 +63,9 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
             raise ValueError(f"scan: every leaf of `xs` needs a leading axis of at least {n}, "
                              f"got shape {x.shape}")
     carry, ys = _tensors(init, "scan", "init"), []
+    compiled = _recurrence(f, carry, xs, xs_leaves, n, reverse)
+    if compiled is not None:
+        return compiled
     for i in (reversed(range(n)) if reverse else range(n)):
         x = _rebuild(_structure(xs), iter([t[i] for t in xs_leaves])) if xs is not None else None
         out = f(carry, x)
@@ -64,6 +77,69 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     if reverse:
         ys.reverse()
     return carry, _stacked(ys, "scan")
+
+
+def _recurrence(f, carry, xs, xs_leaves, n, reverse):
+    """`scan` as one `lazy.scan` op, where its body traces into an
+    elementwise recurrence: every carry of one shape S, the body's ops
+    elementwise (and constants) over values of shape S or scalars, its
+    outputs of shape S. Each element of S is then an independent chain of n
+    steps, which a kernel runs in parallel. None where the body is anything
+    else (reductions, reshapes, Python control flow on traced values, a
+    forced value): the loop is driven from Python."""
+    carries = _leaves(carry)
+    space = carries[0].shape if carries else None
+    if n < 1 or space is None or any(c.shape != space for c in carries):
+        return None
+    xs_leaves = [x if x.shape[0] == n else x[:n] for x in xs_leaves]
+    slices = [TensorType(x.shape[1:], x.dtype) for x in xs_leaves]
+    found = {}
+
+    def body(args):
+        c = _rebuild(_structure(carry), iter(args[:len(carries)]))
+        x = _rebuild(_structure(xs), iter(args[len(carries):])) if xs is not None else None
+        out = f(c, x)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise regions.TraceError("the body does not return (carry, y)")
+        new = [_tensor(t, "scan", "the body's result") for t in _leaves(out[0])]
+        ys = [_tensor(t, "scan", "y") for t in _leaves(out[1])] if out[1] is not None else []
+        found.update(carry=_structure(out[0]), y=_structure(out[1]), has_y=out[1] is not None,
+                     new=new, ys=ys)
+        return [t._value for t in new + ys]
+    try:
+        region, captures = regions.trace(body, [c._value.type for c in carries] + slices)
+    except Exception:  # noqa: BLE001 - any failure: the Python-driven loop (and its errors)
+        return None
+    if found["carry"] != _structure(carry) or \
+            [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carries]:
+        return None  # the Python-driven loop reports the mismatch
+    if not _elementwise_body(region.block, space) or any(y.shape != space for y in found["ys"]):
+        return None
+    operands = [c._value for c in carries] + [x._value for x in xs_leaves] + list(captures)
+    types = [c._value.type for c in carries] + [
+        TensorType((n,) + y.shape, y.dtype) for y in found["ys"]]
+    attrs = {"carries": len(carries), "xs": len(xs_leaves), "length": n, "reverse": bool(reverse)}
+    results = record("scan", operands, attrs, result_types=types)
+    results = results if isinstance(results, list) else [results]
+    results[0].owner.regions = [region]
+    for r in results:  # a node keys no region: such graphs key by printing
+        r.node = None
+    outs = iter([Tensor(r) for r in results])
+    last = _rebuild(_structure(carry), outs)
+    return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
+
+
+def _elementwise_body(block, space):
+    """Whether every op of `block` is elementwise (or a constant) and every
+    value it reads or yields has the carries' shape or is a scalar."""
+    ok = {(), tuple(space)}
+    for op in block.ops[:-1]:
+        if family(op) not in (ELEMENTWISE_OPS, CONSTANT_OPS):
+            return False
+        for v in op.operands + op.results:
+            if v.type.shape not in ok or is_complex(v.type.dtype) or v.type.dtype in FLOAT8:
+                return False
+    return all(a.type.shape in ok for a in block.args)
 
 
 def map(f, xs):  # noqa: A001  (keras.ops.map)

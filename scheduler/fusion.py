@@ -22,6 +22,8 @@ Rules (see docs/architecture.md):
   group computing its operand, and elementwise ops reading its result join
   it in turn: one kernel scans each row (tiled where rows are long) with the
   work before and after it inside; a group holds one scan and no reductions;
+- a compiled loop (`lazy.scan` with an elementwise body) is a kernel of its
+  own, over the carries' shape;
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
@@ -52,7 +54,7 @@ class Group:
 # how fusion treats each op family; others (terminators, kernels) stay as they are
 _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise": "elementwise",
          "source": "elementwise", "library": "library", "kernel": "other", "terminator": "other",
-         "scan": "scan"}
+         "scan": "scan", "loop": "loop"}
 
 
 def _kind(op):
@@ -182,6 +184,8 @@ def partition(func, kind=None):
             g = g or _elementwise_target(st, op, deps)
         elif kind == "scan":
             g = _scan_target(st, op, deps)
+        elif kind == "loop":  # a compiled loop stands alone: its own kernel
+            g = st.new_group(op.results[0].type.shape)
         else:
             g = _reduction_target(st, op, deps)
             outer = True
@@ -201,7 +205,7 @@ def _safe(g, deps):
 
 
 def _compute_group(g):
-    return bool(g.ops) and _kind(g.ops[0]) != "library" and len(g.ops) < MAX_OPS
+    return bool(g.ops) and _kind(g.ops[0]) not in ("library", "loop") and len(g.ops) < MAX_OPS
 
 
 def _epilogue_target(st, op, deps):

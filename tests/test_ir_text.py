@@ -102,7 +102,8 @@ EXAMPLES = {
     "lazy.linspace": ([T(()), T((3,))], {"num": 4, "endpoint": True, "axis": 1, "dtype": F32,
                                          "base": 0}),
 }
-STRUCTURAL = ("lazy.kernel", "lazy.yield", "lazy.custom_gradient", "lazy.switch")  # regions
+STRUCTURAL = ("lazy.kernel", "lazy.yield", "lazy.custom_gradient", "lazy.switch",
+              "lazy.scan")  # regions
 _KIND_DEFAULTS = {"ints": (), "int": 0, "bool": False, "str": "", "dtype": F32, "scalar": 0}
 
 
@@ -169,9 +170,9 @@ def every_op_function(locs=True):
         types, attrs = example(name, d)
         plan.append((name, len(arg_types), len(types), attrs))
         arg_types.extend(types)
-    # kernel operands: a (2, 3) f32 and a rank-0 f32
+    # kernel operands: a (2, 3) f32 and a rank-0 f32; a (3,) f32 for the scan
     k0 = len(arg_types)
-    arg_types += [T((2, 3)), T(())]
+    arg_types += [T((2, 3)), T(()), T((3,))]
     body = Block(arg_types)
     b = Builder(body)
     results = []
@@ -205,6 +206,16 @@ def every_op_function(locs=True):
     b1.ops.append(Operation("lazy.yield", [b1.args[0]], []))
     results.append(b.op("lazy.switch", [idx, x, y, x], {"captures": (2, 1)},
                         result_types=[T((2, 3))], regions=[Region([b0]), Region([b1])], loc=locs))
+    # scan of h = h * x_t over the 2 rows of x (slices of (3,)) from the (3,)
+    # argument, with the step output y = h + c (c: the same argument, captured)
+    loop = Block([T((3,)), T((3,)), T((3,))])
+    lb = Builder(loop, "loop.py")
+    h = lb.op("lazy.multiply", loop.args[:2], loc=locs)
+    yv = lb.op("lazy.add", [h, loop.args[2]], loc=locs)
+    loop.ops.append(Operation("lazy.yield", [h, yv], []))
+    results.extend(b.op("lazy.scan", [body.args[k0 + 2], x, body.args[k0 + 2]],
+                        {"carries": 1, "xs": 1, "length": 2, "reverse": False},
+                        result_types=[T((3,)), T((2, 3))], regions=[Region([loop])], loc=locs))
     body.ops.append(Operation("func.return", results, []))
     return Function("every_op", body)
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env python
+"""Loops and scans: a linear recurrence `h = a*h + x_t` over T steps
+(keras.ops.scan), against a Python loop over NumPy, `jax.lax.scan` (CPU jit)
+and a hand-written Numba loop; and cumsum of 10M float32 (with and without
+fused work) against NumPy. NumPy arrays in, a NumPy array out, conversion
+inside the timed call; contenders interleaved, min over repeats.
+
+    python bench/bench_loops.py                 # T = 1M steps, 10M cumsum
+    python bench/bench_loops.py --steps 100000 --size 1000000 --repeats 3
+"""
+import argparse
+import os
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+
+import numpy as np  # noqa: E402
+
+A = np.float32(0.9)
+
+
+def contenders_recurrence(xs):
+    import lazyops as lo
+    from numba import njit
+
+    def lazyops_scan():
+        _, ys = lo.scan(lambda h, x: (A * h + x,) * 2, np.float32(0), xs)
+        return ys.numpy()
+
+    def python_numpy():
+        h, ys = np.float32(0), np.empty_like(xs)
+        for t in range(xs.size):
+            h = A * h + xs[t]
+            ys[t] = h
+        return ys
+
+    @njit(cache=True)
+    def loop(xs, a):
+        ys, h = np.empty_like(xs), np.float32(0)
+        for t in range(xs.size):
+            h = a * h + xs[t]
+            ys[t] = h
+        return ys
+
+    out = {"lazyops": lazyops_scan, "python+numpy": python_numpy,
+           "numba (hand-written)": lambda: loop(xs, A)}
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        @jax.jit
+        def jscan(xs):
+            return jax.lax.scan(lambda h, x: ((A * h + x,) * 2), jnp.float32(0), xs)[1]
+        out["jax.lax.scan"] = lambda: np.asarray(jscan(xs).block_until_ready())
+    except ImportError:
+        pass
+    return out
+
+
+def contenders_cumsum(x):
+    import lazyops as lo
+    return {
+        "cumsum": {"lazyops": lambda: lo.cumsum(x).numpy(), "numpy": lambda: np.cumsum(x)},
+        "cumsum(exp(x))*2": {"lazyops": lambda: (lo.cumsum(lo.exp(x)) * 2).numpy(),
+                             "numpy": lambda: np.cumsum(np.exp(x)) * 2},
+    }
+
+
+def timed(fns, repeats, slow=()):
+    """Min seconds per contender over `repeats` interleaved rounds (contenders
+    in `slow` run once a round only for the first two rounds)."""
+    best = {k: float("inf") for k in fns}
+    for r in range(repeats):
+        for k, f in fns.items():
+            if k in slow and r >= 2:
+                continue
+            t0 = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best
+
+
+def report(title, best, base):
+    print(f"=== {title} ===")
+    for k, t in sorted(best.items(), key=lambda kv: kv[1]):
+        print(f"  {k:<22}{t * 1e3:>10.2f} ms   {best[base] / t:>8.2f}x vs {base}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1_000_000)
+    p.add_argument("--size", type=int, default=10_000_000)
+    p.add_argument("--repeats", type=int, default=7)
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    import lazyops as lo
+
+    xs = rng.standard_normal(args.steps, dtype=np.float32)
+    fns = contenders_recurrence(xs)
+    want = fns["numba (hand-written)"]()
+    for k, f in fns.items():  # first calls: compile, and check
+        got = f()
+        lo.wait_for_kernels()
+        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+    best = timed(fns, args.repeats, slow={"python+numpy"})
+    report(f"h = a*h + x_t over {args.steps:,} steps (float32)", best, "numba (hand-written)")
+
+    x = rng.standard_normal(args.size, dtype=np.float32)
+    exact = {"cumsum": np.cumsum(x.astype(np.float64)),
+             "cumsum(exp(x))*2": np.cumsum(np.exp(x.astype(np.float64))) * 2}
+    for title, fns in contenders_cumsum(x).items():
+        for f in fns.values():
+            f()
+        lo.wait_for_kernels()
+        report(f"{title}, {args.size:,} float32", timed(fns, args.repeats), "numpy")
+        # float32 running sums drift from the exact (float64) one, NumPy's
+        # sequential one most where the terms are all positive
+        scale = np.abs(exact[title]).max()
+        for k, f in fns.items():
+            err = np.abs(f().astype(np.float64) - exact[title]).max() / scale
+            print(f"  {k:<22}max error {err:.1e} of the largest partial sum")
+            assert err < 1e-2, (title, k, err)
+
+
+if __name__ == "__main__":
+    main()

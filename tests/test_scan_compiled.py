@@ -1,0 +1,151 @@
+"""keras.ops.scan with an elementwise body: traced once into a `lazy.scan`
+op whose region is the body, compiled as one kernel (a loop over the steps
+per element of the carries), against keras.ops on its NumPy backend. Bodies
+that are not elementwise recurrences run driven from Python, with the same
+results."""
+import numpy as np
+import pytest
+
+import lazyops as lo
+from lazyops.engine import plan_of
+from lazyops.ir import verifier
+from lazyops.ir.parser import parse_function
+from lazyops.ir.printer import print_function
+from oracle import K, assert_same
+
+rng = np.random.default_rng(5)
+XS = rng.standard_normal((300, 7)).astype("float32")
+XS[17, 3] = np.nan
+
+
+def same_tree(got, want):
+    if isinstance(want, dict):
+        assert sorted(got) == sorted(want)
+        for k in want:
+            same_tree(got[k], want[k])
+    elif isinstance(want, (tuple, list)):
+        assert type(got) is type(want) and len(got) == len(want)
+        for g, w in zip(got, want):
+            same_tree(g, w)
+    else:
+        assert_same(np.asarray(lo.convert_to_numpy(got)), np.asarray(K.convert_to_numpy(want)))
+
+
+def leaves(tree):
+    if isinstance(tree, dict):
+        return [x for k in sorted(tree) for x in leaves(tree[k])]
+    if isinstance(tree, (tuple, list)):
+        return [x for t in tree for x in leaves(t)]
+    return [] if tree is None else [tree]
+
+
+def compiled(tree):
+    """Force the lazy leaves of `tree` through compiled kernels; the plan."""
+    ts = [t for t in leaves(tree) if isinstance(t, lo.Tensor) and not t.is_materialized]
+    plan, _, _ = plan_of([t._value for t in ts])
+    with lo.config.override(small_work=0):
+        lo.evaluate(*ts)
+    return plan
+
+
+def _one_loop_kernel(plan):
+    assert len(plan.kernels) == 1 and not plan.numpy_ops
+    (k,) = plan.kernels
+    assert [op.name for op in k.regions[0].block.ops[:-1] if op.regions] == ["lazy.scan"]
+    assert plan.launchers[k].explain_last()[0] == "recur"
+
+
+RECURRENCES = {
+    # h = a*h + x_t, the step output h: a linear recurrence
+    "linear": (lambda ops: (lambda h, x: (0.9 * h + x,) * 2), lambda: np.zeros(7, "float32"),
+               lambda: XS),
+    # an exponential moving average with a captured vector and a scalar slice
+    "ema": (lambda ops: (lambda h, x: (h + (x - h) * W, ops.exp(-h))),
+            lambda: np.ones(7, "float32"), lambda: XS[:, 0].copy()),
+    # tuple carries of two dtypes, a dict of scanned arrays, a tuple of outputs
+    "tree": (lambda ops: (lambda c, x: ((c[0] + x["a"], c[1] + 1), (c[0] * x["b"], c[1]))),
+             lambda: (np.zeros(7, "float32"), np.zeros(7, "int32")),
+             lambda: {"a": XS, "b": XS[::-1].copy()}),
+    # float16 carries, rounded after each op as NumPy rounds them
+    "half": (lambda ops: (lambda h, x: (h * np.float16(0.5) + x, h)),
+             lambda: np.zeros(7, "float16"), lambda: XS.astype("float16")),
+}
+W = rng.random(7).astype("float32")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("name", sorted(RECURRENCES))
+def test_recurrences_compile_to_one_loop_and_match_keras(name, reverse):
+    body, init, xs = RECURRENCES[name]
+    got = lo.scan(body(lo), init(), xs(), reverse=reverse)
+    plan = compiled(got)
+    _one_loop_kernel(plan)
+    same_tree(got, K.scan(body(K), init(), xs(), reverse=reverse))
+
+
+def test_a_scalar_chain_without_xs_and_without_outputs():
+    def f(c, _):
+        return (c[0] * 1.0001 + c[1], c[1] * 0.5), None
+    init = (np.float32(1), np.float32(1))
+    got = lo.scan(f, init, length=50)
+    assert got[1] is None
+    _one_loop_kernel(compiled(got))
+    same_tree(got[0], K.scan(f, init, length=50)[0])
+
+
+def test_compiled_loop_equals_the_interpreter():
+    c, ys = lo.scan(lambda h, x: (lo.tanh(h * 0.5 + x), h), np.zeros(7, "float32"), XS)
+    plan, _, leaves_ = plan_of([c._value, ys._value])
+    args = [v.data for v in leaves_]
+    for got, want in zip(plan.run(args, compiled=True), plan.run(args, compiled=False)):
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6, equal_nan=True)  # tanh: ulps
+
+
+def test_bodies_that_are_not_elementwise_are_driven_from_python():
+    """A reduction over the slice, a flip (a view), Python control flow on a traced
+    value: each runs step by step, with Keras's results."""
+    bodies = [lambda h, x: (h + lo.sum(x), h),
+              lambda h, x: (h + lo.flip(x, 0), h),
+              lambda h, x: ((h + x) if float(lo.sum(x)) > 0 else (h - x), h)]
+    kbodies = [lambda h, x: (h + K.sum(x), h),
+               lambda h, x: (h + K.flip(x, 0), h),
+               lambda h, x: ((h + x) if float(K.sum(x)) > 0 else (h - x), h)]
+    for f, kf in zip(bodies, kbodies):
+        got = lo.scan(f, np.zeros(7, "float32"), XS[:20])
+        lazy = [t._value for t in leaves(got) if not t.is_materialized]
+        assert not lazy or "lazy.scan" not in print_function(plan_of(lazy)[0].reference)
+        same_tree(got, K.scan(kf, np.zeros(7, "float32"), XS[:20]))
+
+
+def test_a_carry_of_another_dtype_is_the_python_loop_error():
+    with pytest.raises(ValueError, match="must match in structure, shapes and dtypes"):
+        lo.scan(lambda h, x: (lo.cast(h + x, "int32"), h), np.zeros(7, "float32"), XS)
+
+
+def test_ir_round_trip_and_verifier():
+    c, ys = lo.scan(lambda h, x: (h * 0.5 + x, h), np.zeros(7, "float32"), XS)
+    plan, _, _ = plan_of([c._value, ys._value])
+    text = print_function(plan.reference)
+    assert "lazy.scan" in text and "lazy.yield" in text
+    func = parse_function(text)
+    assert print_function(func) == text
+    verifier.verify(func)
+    op = next(op for op in func.ops if op.name == "lazy.scan")
+    op.attrs["length"] = 299  # the scanned operand's leading axis is 300
+    with pytest.raises(verifier.VerificationError, match="leading axis of `length`"):
+        verifier.verify(func)
+    op.attrs["length"], op.attrs["xs"] = 300, 0  # the scanned operand read as a capture
+    with pytest.raises(verifier.VerificationError, match="block arguments"):
+        verifier.verify(func)
+
+
+def test_many_elements_run_in_parallel():
+    xs = rng.standard_normal((40, 5000)).astype("float32")
+    got = lo.scan(lambda h, x: (h * 0.99 + x, h * 2), np.zeros(5000, "float32"), xs)
+    _one_loop_kernel(compiled(got))
+    h, ys = np.zeros(5000, "float32"), []
+    for x in xs:
+        ys.append(h * np.float32(2))
+        h = h * np.float32(0.99) + x
+    np.testing.assert_allclose(got[0].numpy(), h, rtol=1e-6)
+    np.testing.assert_allclose(got[1].numpy(), np.stack(ys), rtol=1e-6)
