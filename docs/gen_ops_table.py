@@ -21,7 +21,7 @@ from lazyops.ir.registry import all_ops, family  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # the keras.ops names
 CONTROL_FLOW = set()
-PY_LOOPS = {"fori_loop", "map", "vectorized_map", "while_loop"}
+PY_LOOPS = {"map", "vectorized_map", "while_loop"}
 
 F = np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4)
 I = np.arange(12, dtype="int32").reshape(3, 4)
@@ -94,7 +94,7 @@ def describe(name):
         return "control flow", "-", "not yet", "not yet"
     if name in NOT_RECORDED:
         return "query (no data)", "-", "-", "-"
-    if name == "scan":  # an elementwise recurrence compiles; other bodies as PY_LOOPS
+    if name in ("scan", "fori_loop"):  # an elementwise recurrence compiles; others as PY_LOOPS
         return "compiled loop (elementwise body), else driven from Python", "scan", \
             "one kernel", "-"
     if name in PY_LOOPS:  # each step's body is one plan; carries forced between steps

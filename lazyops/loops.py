@@ -10,6 +10,8 @@ end, so the graph never grows with the number of steps. Each step's body is
 one fused plan, found by structure after the first step.
 associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
 O(log n) levels of slices and combines form one graph."""
+import numpy as np
+
 from . import regions
 from .api import _tensor, cast, reshape, shape
 from .api_shape import _axis, concatenate, flip, stack
@@ -43,7 +45,14 @@ def fori_loop(lower, upper, body_fun, init_val):
     """`val = body_fun(i, val)` for i in range(lower, upper), from `init_val`."""
     _callables("fori_loop", body_fun=body_fun)
     carry = _tensors(init_val, "fori_loop", "init_val")
-    for i in range(int(lower), int(upper)):
+    lower, upper = int(lower), int(upper)
+    if upper > lower:  # the step index as a scanned int32 array: compiled where elementwise
+        steps = _tensor(np.arange(lower, upper, dtype="int32"), "fori_loop", "the step indices")
+        compiled = _recurrence(lambda c, i: (body_fun(i, c), None), carry, steps, [steps],
+                               upper - lower, False)
+        if compiled is not None:
+            return compiled[0]
+    for i in range(lower, upper):
         carry = _next_carry("fori_loop", carry, body_fun(i, carry))
     return carry
 

@@ -1,5 +1,7 @@
 """while_loop, fori_loop, scan, map and vectorized_map against keras.ops
-(NumPy backend): driven from Python, each step's carries forced at its end."""
+(NumPy backend): driven from Python, each step's carries forced at its end
+(scans and fori_loops whose bodies are elementwise compile instead: see
+test_scan_compiled.py)."""
 import numpy as np
 import pytest
 
@@ -73,7 +75,8 @@ def test_each_step_is_forced_so_graphs_stay_small():
     def body(v):
         steps.append(v.is_materialized)
         return v * 0.5 + 1.0
-    out = lo.fori_loop(0, 200, lambda i, v: body(v), lo.convert_to_tensor(X))
+    _, out = lo.while_loop(lambda i, v: i < 200, lambda i, v: (i + 1, body(v)),
+                           (0, lo.convert_to_tensor(X)))
     assert all(steps[1:]) and out.is_materialized
     want = X.copy()
     for _ in range(200):

@@ -149,3 +149,18 @@ def test_many_elements_run_in_parallel():
         h = h * np.float32(0.99) + x
     np.testing.assert_allclose(got[0].numpy(), h, rtol=1e-6)
     np.testing.assert_allclose(got[1].numpy(), np.stack(ys), rtol=1e-6)
+
+
+def test_fori_loop_with_an_elementwise_body_is_one_loop_kernel():
+    """The step index is a scanned int32 array. An int8 carry plus the index
+    would become int32 (Keras's index is a Python int, weakly typed): that
+    body runs driven from Python, with Keras's dtypes."""
+    for f, init in [(lambda i, v: v * 0.5 + i, np.ones(3, "float32")),
+                    (lambda i, v: (v[0] + i, v[1] * 2), (np.float32(1), np.int32(1)))]:
+        got = lo.fori_loop(2, 40, f, init)
+        _one_loop_kernel(compiled(got))
+        same_tree(got, K.fori_loop(2, 40, f, init))
+    f = lambda i, v: v * 2 + i  # noqa: E731
+    got = lo.fori_loop(2, 40, f, np.ones(2, "int8"))
+    assert got.is_materialized
+    same_tree(got, K.fori_loop(2, 40, f, np.ones(2, "int8")))
