@@ -153,25 +153,28 @@ Results match `keras.ops` on its NumPy backend in value, shape and dtype
   index trace every branch and select the chosen one's results when forced
   (Keras's NumPy backend runs only the chosen branch); a branch that forces a
   value makes the call force the predicate instead. `while_loop`, `fori_loop`,
-  `map` and `vectorized_map` force their carries after each step; a body that
-  changes a carry's structure, shape or dtype is an error.
-- **Not supported.** `cast(x, "complex128")` (complex64 is the complex dtype),
-  `linspace(..., retstep=True)`, `bincount(..., sparse=True)`, sparse and
-  ragged tensors in `convert_to_tensor`. complex64 is taken only by the ops
-  NumPy defines on it (arithmetic, `abs`, `real`, `imag`, `conj`, `exp`,
-  `log`, `sqrt`, trigonometric functions, `sum`, `mean`, `prod`, `vdot`,
-  `where`, comparisons for equality, views); others refuse it at the call.
+  `map` and `vectorized_map` force their carries after each step, and so does
+  `scan` unless its body is elementwise over its carries (then it compiles to
+  one loop); a body that changes a carry's structure, shape or dtype is an
+  error.
+- **Not supported.** `cast(x, "complex128")` (complex64 is the complex dtype)
+  and `linspace(..., retstep=True)`; sparse tensors, as in Keras's NumPy
+  backend. complex64 is taken only by the ops NumPy defines on it
+  (arithmetic, `abs`, `real`, `imag`, `conj`, `exp`, `log`, `sqrt`,
+  trigonometric functions, `sum`, `mean`, `prod`, `vdot`, `where`,
+  comparisons for equality, views); others refuse it at the call.
 - **`empty`** returns zeros (NumPy's is uninitialized memory).
 - **Accumulation.** Sums, means and products of float16 and bfloat16
   accumulate in float32 (Keras's NumPy backend accumulates bfloat16 in
-  bfloat16, which stagnates on long sums); float32 sums accumulate in
-  float64, grouped in blocks, so the last bits can differ from NumPy's
+  bfloat16, which stagnates on long sums); compiled float32 sums accumulate
+  in float64, grouped in blocks, so the last bits can differ from NumPy's
   pairwise sums. `cumsum`/`cumprod` over long rows run as tiled parallel
   scans: a float32 running sum rounds in another order than NumPy's
   sequential loop (both drift about sqrt(k) ulps after k steps).
-- **Empty inputs.** `logsumexp` of an empty tensor is -inf (Keras raises for
-  `axis=None`); `average` whose result is empty returns an empty tensor, and
-  `average` with weights summing to zero gives inf/NaN, where NumPy raises.
+- **Empty inputs.** `logsumexp(x)` of an empty `x` of rank 2 or more is -inf
+  (Keras raises `IndexError` with `axis=None`); `average` whose result is
+  empty returns an empty tensor, and `average` with weights summing to zero
+  gives inf/NaN, where Keras raises `ZeroDivisionError`.
 - **`custom_gradient`** records `grad_fn` traced as a region of the op (for a
   later autodiff); the forward value is the same.
 - **`dtype(x)`** is Keras's plain string, while `Tensor.dtype` is a `str`
