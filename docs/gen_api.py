@@ -14,7 +14,7 @@ import re
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 
 import lazyops as lo  # noqa: E402
-from lazyops import config, operators  # noqa: E402
+from lazyops import api, config, operators  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # name<TAB>numpy|core
 # keras.ops names lazyops also exports beyond the 186 of the spec
@@ -127,6 +127,15 @@ Every keras.ops function takes tensors, NumPy arrays, Python scalars and
 nested lists where Keras does, and returns lazy `lazyops.Tensor`s (query
 functions such as `shape` and `ndim` return Python values)."""
 
+DTYPES = """\
+## Dtypes
+
+Each generated elementwise function and reduction states its dtype rule in
+its docstring. Keras converts a 64-bit NumPy array (float64, int64) to 32 bits
+before most functions, as `convert_to_tensor` does; the functions its NumPy
+backend hands such an array to NumPy as it is keep the 64 bits, and so do
+lazyops's: {keeps}."""
+
 DIFFERENCES = """\
 ## Differences from keras.ops
 
@@ -230,6 +239,7 @@ def document():
             "| `python -m lazyops info` | versions, Numba's threads and threading layer, the "
             "kernel cache folder and size, devices |",
             "| `python -m lazyops cache clear` | empty the kernel cache |",
+            "", DTYPES.format(keeps=", ".join(f"`{n}`" for n in sorted(api.KEEPS_64))),
             "", DIFFERENCES]
     return "\n".join(out) + "\n"
 
