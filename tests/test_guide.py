@@ -51,7 +51,7 @@ def test_guide_examples_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "not computed yet" in out and "read at the call" in out
     assert (tmp_path / "dense.dot").read_text().startswith("digraph")
-    lo.config.set(debug=0, check_inputs=False)
+    assert not lo.config.get("check_inputs")  # the guide's overrides are undone
 
 
 def test_guide_settings_table_states_the_defaults():
