@@ -14,7 +14,7 @@ import numpy as np
 
 from . import regions
 from .api import _tensor, cast, reshape, shape
-from .api_shape import _axis, concatenate, flip, stack
+from .api_shape import _axis, broadcast_to, concatenate, flip, stack
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex
@@ -154,6 +154,10 @@ def _elementwise_body(block, space):
 def map(f, xs):  # noqa: A001  (keras.ops.map)
     """`f` applied to each slice of `xs` along its leading axis, stacked."""
     _callables("map", f=f)
+    parts = [_tensor(x, "map", "xs") for x in _leaves(xs)]
+    whole = _vectorized(lambda args: f(_rebuild(_structure(xs), iter(args))), parts)
+    if whole is not None:
+        return whole
     return scan(lambda _, x: ((), f(x)), (), xs)[1]
 
 
@@ -162,15 +166,48 @@ def vectorized_map(function, elements):
     axis (each slice of every tensor when `elements` is a tuple or list),
     stacked."""
     _callables("vectorized_map", function=function)
-    if isinstance(elements, (tuple, list)):
-        parts = [_tensor(e, "vectorized_map", "elements") for e in elements]
-        n = parts[0].shape[0]
-        outs = [function([p[i] for p in parts]) for i in range(n)]
+    many = isinstance(elements, (tuple, list))
+    parts = [_tensor(e, "vectorized_map", "elements") for e in (elements if many else [elements])]
+    whole = _vectorized(lambda args: function(list(args) if many else args[0]), parts)
+    if whole is not None:
+        return whole
+    if many:
+        outs = [function([p[i] for p in parts]) for i in range(parts[0].shape[0])]
     else:
-        x = _tensor(elements, "vectorized_map", "elements")
-        outs = [function(x[i]) for i in range(x.shape[0])]
+        outs = [function(parts[0][i]) for i in range(parts[0].shape[0])]
     return _stacked([_tensors(o, "vectorized_map", "the result") for o in outs],
                     "vectorized_map")
+
+
+def _vectorized(call, parts):
+    """The stacked results of `call(slices)` over the leading axis of `parts`
+    as one graph over the whole tensors, where `call` traces into an
+    elementwise region over slices of one shape S (values of shape S or
+    scalars): its ops are recorded again on the whole tensors, so they fuse
+    into one kernel over the leading axis and S. None otherwise."""
+    if not parts or any(not p.shape or p.shape[1:] != parts[0].shape[1:]
+                        or p.shape[0] != parts[0].shape[0] for p in parts) or parts[0].shape[0] < 1:
+        return None
+    space = parts[0].shape[1:]
+    found = {}
+
+    def body(args):
+        out = call(args)
+        found["structure"] = _structure(out)
+        return [_tensor(t, "map", "f's result")._value for t in _leaves(out)]
+    try:
+        region, captures = regions.trace(body, [TensorType(space, p.dtype) for p in parts])
+    except Exception:  # noqa: BLE001 - any failure: one call per slice (and its errors)
+        return None
+    block = region.block
+    if not _elementwise_body(block, space):
+        return None
+    values = dict(zip(block.args, [p._value for p in parts] + list(captures)))
+    for op in block.ops[:-1]:
+        values[op.results[0]] = record(op.name, [values[v] for v in op.operands], op.attrs)
+    n = parts[0].shape[0]
+    outs = [broadcast_to(Tensor(values[v]), (n,) + tuple(space)) for v in block.ops[-1].operands]
+    return _rebuild(found["structure"], iter(outs))
 
 
 def _callables(api, **fns):

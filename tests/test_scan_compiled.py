@@ -164,3 +164,23 @@ def test_fori_loop_with_an_elementwise_body_is_one_loop_kernel():
     got = lo.fori_loop(2, 40, f, np.ones(2, "int8"))
     assert got.is_materialized
     same_tree(got, K.fori_loop(2, 40, f, np.ones(2, "int8")))
+
+
+@pytest.mark.parametrize("api", ["map", "vectorized_map"])
+def test_elementwise_map_bodies_fuse_over_the_leading_axis(api):
+    """The traced body's ops recorded again on the whole tensors: one kernel
+    over the leading axis; a body reading the slice's shape keeps its
+    meaning (the body is not called on the whole tensor)."""
+    bodies = [lambda ops: (lambda x: ops.exp(x) * 2 + x.shape[0]),
+              lambda ops: (lambda x: ops.cast(x > 0, "int32") + ops.cast(x, "int8"))]
+    if api == "map":  # (Keras's vectorized_map stacks trees with np.stack)
+        bodies.append(lambda ops: (lambda x: {"a": ops.cast(x > 0, "int32"), "b": ops.tanh(x) * W}))
+    for body in bodies:
+        got = getattr(lo, api)(body(lo), XS)
+        plan = compiled(got)
+        assert len(plan.kernels) == 1 and not plan.numpy_ops
+        same_tree(got, getattr(K, api)(body(K), XS))
+    pair = lo.vectorized_map(lambda a: a[0] * a[1] + 1, (XS, XS[::-1]))
+    same_tree(pair, K.vectorized_map(lambda a: a[0] * a[1] + 1, (XS, XS[::-1])))
+    # a reduction in the body: one call per slice
+    same_tree(getattr(lo, api)(lambda x: lo.max(x), XS), getattr(K, api)(lambda x: K.max(x), XS))
