@@ -29,6 +29,13 @@ import numpy as np
 
 from . import background
 
+try:  # Numba's own pedantic SSA check misfires on kernels calling one inlined
+    # math function at two sites (two exps); the code it compiles is right
+    from numba.core.errors import NumbaIRAssumptionWarning
+    warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
+except ImportError:  # another Numba layout: the warning shows
+    pass
+
 VERSION = "0.1.0"  # pyproject.toml's version (a test checks they agree)
 
 # compile_time: seconds compiling; load_time: seconds loading compiled kernels

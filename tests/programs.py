@@ -173,7 +173,8 @@ SYMBOL = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "floor_di
 @dataclasses.dataclass
 class Step:
     """One line. kind: call (`lo.fn(*args, **kwargs)`), binop (`a <sym> b`
-    with fn the op's name), getitem (`src[key]`), T (`src.T`) or force
+    with fn the op's name), getitem (`src[key]`), T (`src.T`), loop (one of
+    LOOPS, a control-flow call with its Python function, on `src`) or force
     (`src.numpy()`)."""
     target: str
     kind: str
@@ -215,6 +216,8 @@ class Step:
             return f"{t} = {self.args[0].name}.T"
         if self.kind == "force":
             return f"{t} = {self.args[0].name}.numpy()"
+        if self.kind == "loop":
+            return f"{t} = {LOOPS[self.fn].format(m='lo', x=self.args[0].name)}"
         raise ValueError(self.kind)
 
     def numpy_line(self):
@@ -228,7 +231,24 @@ class Step:
             return f"{t} = K.transpose({self.args[0].name})"
         if self.kind == "force":
             return f"{t} = np.asarray({self.args[0].name})"
+        if self.kind == "loop":
+            return f"{t} = {LOOPS[self.fn].format(m='K', x=self.args[0].name)}"
         raise ValueError(self.kind)
+
+
+# Control flow, each with its Python function, on a float tensor `x` (`m`:
+# the module, lo or K): a linear recurrence (scan, forward and reverse), a
+# fori_loop, a map, a cond on an exact predicate.
+LOOPS = {
+    "scan": "{m}.scan(lambda h, r: ({m}.add({m}.multiply(h, 0.5), r),) * 2, "
+            "{m}.zeros_like({x}[0]), {x})[1]",
+    "scan_reverse": "{m}.scan(lambda h, r: ({m}.add({m}.multiply(h, 0.5), r),) * 2, "
+                    "{m}.zeros_like({x}[0]), {x}, reverse=True)[1]",
+    "fori_loop": "{m}.fori_loop(0, 3, lambda i, v: {m}.add({m}.multiply(v, 0.5), 1.0), {x})",
+    "map": "{m}.map(lambda r: {m}.add({m}.multiply(r, r), 1.0), {x})",
+    "cond": "{m}.cond({m}.max({x}) > 0, lambda: {m}.multiply({x}, 2.0), "
+            "lambda: {m}.subtract({x}, 1.0))",
+}
 
 
 @dataclasses.dataclass
@@ -609,8 +629,14 @@ class _Gen:
         kind = self.c.weighted([
             ("binary", 18), ("unary", 14), ("scalar", 12), ("reduce", 12), ("view", 10),
             ("pattern", 8), ("where", 4), ("cast", 5), ("force", 4), ("create", 3),
-            ("clip", 2), ("matmul", 1), ("varstd", 1), ("more", 6)])
+            ("clip", 2), ("matmul", 1), ("varstd", 1), ("more", 6), ("loop", 5)])
         getattr(self, "b_" + kind)()
+
+    def b_loop(self):
+        x = self.pick(lambda v: v.dtype in ("float32", "float16") and v.ndim >= 1
+                      and v.shape[0] >= 1 and v.size >= 1)
+        if x is not None:
+            self.emit("loop", self.c.choice(sorted(LOOPS)), [Ref(x.name)])
 
     def b_unary(self):
         x = self.pick()
@@ -992,6 +1018,8 @@ def _apply_lazy(step, args, kwargs):
         return args[0][step.key]
     if step.kind == "T":
         return args[0].T
+    if step.kind == "loop":
+        return eval(LOOPS[step.fn].format(m="lo", x="x"), {"lo": lo}, {"x": args[0]})
     raise ValueError(step.kind)
 
 
@@ -1474,6 +1502,10 @@ def _step_bound(s, out, args, es, kwargs, kes):
         b = b + np.where(np.isfinite(o) & np.isfinite(exact), np.abs(o - exact), 0)
         b = np.where(o == 0, np.maximum(b, _tiny(odt)), b)
         return np.where(np.isfinite(o), b, np.where(np.isnan(o), 0.0, np.inf))
+    if fn in ("cumsum", "cumprod"):
+        return _scan_bound(fn, np.asarray(args[0]), es[0], out, kwargs.get("axis"))
+    if s.kind == "loop":
+        return _loop_bound(fn, _f64(args[0]), es[0], out)
     if fn == "matmul":
         a, b = _f64(args[0]), _f64(args[1])
         if out.dtype.kind != "f":
@@ -1495,6 +1527,51 @@ def _step_bound(s, out, args, es, kwargs, kes):
             return np.full(np.shape(out), np.inf)
         return np.where(np.isfinite(bound), bound, np.inf)
     return np.inf
+
+
+def _scan_bound(fn, x, e, out, axis):
+    """A running sum or product in any grouping (a tiled scan regroups it):
+    after k steps, k roundings of the running magnitude (the sum of |x|, or
+    the product's own size), plus the inputs' bounds carried along (sums
+    add them; products: exact inputs only). Not compared where it is not
+    finite (overflow, inf - inf)."""
+    if axis is None:
+        x, e = x.reshape(-1), (e if _zero(e) else np.reshape(e, -1))
+        axis = 0
+    if out.dtype.kind != "f":
+        return 0.0 if _zero(e) else np.inf
+    eps = _eps(out.dtype) if x.dtype.kind != "f" else max(_eps(out.dtype), _eps(x.dtype))
+    a = _f64(x)
+    k = np.cumsum(np.ones_like(a), axis=axis)
+    o = np.reshape(_f64(out), a.shape)
+    with np.errstate(all="ignore"):
+        if fn == "cumsum":
+            b = 2 * k * eps * np.cumsum(np.abs(a), axis=axis)
+            if not _zero(e):
+                b = b + np.cumsum(_full(e, a.shape), axis=axis)
+        else:
+            if not _zero(e):
+                return np.inf
+            b = 2 * k * eps * np.abs(np.cumprod(a, axis=axis))
+        b = b + 2 * _tiny(out.dtype)
+    return np.reshape(np.where(np.isfinite(b) & np.isfinite(o), b, np.inf), out.shape)
+
+
+def _loop_bound(fn, x, e, out):
+    """LOOPS' results: the recurrence's weights are at most 1, so it is
+    bounded as a running sum of |x| (reversed for `scan_reverse`); the
+    others are a few roundings of their result, exact inputs only."""
+    if fn.startswith("scan"):
+        if fn == "scan_reverse":
+            b = _scan_bound("cumsum", np.flip(x, 0), e if _zero(e) else np.flip(e, 0),
+                            np.flip(out, 0), 0)
+            return b if isinstance(b, float) else np.flip(b, 0)
+        return _scan_bound("cumsum", x, e, out, 0)
+    if not _zero(e):
+        return np.inf
+    o = _f64(out)
+    b = 8 * _eps(out.dtype) * (np.abs(o) + 2) + 2 * _tiny(out.dtype)
+    return np.where(np.isfinite(o), b, np.inf)
 
 
 # ====================================================================== comparison
