@@ -20,7 +20,8 @@ function.
   in chunks (see `scan_tile`): the work before and after the scan
   vectorizes, and the carried chain has one update per four elements;
 - `recur`: `prange` over the elements of the carries' space, each a serial
-  loop over the steps with its carries in registers.
+  loop over the steps (`for`, or `while` its test holds) with its carries
+  in registers.
 
 A multi-pass `full` plan runs its passes one after the other, each a
 parallel sweep (with partials and a merge where it reduces); a multi-pass
@@ -35,7 +36,7 @@ or multiply of a sum or product is a call to a reassociating helper (`radd`,
 from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
 import re
 
-from .plan import COUNT, INDEX, Let, Load, ScanStep, Store, np_name, wrap
+from .plan import COUNT, INDEX, Let, Load, Output, ScanStep, Store, np_name, wrap
 from .printer import Printer
 
 BLOCK = 8192
@@ -367,17 +368,38 @@ class _Printer(Printer):
         (ps,) = p.passes
         self.header(["n", "T"])
         self.stmts(1, p.hoisted)
+        self.emit(1, "for i in prange(n):")
+        self.recur_stmts(2, p.row)
+        if p.loop == "while":  # T < 0: no limit
+            self.emit(2, "s = 0")
+            self.emit(2, "while s != T:")
+            self.recur_stmts(3, p.test)
+            self.emit(3, f"if not {p.flag}:")
+            self.emit(4, "break")
+            self.recur_stmts(3, ps.element)
+            self.emit(3, "s += 1")
+        else:
+            self.emit(2, "for s in range(T):")
+            self.emit(3, f"t = {'T - 1 - s' if p.reverse else 's'}")
+            self.recur_stmts(3, ps.element)
+        self.recur_stmts(2, ps.outer)
+
+    def recur_stmts(self, depth, stmts):
+        """A recur plan's statements; a store of one value for all elements
+        (a scalar carry, the same in every element's chain) by element 0."""
         at = {"uniform": "[0]", "elem": "[i]", "step": "[t]", "stepelem": "[t, i]"}
 
         def sub(b):
-            return b.name + ("[t, i]" if getattr(b, "step", False)
-                             else at[getattr(b, "access", "elem")])
-        self.emit(1, "for i in prange(n):")
-        self.stmts(2, p.row, sub)
-        self.emit(2, "for s in range(T):")
-        self.emit(3, f"t = {'T - 1 - s' if p.reverse else 's'}")
-        self.stmts(3, ps.element, sub)
-        self.stmts(2, ps.outer, sub)
+            if isinstance(b, Output):
+                return b.name + {(True, True): "[t]", (True, False): "[t, i]",
+                                 (False, True): "[0]", (False, False): "[i]"}[b.step, b.single]
+            return b.name + at[b.access]
+        for st in stmts:
+            if isinstance(st, Store) and st.dst.single:
+                self.emit(depth, "if i == 0:")
+                self.stmts(depth + 1, [st], sub)
+            else:
+                self.stmts(depth, [st], sub)
 
 
 def _stmt_words(st):

@@ -29,7 +29,7 @@ class Launcher:
         self.settings = settings or {}
         self.size = int(np.prod(self.info.space, dtype=np.int64))
         # elements computed per launch: a compiled loop runs its space once per step
-        self.work = self.size * int(np.prod([op.attrs["length"] for op in self.info.loops],
+        self.work = self.size * int(np.prod([_steps(op) for op in self.info.loops],
                                             dtype=np.int64))
         self.fns = {}
         self.replays = {}  # (serial, argument strides) -> _Replay, or None where none fits
@@ -154,12 +154,16 @@ class Launcher:
         return self._reduce(arrays, access)
 
     def _recur(self, env):
-        """A compiled `lazy.scan`: the carries' space flattened to n elements;
-        a scanned input is (T, n), or (T,) where one step is one value."""
+        """A compiled loop: the carries' space flattened to n elements; a
+        scanned input is (T, n), or (T,) where one step is one value; a
+        while loop's T is its iteration limit (-1: none)."""
         (op,) = self.info.loops
-        k, j, steps = op.attrs["carries"], op.attrs["xs"], op.attrs["length"]
+        k = op.attrs["carries"]
+        if op.name == "lazy.while":
+            steps, scanned = op.attrs["maximum_iterations"], set()
+        else:
+            steps, scanned = op.attrs["length"], set(op.operands[k:k + op.attrs["xs"]])
         n, space = self.size, self.info.space
-        scanned = set(op.operands[k:k + j])
         access, args = [], []
         for v in self.info.loads:
             a = env[v]
@@ -177,8 +181,12 @@ class Launcher:
             args.append(_bits(a))
         position = {r: i for i, r in enumerate(op.results)}
         results = [np.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
-        outs = [_bits(r.reshape((steps, n) if position[v] >= k else (n,)))
-                for r, v in zip(results, self.info.outputs)]
+        outs = []
+        for r, v in zip(results, self.info.outputs):
+            per_step = position[v] >= k
+            one = len(v.type.shape) == int(per_step)  # a scalar carry or step output
+            outs.append(_bits(r.reshape(((steps,) if per_step else ()) + ((1,) if one else (n,)))
+                              if not (per_step and one) else r))
         return "recur", 1, tuple(access), [n, steps] + args + outs, results
 
     def _elementwise(self, arrays, access):
@@ -256,6 +264,15 @@ class Launcher:
 
 
 _MAX_REPLAYS = 64
+
+
+def _steps(loop):
+    """The steps a compiled loop runs, as far as known before it runs (a
+    while loop without a limit: counted as many, so it compiles)."""
+    if loop.name == "lazy.while":
+        limit = loop.attrs["maximum_iterations"]
+        return limit if limit >= 0 else 1 << 20
+    return loop.attrs["length"]
 
 
 class _Replay:

@@ -153,6 +153,7 @@ class Output:
     dtype: str
     outer: bool        # one value per outer index (reduction results, epilogue)
     step: bool = False  # (recur form) one value per step and element
+    single: bool = False  # (recur form) one value for all elements (a scalar carry)
 
 
 @dataclass
@@ -292,6 +293,9 @@ class LoopPlan:
     temps: list = field(default_factory=list)    # values carried between passes
     serial: bool = False                         # one thread: too little work to share
     reverse: bool = False                        # recur: steps from the last to the first
+    loop: str = "for"                            # recur: "for" T steps, or "while" `flag`
+    test: list = field(default_factory=list)     # recur while: per step, computing `flag`
+    flag: str = None
 
     @property
     def accs(self):
@@ -335,19 +339,20 @@ class LoopPlan:
                 "scan": "parallel loop over m rows (long rows in tiles: tile totals, their "
                         "prefix, then each tile scanned from its carry)",
                 "recur": "parallel loop over the n elements of the carries, each a serial "
-                         f"loop over the steps{' (last to first)' if self.reverse else ''}"}
+                         + ("loop while its test holds (at most T steps if T >= 0)"
+                            if self.loop == "while" else
+                            f"loop over the steps{' (last to first)' if self.reverse else ''}")}
         lines = [f"form {self.form}: {'one thread; ' if self.serial else ''}{head[self.form]}"
                  + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
         per = {"rows": "per row", "cols": "per column"}.get(self.form, "once")
-        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} "
-                  f"{'per step and element' if o.step else per if o.outer else 'per element'}"
-                  for o in self.outputs]
+        lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {_how_often(o, per)}" for o in self.outputs]
         lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
         lines += [f"  acc {a.describe()}" for a in self.accs + self.scans]
         recur = self.form == "recur"
         sections = [("before the loops", self.hoisted),
-                    ("per element, before the steps" if recur else "per row", self.row)]
+                    ("per element, before the steps" if recur else "per row", self.row),
+                    (f"per step, the test (continue while {self.flag})", self.test)]
         for k, p in enumerate(self.passes):
             tag = f"pass {k + 1}, " if len(self.passes) > 1 else ""
             after = {"full": "after the reduction", "cols": "per column",
@@ -359,6 +364,12 @@ class LoopPlan:
                 lines.append(f"  {title}:")
                 lines += ["    " + _stmt_text(s) for s in stmts]
         return "\n".join(lines)
+
+
+def _how_often(o, per):
+    if o.step:
+        return "per step" if o.single else "per step and element"
+    return "once" if o.single else (per if o.outer else "per element")
 
 
 def _stmt_text(s):
@@ -625,54 +636,80 @@ class _Lowering:
 
 
 class _RecurLowering(_Lowering):
-    """The plan of a kernel holding one `lazy.scan` whose body is elementwise:
-    per element, the carries start from their initial values (`row`), the
-    body runs once per step (`element`: the step's slices loaded, outputs
-    stored), and the last carries are stored (`outer`)."""
+    """The plan of a kernel holding one compiled loop (`lazy.scan`, or
+    `lazy.while`) whose regions are elementwise: per element of the
+    carries' space, the carries start from their initial values (`row`);
+    each step runs the loop's test (`test`, a while's condition, into
+    `flag`), then the body (`element`: the step's slices loaded, outputs
+    stored, the next carries); the last carries are stored (`outer`).
+    Scalar carries are computed alike by every element (the body is
+    elementwise: they read only scalars); element 0 stores them."""
 
     def __init__(self, info, form, rank, access, scalar):
         self.info, self.scalar = info, scalar
         (op,) = info.loops
-        k, j = op.attrs["carries"], op.attrs["xs"]
-        block = op.regions[0].block
+        loop = op.name == "lazy.while"
+        k = op.attrs["carries"]
         inputs = [Input(f"L{i}", v.type.dtype, a) for i, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
         position = {r: i for i, r in enumerate(op.results)}
-        outputs = [Output(f"O{i}", v.type.dtype, False, step=position[v] >= k)
+        outputs = [Output(f"O{i}", v.type.dtype, False, step=position[v] >= k,
+                          single=len(v.type.shape) == int(position[v] >= k))
                    for i, v in enumerate(info.outputs)]
-        self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops, reverse=op.attrs["reverse"])
+        self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops,
+                                 reverse=op.attrs.get("reverse", False), loop="while" if loop
+                                 else "for")
         step = Pass()
         p.passes.append(step)
         self.count = 0
-        names = {}  # block argument or body value -> its variable or literal
-        for i, (arg, v) in enumerate(zip(block.args, op.operands)):
-            if v in info.consts:
-                names[arg] = info.consts[v]
+        # the operands as variables: scanned slices per step, others once
+        operand = {}
+        scanned = set() if loop else set(op.operands[k:k + op.attrs["xs"]])
+        for v in op.operands:
+            if v in operand:
                 continue
-            stmts = step.element if k <= i < k + j else (
+            if v in info.consts:
+                operand[v] = info.consts[v]
+                continue
+            stmts = step.element if v in scanned else (
                 p.hoisted if self.input_of[v].access == "uniform" else p.row)
-            self._load(stmts, v, names)
-            names[arg] = names.pop(v)
-        carries = []
-        for arg in block.args[:k]:  # a variable of its own, reassigned each step
+            self._load(stmts, v, operand)
+        carries = []  # a variable each, reassigned each step
+        for v in op.operands[:k]:
             carries.append(self._var("c"))
-            p.row.append(Let(carries[-1], names[arg], arg.type.dtype))
-            names[arg] = carries[-1]
-        for body_op in block.ops[:-1]:
-            if family(body_op) == CONSTANT_OPS:
-                names[body_op.results[0]] = literal(body_op.attrs["value"], body_op.attrs["dtype"])
-            else:
-                self._compute(step.element, body_op, names)
-        yielded = block.ops[-1].operands
+            p.row.append(Let(carries[-1], operand[v], v.type.dtype))
+        if loop:
+            c1 = op.attrs["cond_captures"]
+            test, body = op.regions[0].block, op.regions[1].block
+            extra = op.operands[k:k + c1]
+            (flag,) = self._region(test, carries + [operand[v] for v in extra], p.test)
+            p.flag = flag
+            args = carries + [operand[v] for v in op.operands[k + c1:]]
+        else:
+            body = op.regions[0].block
+            args = carries + [operand[v] for v in op.operands[k:]]
+        yielded = self._region(body, args, step.element)
         out_of = dict(zip(info.outputs, outputs))
-        for r, v in zip(op.results[k:], yielded[k:]):  # the step's outputs
+        for r, y in zip(op.results[k:], yielded[k:]):  # the step's outputs
             if r in out_of:
-                step.element.append(Store(out_of[r], names[v]))
+                step.element.append(Store(out_of[r], y))
         nxt = []  # the next carries, all read before any is reassigned
-        for c, v in zip(carries, yielded[:k]):
+        for c, y in zip(carries, yielded[:k]):
             nxt.append(self._var("n"))
-            step.element.append(Let(nxt[-1], names[v]))
+            step.element.append(Let(nxt[-1], y))
         step.element += [Let(c, n) for c, n in zip(carries, nxt)]
         for r, c in zip(op.results[:k], carries):
             if r in out_of:
                 step.outer.append(Store(out_of[r], c))
+
+    def _region(self, block, args, stmts):
+        """The statements of `block`'s ops over `args` (variables or
+        literals of its block arguments), appended to `stmts`; the variables
+        it yields."""
+        names = dict(zip(block.args, args))
+        for op in block.ops[:-1]:
+            if family(op) == CONSTANT_OPS:
+                names[op.results[0]] = literal(op.attrs["value"], op.attrs["dtype"])
+            else:
+                self._compute(stmts, op, names)
+        return [names[v] for v in block.ops[-1].operands]

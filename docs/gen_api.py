@@ -161,11 +161,12 @@ Results match `keras.ops` on its NumPy backend in value, shape and dtype
 - **Control flow on lazy values.** `cond` and `switch` on a lazy predicate or
   index trace every branch and select the chosen one's results when forced
   (Keras's NumPy backend runs only the chosen branch); a branch that forces a
-  value makes the call force the predicate instead. `while_loop`, `fori_loop`,
-  `map` and `vectorized_map` force their carries after each step, and so does
-  `scan` unless its body is elementwise over its carries (then it compiles to
-  one loop); a body that changes a carry's structure, shape or dtype is an
-  error.
+  value makes the call force the predicate instead. `scan`, `fori_loop` and
+  `while_loop` compile to one loop where their bodies are elementwise over
+  their carries (a while loop's test over its scalar carries), and `map` and
+  `vectorized_map` of an elementwise function fuse over the leading axis;
+  otherwise the carries are forced after each step. A body that changes a
+  carry's structure, shape or dtype is an error.
 - **Not supported.** `cast(x, "complex128")` (complex64 is the complex dtype)
   and `linspace(..., retstep=True)`; sparse tensors, as in Keras's NumPy
   backend. complex64 is taken only by the ops NumPy defines on it

@@ -21,7 +21,6 @@ from lazyops.ir.registry import all_ops, family  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # the keras.ops names
 CONTROL_FLOW = set()
-PY_LOOPS = {"while_loop"}
 
 F = np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4)
 I = np.arange(12, dtype="int32").reshape(3, 4)
@@ -94,14 +93,12 @@ def describe(name):
         return "control flow", "-", "not yet", "not yet"
     if name in NOT_RECORDED:
         return "query (no data)", "-", "-", "-"
-    if name in ("scan", "fori_loop"):  # an elementwise recurrence compiles; others as PY_LOOPS
+    if name in ("scan", "fori_loop", "while_loop"):  # elementwise recurrences compile
         return "compiled loop (elementwise body), else driven from Python", "scan", \
             "one kernel", "-"
     if name in ("map", "vectorized_map"):  # an elementwise body: its ops on the whole tensors
         return "fused over the leading axis (elementwise body), else driven from Python", \
             "-", "compiled", "-"
-    if name in PY_LOOPS:  # each step's body is one plan; carries forced between steps
-        return "loop driven from Python", "-", "each step fused", "-"
     if name == "custom_gradient":  # a decorator whose call records its traced gradient
         return "wrapper (gradient as a region)", "custom_gradient", "forward: fused", "-"
     args = _args(name)

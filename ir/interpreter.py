@@ -37,6 +37,8 @@ def run_op(op, args):
         return run_block(op.regions[k].block, args[first:first + counts[k]])
     if op.name == "lazy.scan":
         out = run_scan(op.regions[0].block, args, **op.attrs)
+    elif op.name == "lazy.while":
+        out = run_while(op.regions[0].block, op.regions[1].block, args, **op.attrs)
     else:
         out = lookup(op.name).reference(*args, **op.attrs)
     outs = out if isinstance(out, tuple) else (out,)
@@ -55,6 +57,19 @@ def run_scan(body, args, carries, xs, length, reverse):
         carry, ys[t] = out[:carries], out[carries:]
     return tuple(carry + [np.stack([ys[t][k] for t in range(length)])
                           for k in range(len(ys[0]) if ys else 0)])
+
+
+def run_while(cond, body, args, carries, cond_captures, maximum_iterations):
+    """A `lazy.while`: `body` while `cond` holds, at most `maximum_iterations`
+    times (-1: no limit); the last carries."""
+    carry = list(args[:carries])
+    tested, captured = list(args[carries:carries + cond_captures]), \
+        list(args[carries + cond_captures:])
+    steps = 0
+    while steps != maximum_iterations and bool(run_block(cond, carry + tested)[0]):
+        carry = run_block(body, carry + captured)
+        steps += 1
+    return tuple(carry)
 
 
 def _region_step(op):

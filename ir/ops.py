@@ -461,3 +461,12 @@ _reg("switch", [CONTROL_FLOW], None, attrs={"captures": "ints"}, decompose=_swit
 # steps from the last slice to the first).
 _reg("scan", [CONTROL_FLOW, LOOP], None,
      attrs={"carries": "int", "xs": "int", "length": "int", "reverse": "bool"})
+
+
+# keras.ops.while_loop: operands are the initial carries, the condition's
+# captures (`cond_captures` of them) and the body's; region 0, the
+# condition, over the carries and its captures, yields a 0-d bool; region 1,
+# the body, over the carries and its captures, yields the next carries. At
+# most `maximum_iterations` steps (-1: no limit). Results: the last carries.
+_reg("while", [CONTROL_FLOW, LOOP], None,
+     attrs={"carries": "int", "cond_captures": "int", "maximum_iterations": "int"})

@@ -192,6 +192,8 @@ class _Verifier:
             self.switch(op, w)
         elif name == "lazy.scan":
             self.scan(op, w)
+        elif name == "lazy.while":
+            self.while_(op, w)
         elif op.regions and not d.has(CONTROL_FLOW):
             self.fail(op, f"{name} takes no regions, got {len(op.regions)}", w)
         elif name == YIELD and op.results:
@@ -296,6 +298,32 @@ class _Verifier:
         stacked = carry + [TensorType((n,) + t.shape, t.dtype) for t in yt[k:]]
         if [r.type for r in op.results] != stacked:
             self.fail(op, "the results must be the carries, then each step output stacked", w)
+
+    def while_(self, op, w):
+        """Two regions: the condition over the carries and its captures,
+        yielding a 0-d bool; the body over the carries and its captures,
+        yielding carries of the carries' types, which are the results."""
+        k, c1 = op.attrs.get("carries", 0), op.attrs.get("cond_captures", 0)
+        types = [o.type for o in op.operands]
+        if len(op.regions) != 2 or k + c1 > len(types):
+            self.fail(op, f"a while holds a condition and a body over {k} carries, got "
+                          f"{len(op.regions)} region(s) and {len(types)} operand(s)", w)
+            return
+        carry = types[:k]
+        cond, body = (r.blocks[0] for r in op.regions)
+        if [a.type for a in cond.args] != carry + types[k:k + c1] \
+                or [a.type for a in body.args] != carry + types[k + c1:]:
+            self.fail(op, "the condition's and the body's block arguments must be the carries "
+                          "and their captures", w)
+        yt = _yielded(cond)
+        if yt is not None and yt != [TensorType((), "bool")]:
+            self.fail(op, f"the condition yields ({', '.join(map(str, yt))}), not one 0-d bool", w)
+        yt = _yielded(body)
+        if yt is not None and yt != carry:
+            self.fail(op, f"the body yields ({', '.join(map(str, yt))}), not the carries' types "
+                          f"({', '.join(map(str, carry))})", w)
+        if [r.type for r in op.results] != carry:
+            self.fail(op, "the results must be the carries", w)
 
     def switch(self, op, w):
         """A region per branch, each over its own captures (the operands after

@@ -30,6 +30,9 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     _callables("while_loop", cond=cond, body=body)
     many = isinstance(loop_vars, (tuple, list))
     carry = _tensors(tuple(loop_vars) if many else (loop_vars,), "while_loop", "loop_vars")
+    compiled = _while(cond, body, carry, maximum_iterations)
+    if compiled is not None:
+        return type(loop_vars)(compiled) if many else compiled[0]
     steps = 0
     while maximum_iterations is None or steps < maximum_iterations:
         if not _truth(cond(*carry), "while_loop"):
@@ -39,6 +42,47 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
         carry = _next_carry("while_loop", carry, out)
         steps += 1
     return type(loop_vars)(carry) if many else carry[0]
+
+
+def _while(cond, body, carry, maximum_iterations):
+    """`while_loop` as one `lazy.while` op, where `cond` traces into an
+    elementwise region over the scalar carries (a counter, a tolerance)
+    returning a scalar bool, and `body` into an elementwise recurrence
+    (see `_recurrence`): every element's chain then runs the same steps.
+    None otherwise: the loop is driven from Python."""
+    space = _space([c.shape for c in carry])
+    if not carry or space is None or (maximum_iterations is not None and
+                                      int(maximum_iterations) < 0):
+        return None
+    types = [c._value.type for c in carry]
+    found = {}
+
+    def test(args):
+        t = _tensor(cond(*args), "while_loop", "cond's result")
+        found["test"] = (t.shape, t.dtype)
+        return [t._value]
+
+    def step(args):
+        out = body(*args)
+        out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        found["new"] = [_tensor(t, "while_loop", "the body's result") for t in out]
+        return [t._value for t in found["new"]]
+    try:
+        test_region, test_captures = regions.trace(test, types)
+        body_region, body_captures = regions.trace(step, types)
+    except Exception:  # noqa: BLE001 - any failure: the Python-driven loop (and its errors)
+        return None
+    if found["test"] != ((), "bool") or \
+            [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carry]:
+        return None
+    if not _elementwise_body(test_region.block, (), {(), space}) or \
+            not _elementwise_body(body_region.block, space):
+        return None
+    attrs = {"carries": len(carry), "cond_captures": len(test_captures),
+             "maximum_iterations": -1 if maximum_iterations is None else int(maximum_iterations)}
+    operands = [c._value for c in carry] + list(test_captures) + list(body_captures)
+    return tuple(Tensor(r) for r in _looped("while", operands, attrs, types,
+                                            [test_region, body_region]))
 
 
 def fori_loop(lower, upper, body_fun, init_val):
@@ -90,15 +134,16 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 
 def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     """`scan` as one `lazy.scan` op, where its body traces into an
-    elementwise recurrence: every carry of one shape S, the body's ops
-    elementwise (and constants) over values of shape S or scalars, its
-    outputs of shape S. Each element of S is then an independent chain of n
-    steps, which a kernel runs in parallel. None where the body is anything
-    else (reductions, reshapes, Python control flow on traced values, a
-    forced value): the loop is driven from Python."""
+    elementwise recurrence: every carry of one shape S or a scalar, the
+    body's ops elementwise (and constants) over values of shape S or
+    scalars, and so its outputs. Each element of S is then an independent
+    chain of n steps, which a kernel runs in parallel (scalar carries, which
+    read only scalars, are the same in every chain). None where the body is
+    anything else (reductions, reshapes, Python control flow on traced
+    values, a forced value): the loop is driven from Python."""
     carries = _leaves(carry)
-    space = carries[0].shape if carries else None
-    if n < 1 or space is None or any(c.shape != space for c in carries):
+    space = _space([c.shape for c in carries])
+    if n < 1 or not carries or space is None:
         return None
     xs_leaves = [x if x.shape[0] == n else x[:n] for x in xs_leaves]
     slices = [TensorType(x.shape[1:], x.dtype) for x in xs_leaves]
@@ -122,25 +167,38 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     if found["carry"] != _structure(carry) or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carries]:
         return None  # the Python-driven loop reports the mismatch
-    if not _elementwise_body(region.block, space) or any(y.shape != space for y in found["ys"]):
+    if not _elementwise_body(region.block, space) or \
+            any(y.shape not in ((), space) for y in found["ys"]):
         return None
     operands = [c._value for c in carries] + [x._value for x in xs_leaves] + list(captures)
     types = [c._value.type for c in carries] + [
         TensorType((n,) + y.shape, y.dtype) for y in found["ys"]]
     attrs = {"carries": len(carries), "xs": len(xs_leaves), "length": n, "reverse": bool(reverse)}
-    results = record("scan", operands, attrs, result_types=types)
-    results = results if isinstance(results, list) else [results]
-    results[0].owner.regions = [region]
-    for r in results:  # a node keys no region: such graphs key by printing
-        r.node = None
-    outs = iter([Tensor(r) for r in results])
+    outs = iter([Tensor(r) for r in _looped("scan", operands, attrs, types, [region])])
     last = _rebuild(_structure(carry), outs)
     return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
 
 
-def _elementwise_body(block, space):
+def _space(shapes):
+    """The one shape other than () among `shapes` (() where all are), or None."""
+    big = {tuple(s) for s in shapes} - {()}
+    return () if not big else (big.pop() if len(big) == 1 else None)
+
+
+def _looped(name, operands, attrs, types, regions_):
+    """Record the loop op `name` holding `regions_`; its result values."""
+    results = record(name, operands, attrs, result_types=types)
+    results = results if isinstance(results, list) else [results]
+    results[0].owner.regions = regions_
+    for r in results:  # a node keys no region: such graphs key by printing
+        r.node = None
+    return results
+
+
+def _elementwise_body(block, space, args=None):
     """Whether every op of `block` is elementwise (or a constant) and every
-    value it reads or yields has the carries' shape or is a scalar."""
+    value it reads or yields has shape `space` or is a scalar (its block
+    arguments: the shapes in `args`, where given)."""
     ok = {(), tuple(space)}
     for op in block.ops[:-1]:
         if family(op) not in (ELEMENTWISE_OPS, CONSTANT_OPS):
@@ -148,7 +206,7 @@ def _elementwise_body(block, space):
         for v in op.operands + op.results:
             if v.type.shape not in ok or is_complex(v.type.dtype) or v.type.dtype in FLOAT8:
                 return False
-    return all(a.type.shape in ok for a in block.args)
+    return all(a.type.shape in (args or ok) for a in block.args)
 
 
 def map(f, xs):  # noqa: A001  (keras.ops.map)

@@ -184,8 +184,9 @@ def partition(func, kind=None):
             g = g or _elementwise_target(st, op, deps)
         elif kind == "scan":
             g = _scan_target(st, op, deps)
-        elif kind == "loop":  # a compiled loop stands alone: its own kernel
-            g = st.new_group(op.results[0].type.shape)
+        elif kind == "loop":  # a compiled loop stands alone: its own kernel, over its carries
+            g = st.new_group(max((r.type.shape for r in op.results[:op.attrs["carries"]]),
+                                 key=len))
         else:
             g = _reduction_target(st, op, deps)
             outer = True

@@ -103,7 +103,7 @@ EXAMPLES = {
                                          "base": 0}),
 }
 STRUCTURAL = ("lazy.kernel", "lazy.yield", "lazy.custom_gradient", "lazy.switch",
-              "lazy.scan")  # regions
+              "lazy.scan", "lazy.while")  # regions
 _KIND_DEFAULTS = {"ints": (), "int": 0, "bool": False, "str": "", "dtype": F32, "scalar": 0}
 
 
@@ -216,6 +216,18 @@ def every_op_function(locs=True):
     results.extend(b.op("lazy.scan", [body.args[k0 + 2], x, body.args[k0 + 2]],
                         {"carries": 1, "xs": 1, "length": 2, "reverse": False},
                         result_types=[T((3,)), T((2, 3))], regions=[Region([loop])], loc=locs))
+    # while the rank-0 argument t < 3 (captured by the test): h = h * h
+    test, step = Block([T((3,)), T(())]), Block([T((3,))])
+    tb = Builder(test, "loop.py")
+    s0 = tb.op("lazy.sum", [test.args[0]], {"axis": (0,), "keepdims": False}, loc=locs)
+    less = tb.op("lazy.less", [s0, test.args[1]], loc=locs)
+    test.ops.append(Operation("lazy.yield", [less], []))
+    sq = Builder(step, "loop.py").op("lazy.multiply", [step.args[0], step.args[0]], loc=locs)
+    step.ops.append(Operation("lazy.yield", [sq], []))
+    results.append(b.op("lazy.while", [body.args[k0 + 2], body.args[k0 + 1]],
+                        {"carries": 1, "cond_captures": 1, "maximum_iterations": -1},
+                        result_types=[T((3,))], regions=[Region([test]), Region([step])],
+                        loc=locs))
     body.ops.append(Operation("func.return", results, []))
     return Function("every_op", body)
 

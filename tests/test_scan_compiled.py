@@ -48,10 +48,10 @@ def compiled(tree):
     return plan
 
 
-def _one_loop_kernel(plan):
+def _one_loop_kernel(plan, loop="lazy.scan"):
     assert len(plan.kernels) == 1 and not plan.numpy_ops
     (k,) = plan.kernels
-    assert [op.name for op in k.regions[0].block.ops[:-1] if op.regions] == ["lazy.scan"]
+    assert [op.name for op in k.regions[0].block.ops[:-1] if op.regions] == [loop]
     assert plan.launchers[k].explain_last()[0] == "recur"
 
 
@@ -66,6 +66,9 @@ RECURRENCES = {
     "tree": (lambda ops: (lambda c, x: ((c[0] + x["a"], c[1] + 1), (c[0] * x["b"], c[1]))),
              lambda: (np.zeros(7, "float32"), np.zeros(7, "int32")),
              lambda: {"a": XS, "b": XS[::-1].copy()}),
+    # a scalar step counter beside a vector carry, a scalar output per step
+    "counter": (lambda ops: (lambda c, x: ((c[0] + 1, c[1] * 0.5 + x), (c[0] * 2, c[1] - x))),
+                lambda: (np.int32(0), np.zeros(7, "float32")), lambda: XS),
     # float16 carries, rounded after each op as NumPy rounds them
     "half": (lambda ops: (lambda h, x: (h * np.float16(0.5) + x, h)),
              lambda: np.zeros(7, "float16"), lambda: XS.astype("float16")),
@@ -184,3 +187,48 @@ def test_elementwise_map_bodies_fuse_over_the_leading_axis(api):
     same_tree(pair, K.vectorized_map(lambda a: a[0] * a[1] + 1, (XS, XS[::-1])))
     # a reduction in the body: one call per slice
     same_tree(getattr(lo, api)(lambda x: lo.max(x), XS), getattr(K, api)(lambda x: K.max(x), XS))
+
+
+WHILES = [
+    # a counter and a scalar: Keras's own test case
+    (lambda ops: (lambda i, s: ops.less(i, 6)),
+     lambda ops: (lambda i, s: (ops.add(i, 1), ops.multiply(s, 1.5))), (0, np.float32(1.0)), None),
+    # a counter beside a vector carry, at most 7 of the 10 steps
+    (lambda ops: (lambda i, v: i < 10), lambda ops: (lambda i, v: (i + 1, v * 0.5 + XS[0])),
+     (0, np.ones(7, "float32")), 7),
+    # a scalar tolerance loop (Newton's iteration for sqrt(2)), a captured target
+    (lambda ops: (lambda x: ops.abs(x * x - 2.0) > 1e-6),
+     lambda ops: (lambda x: (x + 2.0 / x) * 0.5), np.float32(1.0), None),
+    # a tuple of three, no steps at all
+    (lambda ops: (lambda a, b, c: a > 5), lambda ops: (lambda a, b, c: (a, b, c)),
+     (np.int32(0), np.float32(1), np.zeros(3, "float32")), None),
+]
+
+
+@pytest.mark.parametrize("case", range(len(WHILES)))
+def test_while_loops_on_scalar_tests_compile_to_one_loop(case):
+    cond, body, init, limit = WHILES[case]
+    got = lo.while_loop(cond(lo), body(lo), init, maximum_iterations=limit)
+    _one_loop_kernel(compiled(got), "lazy.while")
+    same_tree(got, K.while_loop(cond(K), body(K), init, maximum_iterations=limit))
+
+
+def test_a_while_test_that_reduces_is_driven_from_python():
+    got = lo.while_loop(lambda v: lo.sum(v) < 100, lambda v: v * 2.0 + 1.0,
+                        np.ones(3, "float32"))
+    assert got.is_materialized
+    same_tree(got, K.while_loop(lambda v: K.sum(v) < 100, lambda v: v * 2.0 + 1.0,
+                                np.ones(3, "float32")))
+
+
+def test_while_ir_round_trip_and_verifier():
+    i, v = lo.while_loop(lambda i, v: i < 4, lambda i, v: (i + 1, v * 2.0), (0, XS[0]))
+    plan, _, _ = plan_of([i._value, v._value])
+    text = print_function(plan.reference)
+    func = parse_function(text)
+    assert print_function(func) == text and "lazy.while" in text
+    verifier.verify(func)
+    op = next(op for op in func.ops if op.name == "lazy.while")
+    op.regions.reverse()  # the body where the condition belongs
+    with pytest.raises(verifier.VerificationError, match="block arguments"):
+        verifier.verify(func)
