@@ -288,14 +288,22 @@ def evaluate_values(values, compiled=None):
     done = (plan, plan.ran_compiled)
     given = set() if len(outs) > 1 else None  # results merged by CSE get one buffer each
     for v, out in zip(pending, outs):
-        if type(out) is not np.ndarray or out.shape != v.type.shape or not out.flags.c_contiguous:
-            out = np.ascontiguousarray(out).reshape(v.type.shape)
-        if not out.flags.writeable or _held(out, args, plan) or \
-                given is not None and (id(out) in given or given.add(id(out))):
-            out = out.copy()  # the user may write into a result: never into shared memory
-        v.data = out
+        v.data = owned(out, v.type.shape, args, plan, given)
         v.owner = None  # drop the graph: later graphs read the buffer
         _computed_by[v] = done
+
+
+def owned(out, shape, args, plan, given=None):
+    """A plan's result `out` as an array of `shape` the user may write into:
+    copied where it is memory a result must not share (read-only, an
+    argument or a constant of the plan, or in `given`: a buffer already
+    handed out by this run, as results merged by CSE share one)."""
+    if type(out) is not np.ndarray or out.shape != shape or not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out).reshape(shape)
+    if not out.flags.writeable or _held(out, args, plan) or \
+            given is not None and (id(out) in given or given.add(id(out))):
+        out = out.copy()
+    return out
 
 
 def _held(out, args, plan):

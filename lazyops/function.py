@@ -124,10 +124,12 @@ class _Trace:
                 [arrays[i] if i is not None else data for i, data in self.slots]
             outs = self.plan.run(args)
         results = []
+        given = set() if len(self.outputs) > 1 else None
         for kind, what, shape in self.outputs:
-            a = outs[what] if kind == "run" else (arrays[what] if kind == "arg" else what)
-            if type(a) is not np.ndarray or a.shape != shape or not a.flags.c_contiguous:
-                a = np.ascontiguousarray(a).reshape(shape)
+            if kind == "run":  # writable, and never a plan's constant or an input itself
+                a = engine.owned(outs[what], shape, args, self.plan, given)
+            else:  # an input or a captured buffer returned as it is: the caller's copy
+                a = np.array(arrays[what] if kind == "arg" else what, copy=True).reshape(shape)
             results.append(a)
         return _unflatten(self.structure, results)
 

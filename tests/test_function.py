@@ -86,3 +86,19 @@ def test_forcing_while_tracing_is_refused():
         lo.function(lambda x: 3)(np.ones(3))
     with pytest.raises(TypeError, match="expected a callable"):
         lo.function(3)
+
+
+def test_results_are_writable_and_never_shared_memory():
+    """Writing into a call's results changes neither the inputs, nor a tensor
+    the function closes over, nor a constant of its plan, nor another result
+    (two equal expressions merged by CSE), nor the next call's results."""
+    c = lo.convert_to_tensor(np.arange(3, dtype="float32"))
+    f = lo.function(lambda x: (x * 2, c, x, lo.zeros((3,)), x * 2))
+    a = np.ones(3, "float32")
+    for _ in range(3):
+        outs = f(a)
+        assert all(o.flags.writeable for o in outs)
+        for o in outs:
+            o[...] = 7
+        assert [o.tolist() for o in f(a)] == [[2] * 3, [0, 1, 2], [1] * 3, [0] * 3, [2] * 3]
+        assert c.numpy().tolist() == [0, 1, 2] and a.tolist() == [1, 1, 1]
