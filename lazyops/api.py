@@ -182,7 +182,9 @@ def shape(x):
 
 def dtype(x):
     """The Keras dtype name of `x`, a plain string (no forcing)."""
-    return _tensor(x, "dtype")._value.type.dtype  # Keras's plain name, not Tensor.dtype
+    # Keras's plain name, not Tensor.dtype (a DType may reach an IR type where
+    # a function passes its argument's `.dtype` along)
+    return str(_tensor(x, "dtype")._value.type.dtype)
 
 
 def cast(x, dtype):

@@ -54,7 +54,7 @@ def test_cumsum_of_exp_times_two_is_one_kernel_with_no_intermediate():
     assert _forms(plan, t) == ["scan"]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32", "int8", "bool"])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int8", "bool"])
 def test_cumsum_dtypes_match_keras(dtype):
     import keras
     n = LONG if dtype != "float16" else 3000  # float16 overflows long sums
