@@ -3,7 +3,11 @@
 A `scan` whose body is elementwise over its carries (a recurrence such as
 `h = a * h + x_t`, each element of the carries its own independent chain) is
 traced once into the region of a `lazy.scan` op and compiled as one loop
-over the steps (see `_recurrence`). Otherwise loops are driven from Python as
+over the steps (see `_recurrence`); so is a `fori_loop` (a scan over its step
+indices) and a `while_loop` whose test reads only scalar carries (`_while`,
+a `lazy.while` op). A `map` or `vectorized_map` of an elementwise function is
+that function's ops on the whole tensors (`_vectorized`). Otherwise loops are
+driven from Python as
 Keras's NumPy backend drives them: the body is called once per step on lazy
 tensors, and each step's carries (and per-step outputs) are forced at its
 end, so the graph never grows with the number of steps. Each step's body is
