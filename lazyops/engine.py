@@ -298,6 +298,14 @@ def owned(out, shape, args, plan, given=None):
     copied where it is memory a result must not share (read-only, an
     argument or a constant of the plan, or in `given`: a buffer already
     handed out by this run, as results merged by CSE share one)."""
+    if type(out) is np.ndarray and out.base is None and given is None and out.shape == shape:
+        flags = out.flags  # the common case: a fresh array the run allocated
+        if flags.c_contiguous and flags.writeable and id(out) not in plan.constants():
+            for a in args:
+                if a is out:
+                    break
+            else:
+                return out
     if type(out) is not np.ndarray or out.shape != shape or not out.flags.c_contiguous:
         out = np.ascontiguousarray(out).reshape(shape)
     if not out.flags.writeable or _held(out, args, plan) or \
