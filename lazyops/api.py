@@ -205,7 +205,7 @@ def cast(x, dtype):
 
 
 def _cast(x, dtype):
-    if x.dtype == dtype:
+    if x._value.type.dtype == dtype:  # (the IR's name: no DType comparison on the hot path)
         return x
     return Tensor(record("cast", [x._value], {"dtype": dtype}))
 
@@ -264,7 +264,7 @@ def _operands(name, args, argnames, api, static=_STATIC_SCALARS):
             items.append(a)
         else:
             t = _tensor(a, api, n)
-            kinds.append(t.dtype)
+            kinds.append(t._value.type.dtype)  # the plain name (a DType would key caches)
             items.append(t)
     key = (name, *kinds)
     compute = _COMPUTE.get(key)
