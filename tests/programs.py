@@ -1285,6 +1285,9 @@ def _ew_bound(fn, out, xs, es, approx=False, disc=False, jump=None, overflow=Fal
                     jj = np.broadcast_to(jump(*Xc), shape)
                     unstable |= (jj != jc) & ~(np.isnan(jj) & np.isnan(jc))
             dev = np.maximum(dev, d)
+        if odt.kind in "iu":  # a float result (rsqrt of a bool) cast out of range: undefined
+            info = np.iinfo(odt)
+            unstable |= ~np.isfinite(center) | (center < info.min) | (center > info.max)
         if odt.kind != "f":
             return np.where(unstable, np.inf, 0.0)
         r = np.abs(_f64(out))
