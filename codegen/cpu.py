@@ -109,12 +109,13 @@ class _Printer(Printer):
             for t in self.plan.temps:
                 self.emit(depth, f"{t.name.lower()} = {t.name}[{lo}:{hi}]")
 
-    def element_loop(self, depth, count, base, ps):
-        p = self.plan
+    def element_loop(self, depth, count, base, stmts):
+        """`stmts` for each of `count` elements from `base` (flat position
+        `base + j`), over buffers sliced to start there."""
         self.emit(depth, f"for j in range({count}):")
-        if p.uses_index:
+        if self.plan.uses_index:
             self.emit(depth + 1, f"{INDEX} = {base}j")
-        self.stmts(depth + 1, ps.element, lambda b: f"{b.name.lower()}[j]")
+        self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
 
     def blocks(self, depth):
         self.emit(depth + 1, f"lo = b * {BLOCK}")
@@ -133,7 +134,7 @@ class _Printer(Printer):
             return
         self.emit(1, f"for b in prange((n + {BLOCK - 1}) // {BLOCK}):")
         self.blocks(1)
-        self.element_loop(2, "hi - lo", "lo + ", p.passes[0])
+        self.element_loop(2, "hi - lo", "lo + ", p.element)
 
     def _nd(self):
         p = self.plan
@@ -166,7 +167,7 @@ class _Printer(Printer):
             self.blocks(1)
             for a in ps.accs:
                 self.stmts(2, a.init())
-            self.element_loop(2, "hi - lo", "lo + ", ps)
+            self.element_loop(2, "hi - lo", "lo + ", ps.element)
             for a in ps.accs:
                 for f in a.fields:
                     self.emit(2, f"P{a.k}{f}[b] = {a.var(f)}")
@@ -192,7 +193,7 @@ class _Printer(Printer):
         for ps in p.passes:
             for a in ps.accs:
                 self.stmts(3, a.init())
-            self.element_loop(3, "n", "", ps)
+            self.element_loop(3, "n", "", ps.element)
             self.stmts(3, ps.outer)
 
     def _cols(self):
@@ -274,7 +275,7 @@ class _Printer(Printer):
         self.emit(1, "for q in prange(m * nt if nt > 1 else 0):")
         self.tile(2)
         self.stmts(2, a.init())
-        self.tile_loop(2, before)
+        self.element_loop(2, "hi - lo", "lo + ", before)
         for f in a.fields:
             self.emit(2, f"C{a.k}{f}[o, q % nt] = {a.var(f)}")
         self.emit(1, "for o in range(m if nt > 1 else 0):  # each tile's carry: serial, small")
@@ -295,8 +296,7 @@ class _Printer(Printer):
         carried chain, so one dependent update per four elements); the work
         after it, vectorized. Values of `before` that `after` reads are kept
         in buffers too (loads are read again)."""
-        (f,) = a.fields  # a sum or product: the value alone
-        acc, dt = a.var(), np_name(a.dtype)
+        acc = a.var()  # a sum or product: its state is the value alone
         self.emit(depth, f"{acc} = C{a.k}[o, q % nt] if nt > 1 else {a.init()[0].expr}")
         words = " ".join(_stmt_words(st) for st in after)
         reads = [st for st in before if isinstance(st, (Let, Load))
@@ -310,7 +310,7 @@ class _Printer(Printer):
         self.emit(d, f"c1 = min(c0 + {SCAN_CHUNK}, hi)")
         self.emit(d, "cl = c1 - c0")
         self.slices(d, "c0", "c1")  # fresh slices: indices from 0 vectorize
-        self.chunk_loop(d, before)
+        self.element_loop(d, "cl", "c0 + ", before)
         self.emit(d + 1, f"BX[j] = {wrap(step.x, a.dtype)}")
         for st in kept:
             self.emit(d + 1, f"B{st.var}[j] = {st.var}")
@@ -326,18 +326,12 @@ class _Printer(Printer):
         self.emit(d, "for j in range(cl - cl % 4, cl):")
         self.emit(d + 1, f"{acc} = {a.combine(acc, 'BX[j]')}")
         self.emit(d + 1, f"BS[j] = {acc}")
-        self.chunk_loop(d, [])
+        self.element_loop(d, "cl", "c0 + ", [])
         for st in reads:
             self.emit(d + 1, f"{st.var} = B{st.var}[j]" if isinstance(st, Let) else
                       f"{st.var} = {self.load(st.src.name.lower() + '[j]', st.src.dtype)}")
         self.emit(d + 1, f"{step.var} = {wrap('BS[j]', a.result)}")
         self.stmts(d + 1, after, lambda b: f"{b.name.lower()}[j]")
-
-    def chunk_loop(self, depth, stmts):
-        self.emit(depth, "for j in range(cl):")
-        if self.plan.uses_index:
-            self.emit(depth + 1, f"{INDEX} = c0 + j")
-        self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
 
     def tile(self, depth, sliced=True):
         """Row `o` and element range [lo, hi) of scan tile `q` (buffers sliced to it)."""
@@ -356,12 +350,6 @@ class _Printer(Printer):
                 self.emit(depth, f"{b.name.lower()} = {b.name}[o, {lo}:{hi}]")
             elif access == "col":  # the one row all rows share
                 self.emit(depth, f"{b.name.lower()} = {b.name}[{lo}:{hi}]")
-
-    def tile_loop(self, depth, stmts):
-        self.emit(depth, "for j in range(hi - lo):")
-        if self.plan.uses_index:
-            self.emit(depth + 1, f"{INDEX} = lo + j")
-        self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
 
     def _recur(self):
         p = self.plan

@@ -10,7 +10,7 @@ from numpy.lib.array_utils import byte_bounds
 
 from ..ir.interpreter import run_op
 from .cache import why_new
-from .plan import KernelInfo, build_plan
+from .plan import KernelInfo, build_plan, loop_layout, loop_result
 
 _BUILD = threading.Lock()  # the compile thread and the caller may want one kernel at once
 
@@ -158,11 +158,7 @@ class Launcher:
         scanned input is (T, n), or (T,) where one step is one value; a
         while loop's T is its iteration limit (-1: none)."""
         (op,) = self.info.loops
-        k = op.attrs["carries"]
-        if op.name == "lazy.while":
-            steps, scanned = op.attrs["maximum_iterations"], set()
-        else:
-            steps, scanned = op.attrs["length"], set(op.operands[k:k + op.attrs["xs"]])
+        _, scanned, steps = loop_layout(op)
         n, space = self.size, self.info.space
         access, args = [], []
         for v in self.info.loads:
@@ -179,14 +175,12 @@ class Launcher:
                 access.append("elem")
                 a = np.broadcast_to(a, space).reshape(n)
             args.append(_bits(a))
-        position = {r: i for i, r in enumerate(op.results)}
         results = [np.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
         outs = []
         for r, v in zip(results, self.info.outputs):
-            per_step = position[v] >= k
-            one = len(v.type.shape) == int(per_step)  # a scalar carry or step output
-            outs.append(_bits(r.reshape(((steps,) if per_step else ()) + ((1,) if one else (n,)))
-                              if not (per_step and one) else r))
+            per_step, one = loop_result(op, v)  # one: a scalar carry or step output
+            each = () if one and per_step else ((1,) if one else (n,))
+            outs.append(_bits(r.reshape(((steps,) if per_step else ()) + each)))
         return "recur", 1, tuple(access), [n, steps] + args + outs, results
 
     def _elementwise(self, arrays, access):
@@ -269,10 +263,8 @@ _MAX_REPLAYS = 64
 def _steps(loop):
     """The steps a compiled loop runs, as far as known before it runs (a
     while loop without a limit: counted as many, so it compiles)."""
-    if loop.name == "lazy.while":
-        limit = loop.attrs["maximum_iterations"]
-        return limit if limit >= 0 else 1 << 20
-    return loop.attrs["length"]
+    steps = loop_layout(loop)[2]
+    return steps if steps >= 0 else 1 << 20
 
 
 class _Replay:

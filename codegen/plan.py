@@ -635,6 +635,23 @@ class _Lowering:
         names[r] = var
 
 
+def loop_layout(op):
+    """What the plan and the launch of a compiled loop (`lazy.scan`,
+    `lazy.while`) both follow: its carry count, the operands it scans (one
+    slice per step) and its steps (a while loop's limit, -1 for none)."""
+    k = op.attrs["carries"]
+    if op.name == "lazy.while":
+        return k, set(), op.attrs["maximum_iterations"]
+    return k, set(op.operands[k:k + op.attrs["xs"]]), op.attrs["length"]
+
+
+def loop_result(op, v):
+    """(one value per step?, one value for all elements?) of loop result `v`:
+    a step output or a last carry; a scalar one is the same in every chain."""
+    per_step = op.results.index(v) >= op.attrs["carries"]
+    return per_step, len(v.type.shape) == int(per_step)
+
+
 class _RecurLowering(_Lowering):
     """The plan of a kernel holding one compiled loop (`lazy.scan`, or
     `lazy.while`) whose regions are elementwise: per element of the
@@ -649,12 +666,10 @@ class _RecurLowering(_Lowering):
         self.info, self.scalar = info, scalar
         (op,) = info.loops
         loop = op.name == "lazy.while"
-        k = op.attrs["carries"]
+        k, scanned, _ = loop_layout(op)
         inputs = [Input(f"L{i}", v.type.dtype, a) for i, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
-        position = {r: i for i, r in enumerate(op.results)}
-        outputs = [Output(f"O{i}", v.type.dtype, False, step=position[v] >= k,
-                          single=len(v.type.shape) == int(position[v] >= k))
+        outputs = [Output(f"O{i}", v.type.dtype, False, *loop_result(op, v))
                    for i, v in enumerate(info.outputs)]
         self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops,
                                  reverse=op.attrs.get("reverse", False), loop="while" if loop
@@ -664,7 +679,6 @@ class _RecurLowering(_Lowering):
         self.count = 0
         # the operands as variables: scanned slices per step, others once
         operand = {}
-        scanned = set() if loop else set(op.operands[k:k + op.attrs["xs"]])
         for v in op.operands:
             if v in operand:
                 continue

@@ -30,15 +30,9 @@ def run_op(op, args):
     """Evaluate one operation on NumPy arrays; returns a list of arrays."""
     if family(op) == KERNEL_OPS:
         return run_block(op.regions[0].block, args)
-    if op.name == "lazy.switch":  # the chosen branch only, on its captures
-        k = int(args[0])
-        counts = op.attrs["captures"]
-        first = 1 + sum(counts[:k])
-        return run_block(op.regions[k].block, args[first:first + counts[k]])
-    if op.name == "lazy.scan":
-        out = run_scan(op.regions[0].block, args, **op.attrs)
-    elif op.name == "lazy.while":
-        out = run_while(op.regions[0].block, op.regions[1].block, args, **op.attrs)
+    rule = REGION_RULES.get(op.name)
+    if rule is not None:  # control flow: its regions run here, as the rule says
+        out = rule([r.block for r in op.regions], args, **op.attrs)
     else:
         out = lookup(op.name).reference(*args, **op.attrs)
     outs = out if isinstance(out, tuple) else (out,)
@@ -46,9 +40,17 @@ def run_op(op, args):
             for o, r in zip(outs, op.results)]
 
 
-def run_scan(body, args, carries, xs, length, reverse):
-    """A `lazy.scan`: `body` run once per step on the carries, the step's
+def run_switch(branches, args, captures):
+    """A `lazy.switch`: the chosen branch only, on its captures."""
+    k = int(args[0])
+    first = 1 + sum(captures[:k])
+    return tuple(run_block(branches[k], args[first:first + captures[k]]))
+
+
+def run_scan(regions, args, carries, xs, length, reverse):
+    """A `lazy.scan`: its body run once per step on the carries, the step's
     slices and the captures; the last carries, then each output stacked."""
+    (body,) = regions
     carry, scanned = list(args[:carries]), args[carries:carries + xs]
     captured = list(args[carries + xs:])
     ys = {}
@@ -59,9 +61,10 @@ def run_scan(body, args, carries, xs, length, reverse):
                           for k in range(len(ys[0]) if ys else 0)])
 
 
-def run_while(cond, body, args, carries, cond_captures, maximum_iterations):
-    """A `lazy.while`: `body` while `cond` holds, at most `maximum_iterations`
-    times (-1: no limit); the last carries."""
+def run_while(regions, args, carries, cond_captures, maximum_iterations):
+    """A `lazy.while`: its body while its condition holds, at most
+    `maximum_iterations` times (-1: no limit); the last carries."""
+    cond, body = regions
     carry = list(args[:carries])
     tested, captured = list(args[carries:carries + cond_captures]), \
         list(args[carries + cond_captures:])
@@ -70,6 +73,10 @@ def run_while(cond, body, args, carries, cond_captures, maximum_iterations):
         carry = run_block(body, carry + captured)
         steps += 1
     return tuple(carry)
+
+
+# ops whose regions the interpreter runs: name -> rule(region blocks, operands, **attrs)
+REGION_RULES = {"lazy.switch": run_switch, "lazy.scan": run_scan, "lazy.while": run_while}
 
 
 def _region_step(op):

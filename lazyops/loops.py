@@ -71,11 +71,10 @@ def _while(cond, body, carry, maximum_iterations):
         out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
         found["new"] = [_tensor(t, "while_loop", "the body's result") for t in out]
         return [t._value for t in found["new"]]
-    try:
-        test_region, test_captures = regions.trace(test, types)
-        body_region, body_captures = regions.trace(step, types)
-    except Exception:  # noqa: BLE001 - any failure: the Python-driven loop (and its errors)
+    traced = _traced(test, types), _traced(step, types)
+    if None in traced:
         return None
+    (test_region, test_captures), (body_region, body_captures) = traced
     if found["test"] != ((), "bool") or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carry]:
         return None
@@ -164,10 +163,10 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
         found.update(carry=_structure(out[0]), y=_structure(out[1]), has_y=out[1] is not None,
                      new=new, ys=ys)
         return [t._value for t in new + ys]
-    try:
-        region, captures = regions.trace(body, [c._value.type for c in carries] + slices)
-    except Exception:  # noqa: BLE001 - any failure: the Python-driven loop (and its errors)
+    traced = _traced(body, [c._value.type for c in carries] + slices)
+    if traced is None:
         return None
+    region, captures = traced
     if found["carry"] != _structure(carry) or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carries]:
         return None  # the Python-driven loop reports the mismatch
@@ -181,6 +180,15 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     outs = iter([Tensor(r) for r in _looped("scan", operands, attrs, types, [region])])
     last = _rebuild(_structure(carry), outs)
     return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
+
+
+def _traced(fn, types):
+    """`regions.trace(fn, types)`, or None where tracing fails in any way: the
+    caller then runs `fn` step by step, as Keras does, raising its errors."""
+    try:
+        return regions.trace(fn, types)
+    except Exception:  # noqa: BLE001 - any failure: the step-by-step path decides
+        return None
 
 
 def _space(shapes):
@@ -257,10 +265,10 @@ def _vectorized(call, parts):
         out = call(args)
         found["structure"] = _structure(out)
         return [_tensor(t, "map", "f's result")._value for t in _leaves(out)]
-    try:
-        region, captures = regions.trace(body, [TensorType(space, p.dtype) for p in parts])
-    except Exception:  # noqa: BLE001 - any failure: one call per slice (and its errors)
+    traced = _traced(body, [TensorType(space, p.dtype) for p in parts])
+    if traced is None:
         return None
+    region, captures = traced
     block = region.block
     if not _elementwise_body(block, space):
         return None

@@ -312,7 +312,7 @@ def _scan_target(st, op, deps):
     (x,) = op.operands
     axes = (len(x.type.shape) - 1,)
     h = st.group(x)
-    if (h is not None and h.space == x.type.shape and not h.axes and not h.scan
+    if (h is not None and h.space == x.type.shape and not h.axes  # (a scan group has axes)
             and _compute_group(h) and _safe(h, deps)):
         h.axes, h.scan = axes, True
         return h

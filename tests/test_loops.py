@@ -6,23 +6,10 @@ import numpy as np
 import pytest
 
 import lazyops as lo
-from oracle import K, assert_same
+from oracle import K, assert_same, same_tree
 
 X = np.arange(12, dtype=np.float32).reshape(4, 3) / 4 - 1
 X[2, 1] = np.nan
-
-
-def same_tree(got, want):
-    if isinstance(want, dict):
-        assert isinstance(got, dict) and sorted(got) == sorted(want)
-        for k in want:
-            same_tree(got[k], want[k])
-    elif isinstance(want, (tuple, list)):
-        assert type(got) is type(want) and len(got) == len(want)
-        for g, w in zip(got, want):
-            same_tree(g, w)
-    else:
-        assert_same(np.asarray(lo.convert_to_numpy(got)), np.asarray(K.convert_to_numpy(want)))
 
 
 @pytest.mark.parametrize("ops_max", [None, 3])
