@@ -11,16 +11,41 @@ class Value:
     """An SSA value. `owner` is the defining Operation, a Block (block
     argument), or None for a materialized buffer / free function argument.
     `node` is the recorder's hash-consed structural key of the graph that
-    computes it (see lazyops/recording.py), None where it has none."""
+    computes it (see lazyops/recording.py), None where it has none.
 
-    __slots__ = ("type", "owner", "index", "data", "node", "__weakref__")
+    A recorded single-result op may be held as a `recipe` (name, operands,
+    attributes or None, location, signature) until something asks for its
+    `owner`: forcing a graph whose structure has a plan reads only nodes and
+    leaves, so most recorded ops are never built. `source`: what computed a
+    materialized result (the engine's record of its plan), None otherwise."""
+
+    __slots__ = ("type", "_owner", "index", "data", "node", "recipe", "source", "__weakref__")
 
     def __init__(self, type, owner=None, index=0, data=None):
         self.type = type
-        self.owner = owner
+        self._owner = owner
         self.index = index
         self.data = data
         self.node = None
+        self.recipe = None
+        self.source = None
+
+    @property
+    def owner(self):
+        op = self._owner
+        if op is None and self.recipe is not None:
+            name, operands, attrs, loc, sig = self.recipe
+            op = self._owner = Operation.__new__(Operation)
+            op.name, op.operands, op.attrs, op.regions, op.loc, op.sig = \
+                name, operands, {} if attrs is None else attrs, [], loc, sig
+            op.results = [self]
+            self.recipe = None
+        return op
+
+    @owner.setter
+    def owner(self, op):
+        self._owner = op
+        self.recipe = None
 
     @property
     def shape(self):

@@ -336,38 +336,63 @@ def _fast_binary(name, x1, x2):
     """The common calls of a binary op, recorded without the general path:
     tensors and NumPy arrays of one dtype, and Python scalars that need no
     cast of the tensor. None for anything else."""
-    if type(x1) is not Tensor:
-        if type(x1) is np.ndarray:
-            x1 = _fast_input(x1)
-            if x1 is None:
+    t1 = type(x1)
+    if t1 is Tensor:
+        v1 = x1._value
+    elif t1 is np.ndarray:
+        v1 = _fast_input(x1)
+        if v1 is None:
+            return None
+    else:
+        return None
+    t2 = type(x2)
+    if t2 is float or t2 is int:
+        v2 = _FAST_SCALARS.get((name, v1.type.dtype, x2, t2))
+        if v2 is None:
+            v2 = _fast_scalar(name, v1.type.dtype, x2, t2)
+            if v2 is None:
+                return None
+    else:
+        if t2 is Tensor:
+            v2 = x2._value
+        elif t2 is np.ndarray:
+            v2 = _fast_input(x2)
+            if v2 is None:
                 return None
         else:
             return None
-    v1 = x1._value
-    d1 = v1.type.dtype
-    t2 = type(x2)
-    if t2 is Tensor or t2 is np.ndarray:
-        if t2 is np.ndarray:
-            x2 = _fast_input(x2)
-            if x2 is None:
-                return None
-        v2 = x2._value
+        d1 = v1.type.dtype
         if v2.type.dtype != d1 or _COMPUTE.get((name, d1, d1)) != d1:
             return None
-    elif t2 is float or t2 is int:
-        if _COMPUTE.get((name, d1, t2)) != d1 or name in _COMPARISONS:
-            return None
-        v2 = _scalar_value(x2, d1, _STATIC_SCALARS, name)
-    else:
-        return None
     v = record_binary(name, v1, v2, 3)   # record_binary <- here <- f <- user
     return None if v is None else Tensor(v)
 
 
+# (op, tensor dtype, Python scalar, its type) -> the scalar's Value, where
+# the op computes in the tensor's dtype
+_FAST_SCALARS = {}
+
+
+def _fast_scalar(name, dtype, x, kind):
+    """The Value of Python scalar `x` beside a `dtype` tensor in `name`, or
+    None where it takes the general path (a cast, a wide comparison). Kept in
+    `_FAST_SCALARS` except for zeros and NaN, which a dict cannot tell apart
+    (-0.0 == 0.0) or find (nan != nan)."""
+    if _COMPUTE.get((name, dtype, kind)) != dtype or name in _COMPARISONS:
+        return None
+    v = _scalar_value(x, dtype, _STATIC_SCALARS, name)
+    if x != 0 and x == x:
+        if len(_FAST_SCALARS) >= 4096:
+            _FAST_SCALARS.clear()
+        _FAST_SCALARS[(name, dtype, x, kind)] = v
+    return v
+
+
 def _fast_input(a):
-    """A NumPy array as `convert_to_tensor` makes it, where no cast is needed."""
+    """The leaf of a NumPy array as `convert_to_tensor` makes it, where no
+    cast is needed; None otherwise."""
     if a.dtype in _KEPT_DTYPES and a.flags.aligned:
-        return Tensor(inputs.reference(a))
+        return inputs.reference(a)
     return None
 
 

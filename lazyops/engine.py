@@ -6,7 +6,6 @@ skips passes and scheduling; kernels are cached by structure in
 `codegen.cache`, so a pipeline on new sizes compiles nothing.
 """
 import time
-import weakref
 
 import numpy as np
 
@@ -26,8 +25,6 @@ _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
 _TRIALS = 5  # timed compiled runs of a small plan before it picks its path
-# forced value -> (plan, ran compiled?): explain() shows what computed it
-_computed_by = weakref.WeakKeyDictionary()
 
 
 class Plan:
@@ -290,7 +287,7 @@ def evaluate_values(values, compiled=None):
     for v, out in zip(pending, outs):
         v.data = owned(out, v.type.shape, args, plan, given)
         v.owner = None  # drop the graph: later graphs read the buffer
-        _computed_by[v] = done
+        v.source = done
 
 
 def owned(out, shape, args, plan, given=None):
@@ -341,7 +338,7 @@ def _run_reporting(plan, args, compiled, level):
 
 def computed_by(value):
     """(plan, ran compiled?) that computed a forced value, or None."""
-    return _computed_by.get(value)
+    return value.source
 
 
 def _report(plan, timings, total, level):

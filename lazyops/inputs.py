@@ -22,12 +22,14 @@ _WATCHED = weakref.WeakKeyDictionary()
 # id(array) -> its leaf, while some graph holds the leaf (which holds the
 # array, so the id cannot be reused meanwhile): the same array passed to
 # several ops is one graph input, read once by a fused kernel.
-_LEAVES = {}  # id(array) -> weak reference to its leaf (removed when the leaf dies)
+_LEAVES = {}  # id(array) -> weak reference to its leaf; dead ones are swept in bulk
+_SWEEP = [1 << 12]  # sweep the dead references past this many entries
 
 
-def _forget(ref, key):
-    if _LEAVES.get(key) is ref:
+def _sweep():
+    for key in [k for k, ref in _LEAVES.items() if ref() is None]:
         del _LEAVES[key]
+    _SWEEP[0] = max(1 << 12, 2 * len(_LEAVES))
 
 
 def as_array(x):
@@ -63,7 +65,11 @@ def reference(a):
     v = None if ref is None else ref()
     if v is None or v.data is not a:
         v = leaf(a)
-        _LEAVES[key] = weakref.ref(v, lambda r: _forget(r, key))
+        if len(_LEAVES) > _SWEEP[0]:
+            _sweep()
+        # no callback: a dead reference is replaced or swept, more cheaply
+        # than a callback per leaf would remove it
+        _LEAVES[key] = weakref.ref(v)
     if config.SETTINGS["check_inputs"] and v not in _WATCHED:
         _WATCHED[v] = (_checksum(a), user_location(), "input")
     return v

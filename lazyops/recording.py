@@ -79,13 +79,20 @@ def record(name, operands, attrs=None, result_types=None):
             full, result_types, sig, _ = _inferred[key] = _infer(name, operands, attrs)
     else:
         full = lookup(name).full_name
-    op = Operation.detached(full, list(operands), result_types, attrs, user_location(2), sig)
-    if TRACES:
-        TRACES[-1].add(op)
-    if len(op.results) != 1:
-        return op.results
-    r = op.results[0]
-    r.node = _node(op)
+        sig = signature(full, attrs, result_types)
+    loc = user_location(2)
+    if len(result_types) != 1 or TRACES:
+        op = Operation.detached(full, list(operands), result_types, attrs, loc, sig)
+        if TRACES:
+            TRACES[-1].add(op)
+        if len(op.results) != 1:
+            return op.results
+        r = op.results[0]
+        r.node = _node(op.signature(), operands)
+        return r
+    r = Value(result_types[0])
+    r.recipe = (full, list(operands), attrs, loc, sig)
+    r.node = _node(sig, operands)
     return r
 
 
@@ -99,18 +106,12 @@ def record_binary(name, a, b, depth):
         return None
     f = sys._getframe(depth)
     loc = _locations.get((f.f_code, f.f_lineno)) or user_location(depth + 1)
-    op = _new_operation(Operation)
-    op.name, op.operands, op.attrs, op.regions, op.loc, op.sig = \
-        entry[0], [a, b], {}, [], loc, entry[2]
-    r = Value(entry[1][0], op)
-    op.results = [r]
+    r = Value(entry[1][0])
+    r.recipe = (entry[0], [a, b], None, loc, entry[2])
     r.node = _binary_node(entry[3], a, b)
     if TRACES:
-        TRACES[-1].add(op)
+        TRACES[-1].add(r.owner)
     return r
-
-
-_new_operation = object.__new__
 
 
 def _infer(name, operands, attrs):
@@ -152,11 +153,10 @@ def _part(v):
     return (t.shape, t.dtype), (v,), _NEVER
 
 
-def _node(op):
-    operands = op.operands
+def _node(sig, operands):
+    """The node of an op of signature `sig` over `operands`."""
     if len(operands) != 2:
-        return _general_node(op)
-    sig = op.sig or op.signature()
+        return _general_node(sig, operands)
     return _binary_node(_ids.get(sig) or _intern(sig), *operands)
 
 
@@ -200,12 +200,12 @@ def _binary_node(sig, a, b):
     return _ids.get(key) or _intern(key), leaves, epoch
 
 
-def _general_node(op):
+def _general_node(sig, operands):
     """`_node` for any number of operands."""
-    epoch = FORCES[0] if op.operands else _NEVER
-    key = [op.sig or op.signature(), None]
+    epoch = FORCES[0] if operands else _NEVER
+    key = [sig, None]
     index = {}  # leaf -> position
-    for o in op.operands:
+    for o in operands:
         p = _part(o)
         if p is None:
             return None
@@ -227,11 +227,15 @@ def _intern(key):
     return nid
 
 
-_names = {}  # NumPy dtype -> its name (dtype.name is slow)
+_leaf_types = {}  # (shape, NumPy dtype) -> its TensorType (dtype.name is slow)
 
 
 def leaf(array):
     """A Value holding a materialized buffer."""
-    dt = array.dtype
-    name = _names.get(dt) or _names.setdefault(dt, dt.name)
-    return Value(TensorType(array.shape, name), data=array)
+    key = (array.shape, array.dtype)
+    t = _leaf_types.get(key)
+    if t is None:
+        if len(_leaf_types) > 1 << 12:
+            _leaf_types.clear()
+        t = _leaf_types[key] = TensorType(array.shape, array.dtype.name)
+    return Value(t, None, 0, array)
