@@ -10,6 +10,7 @@ from numpy.lib.array_utils import byte_bounds
 
 from ..ir.interpreter import run_op
 from .cache import why_new
+from .pieces import Split, piecewise
 from .plan import KernelInfo, build_plan, loop_layout, loop_result
 
 _BUILD = threading.Lock()  # the compile thread and the caller may want one kernel at once
@@ -19,7 +20,13 @@ class Launcher:
     """Launches one kernel. A launch's layout is (form, rank, access, serial):
     each layout is its own compiled function. `settings` (the engine's live
     settings) gives `serial_work`: a kernel over fewer elements runs on one
-    thread, where waking the others costs more than they save."""
+    thread, where waking the others costs more than they save. A kernel
+    holding a concatenation gets a `Piecewise` launcher."""
+
+    def __new__(cls, kernel, target, settings=None):
+        if cls is Launcher and piecewise(kernel):
+            cls = Piecewise
+        return super().__new__(cls)
 
     def __init__(self, kernel, target, settings=None):
         self.info = KernelInfo(kernel)
@@ -34,9 +41,9 @@ class Launcher:
         self.fns = {}
         self.replays = {}  # (serial, argument strides) -> _Replay, or None where none fits
 
-    def _layout(self, args):
+    def _layout(self, args, dests=None):
         """(layout, call arguments, result arrays) of a launch on `args`."""
-        form, rank, access, call_args, results = self.configure(args)
+        form, rank, access, call_args, results = self.configure(args, dests)
         serial = self.size < self.settings.get("serial_work", 0)
         return (form, rank, access, serial), call_args, results
 
@@ -50,13 +57,13 @@ class Launcher:
                                                                 self._why(layout))
         return fn
 
-    def ahead(self, args):
+    def ahead(self, args, dests=None):
         """A job that compiles the kernel a launch on `args` needs, without
         running it (see `codegen.background`); None where the target cannot."""
         describe = getattr(self.target, "describe", None)
         if describe is None:
             return None
-        layout, call_args, _ = self._layout(args)
+        layout, call_args, _ = self._layout(args, dests)
         described = describe(call_args)
         return lambda: self.target.precompile(self._fn(layout), described)
 
@@ -90,17 +97,23 @@ class Launcher:
     def source(self, form, rank, access, serial=False):
         return self.target.print_plan(self.plan(form, rank, access, serial))
 
-    def explain_for(self, args):
+    def explain_for(self, args, dests=None):
         """(form, loop plan, generated source) a launch on `args` would use."""
-        layout, _, _ = self._layout(args)
+        layout, _, _ = self._layout(args, dests)
         plan = self.plan(*layout)
         return layout[0], plan, self.target.print_plan(plan)
 
-    def __call__(self, args):
-        key = [self.size < self.settings.get("serial_work", 0)]  # serial?
-        for a in args:
-            key.append(a.strides)  # the plan fixes shapes and dtypes
-        key = tuple(key)
+    def __call__(self, args, dests=None):
+        """The results of a launch on `args`. `dests`: per result, None or
+        the array to write it into (a piece's box of a concatenation's
+        result: such launches configure each time)."""
+        if dests is not None:
+            layout, call_args, results = self._layout(args, dests)
+            self.launch(self._fn(layout), call_args)
+            self.last = layout
+            return results
+        # serial? and the arguments' strides: the plan fixes shapes and dtypes
+        key = (self.size < self.settings.get("serial_work", 0), *[a.strides for a in args])
         replay = self.replays.get(key, False)
         if replay:
             call_args, results = replay(args)
@@ -126,9 +139,9 @@ class Launcher:
         plan = self.plan(*last)
         return last[0], plan, self.target.print_plan(plan)
 
-    def configure(self, args):
+    def configure(self, args, dests=None):
         """Form, rank, input access kinds (see `plan.Input`), call arguments
-        and result arrays."""
+        and result arrays (`dests`: see `__call__`; elementwise kernels only)."""
         info = self.info
         env = dict(zip(self.block.args, args))
         for op in info.prelude:
@@ -150,7 +163,9 @@ class Launcher:
                 arrays.append(a if a.shape == space else np.broadcast_to(a, space))
         arrays = [_bits(a) for a in arrays]
         if not info.reductions and not info.scans:
-            return self._elementwise(arrays, tuple(access))
+            return self._elementwise(arrays, tuple(access), dests)
+        if dests is not None:
+            raise ValueError("launch: only elementwise kernels write into given arrays")
         return self._reduce(arrays, access)
 
     def _recur(self, env):
@@ -183,12 +198,13 @@ class Launcher:
             outs.append(_bits(r.reshape(((steps,) if per_step else ()) + each)))
         return "recur", 1, tuple(access), [n, steps] + args + outs, results
 
-    def _elementwise(self, arrays, access):
+    def _elementwise(self, arrays, access, dests=None):
         info, space = self.info, self.info.space
-        results = [np.empty(space, v.type.dtype) for v in info.outputs]
+        results = [np.empty(space, v.type.dtype) if d is None else d
+                   for v, d in zip(info.outputs, dests or [None] * len(info.outputs))]
         outs = [_bits(o) for o in results]
         loads = [a for a, k in zip(arrays, access) if k == "elem"]
-        if all(a.flags.c_contiguous for a in loads):
+        if all(a.flags.c_contiguous for a in loads + outs):
             n = self.size
             rank = 1 if space else 0
             return "flat", rank, access, [n] + [a.reshape(-1) for a in arrays + outs], results
@@ -258,6 +274,94 @@ class Launcher:
 
 
 _MAX_REPLAYS = 64
+
+
+class Piecewise(Launcher):
+    """Launches a kernel holding a concatenation: one launch per piece's
+    box (see `codegen/pieces.py`), each writing its share of the results
+    over the whole space into that box of buffers allocated once here; a
+    box holding another concatenation is split again by its own launcher."""
+
+    def __init__(self, kernel, target, settings=None):
+        self.kernel = kernel
+        self.split = Split(kernel)
+        self.target = target
+        self.settings = settings or {}
+        self.parts = [Launcher(s.kernel, target, settings) for s in self.split.segments]
+        self.size = self.work = int(np.prod(self.split.space, dtype=np.int64))
+        self.replays = {}
+
+    def _boxes(self, dests):
+        """The result arrays (`dests` where given) and, per segment, its
+        launch's `dests`: its box of each result over the whole space."""
+        space, pieces = self.split.space, self.split.pieces
+        results = [None if p is not None else np.empty(space, v.type.dtype)
+                   if d is None else d
+                   for p, v, d in zip(pieces, self.kernel.results,
+                                      dests or [None] * len(pieces))]
+        boxes = [[results[i][s.box] for i in s.whole] + [None] * len(s.piece)
+                 for s in self.split.segments]
+        return results, boxes
+
+    def _each(self, dests):
+        """(segment, its launcher, its dests) of the segments with elements."""
+        results, boxes = self._boxes(dests)
+        return results, [(s, p, b) for s, p, b in zip(self.split.segments, self.parts, boxes)
+                         if s.size]
+
+    def __call__(self, args, dests=None):
+        results, parts = self._each(dests)
+        for seg, part, boxes in parts:
+            outs = part(args, boxes)
+            for i, r in zip(seg.piece, outs[len(seg.whole):]):
+                results[i] = r
+        for i, t in enumerate(self.split.pieces):  # an empty piece's values
+            if results[i] is None:
+                results[i] = np.empty(t.shape, t.dtype)
+        return results
+
+    def ahead(self, args, dests=None):
+        _, parts = self._each(dests)
+        jobs = [part.ahead(args, boxes) for _, part, boxes in parts]
+        if None in jobs:
+            return None
+        return lambda: [job() for job in jobs]
+
+    def explain_for(self, args, dests=None):
+        _, parts = self._each(dests)
+        return self._shown([(seg, part.explain_for(args, boxes)) for seg, part, boxes in parts])
+
+    def explain_last(self):
+        shown = [(seg, part.explain_last()) for seg, part in zip(self.split.segments, self.parts)]
+        shown = [(seg, e) for seg, e in shown if e is not None]
+        return self._shown(shown) if shown else None
+
+    def _shown(self, shown):
+        plan = PiecesPlan(self.split.axis, [(seg, e[1]) for seg, e in shown])
+        source = "\n".join(f"# piece {seg.index}\n{e[2]}" for seg, e in shown)
+        return "pieces", plan, source
+
+    def configure(self, args, dests=None):
+        raise TypeError("launch: a kernel holding a concatenation launches piece by piece")
+
+
+class PiecesPlan:
+    """What `explain()` shows of a kernel launched piece by piece: each
+    piece's box and loop plan."""
+
+    def __init__(self, axis, plans):
+        self.axis, self.plans = axis, plans
+        self.passes = [None]  # elementwise: one pass per box
+
+    def text(self):
+        lines = [f"form pieces: one elementwise launch per piece of the concatenation along "
+                 f"axis {self.axis}"]
+        for seg, plan in self.plans:
+            box = seg.box[self.axis]
+            lines.append(f"  piece {seg.index}: elements {box.start}..{box.stop - 1} along "
+                         f"axis {self.axis}")
+            lines += ["    " + line for line in plan.text().splitlines()]
+        return "\n".join(lines)
 
 
 def _steps(loop):

@@ -46,6 +46,8 @@ class Plan:
         self.steps, self.returns, direct = _steps(self.scheduled)
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         self.direct = direct and not self.numpy_ops
+        # a direct plan's kernel launcher, called without the sweep
+        self.launcher = self.launchers[self.steps[0][0]] if self.direct else None
         self.program = None  # the interpreter's prepared form, made on first use
         self._constants = None  # see `constants`
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
@@ -85,10 +87,14 @@ class Plan:
                 compiled = False
         self.ran_compiled = compiled
         if not compiled:
-            if self.program is None:
-                self.program = Program(self.reference)
-            return self.program.run(args)
+            program = self.program
+            if program is None:
+                program = self.program = Program(self.reference)
+            fast = program.fast  # its straight-line form, once it has one
+            return fast(*args) if fast is not None else program.run(args)
         if timings is None:
+            if self.launcher is not None:
+                return self.launcher(args)
             return self._sweep(args, self._launch)
         return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
 
@@ -246,7 +252,10 @@ def plan_of(values):
     recorded node is fresh finds its plan by the node's id; otherwise the
     graph is walked, and the function is built only when no plan exists for
     its structure."""
-    pending = _pending(values)
+    if len(values) == 1:  # the common force: one tensor
+        pending = values if values[0].data is None else []
+    else:
+        pending = _pending(values)
     if not pending:
         return None, pending, []
     node = pending[0].node if len(pending) == 1 else None

@@ -175,9 +175,10 @@ def test_hot_small_plan_keeps_the_faster_path(faster, monkeypatch):
         f, want = (lambda t: (t * 3.0 - 0.5) * 0.75 + t), (x * three - half) * quarters + x
     if faster == "interpreter":  # make compiled launches slower than any interpreted run
         import time
-        real = engine.Plan._launch
-        monkeypatch.setattr(engine.Plan, "_launch",
-                            lambda self, op, vals: (time.sleep(0.01), real(self, op, vals))[1])
+        from lazyops.codegen.launch import Launcher
+        real = Launcher.__call__
+        monkeypatch.setattr(Launcher, "__call__",
+                            lambda self, args: (time.sleep(0.01), real(self, args))[1])
     with lo.config.override(tiered=True, hot_seconds=1e-9, serial_work=1 << 14):
         plan, outs = _small_plan_runs(f, x, 3 + engine._TRIALS)
     assert plan.work < lo.config.get("small_work")
