@@ -116,8 +116,13 @@ class _Trace:
                 self.outputs.append(("arg", position[id(v.data)], v.type.shape))
             else:
                 self.outputs.append(("const", v.data, v.type.shape))
+        self.single = self.structure is None and self.as_given and self.outputs[0][:2] == ("run", 0)
 
     def run(self, arrays):
+        if self.single:  # one tensor computed from the inputs as given
+            args = list(arrays)
+            plan = self.plan
+            return engine.owned(plan.run(args)[0], self.outputs[0][2], args, plan)
         outs = []
         if self.plan is not None:
             args = list(arrays) if self.as_given else \
