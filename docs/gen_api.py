@@ -190,7 +190,7 @@ Results match `keras.ops` on its NumPy backend in value, shape and dtype
 - **`dtype(x)`** is Keras's plain string, while `Tensor.dtype` is a `str`
   subclass that also equals NumPy dtypes (`t.dtype == np.float32`).
 - **Runs on NumPy.** Library ops (`matmul`, `dot`, `einsum`, `sort`,
-  `argsort`, `top_k`, `concatenate`, `pad`, `take`, scatters, `median`,
+  `argsort`, `top_k`, `pad` other than constant, `take`, scatters, `median`,
   `quantile`, `norm`, `slogdet`, segment ops, ...) and every op on complex64
   or float8 values run as NumPy steps between the compiled kernels
   ([ops.md](ops.md) marks each)."""

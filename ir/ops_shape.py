@@ -1,11 +1,13 @@
 """Shape and data-movement ops beyond reshape, transpose, broadcast_to and
 slice. Views (diagonal, sliding windows) are index maps applied at launch,
-as the others are; the library ops (concatenate, pad, repeat, gathers and
+as the others are; `concatenate` is piecewise (each element is one
+operand's: it fuses with the work around it, see `codegen/pieces.py`); the
+library ops (pad in modes other than constant, repeat, gathers and
 scatters, linspace) are kernel boundaries that NumPy computes."""
 import numpy as np
 
 from .ops import _reg
-from .registry import LIBRARY, VIEW
+from .registry import LIBRARY, PIECEWISE, VIEW
 from .shapes import broadcast_shapes
 from .types import TensorType
 
@@ -46,8 +48,14 @@ def _concat_infer(types, attrs):
     return [TensorType(tuple(shape), types[0].dtype)]
 
 
-_reg("concatenate", [LIBRARY], None, attrs={"axis": "int"}, infer=_concat_infer,
-     reference=lambda *xs, axis: np.concatenate(xs, axis=axis))
+def _concat_pieces(types, attrs):
+    axis = attrs["axis"]
+    offsets = np.cumsum([0] + [t.shape[axis] for t in types[:-1]])
+    return axis, [int(o) for o in offsets]
+
+
+_reg("concatenate", [PIECEWISE], None, attrs={"axis": "int"}, infer=_concat_infer,
+     pieces=_concat_pieces, reference=lambda *xs, axis: np.concatenate(xs, axis=axis))
 
 
 def _pad_ref(x, *value, widths, mode):
@@ -56,7 +64,8 @@ def _pad_ref(x, *value, widths, mode):
     return np.pad(x, pairs, mode=mode, **kw)
 
 
-# pad(x[, value]): widths are (before, after) pairs, flattened
+# pad(x[, value]): widths are (before, after) pairs, flattened; the front end
+# records the constant mode as concatenations, which fuse
 _reg("pad", [LIBRARY], None, attrs={"widths": "ints", "mode": "str"},
      infer=lambda types, attrs: [TensorType(
          tuple(d + a + b for d, a, b in zip(types[0].shape, attrs["widths"][::2],

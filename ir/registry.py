@@ -21,12 +21,14 @@ LOOP = "Loop"  # a loop over steps running its region (keras.ops.scan)
 STRUCTURAL = "Structural"  # kernel, return, yield, constant
 EXACT = "Exact"  # one correctly rounded arithmetic op: recomputed, it gives the same bits
 GRADIENT = "Gradient"  # carries a traced gradient region (custom_gradient)
+PIECEWISE = "Piecewise"  # its operands laid side by side along one axis (concatenate)
 
 # Op families: the scheduler, codegen, the interpreter and explain ask an op's
 # family, never its name (tinygrad's GroupOp). Derived from the traits.
 ELEMENTWISE_OPS, REDUCTION_OPS, VIEW_OPS = "elementwise", "reduction", "view"
 SOURCE_OPS, CONSTANT_OPS, LIBRARY_OPS = "source", "constant", "library"
 SCAN_OPS = "scan"
+PIECEWISE_OPS = "piecewise"
 LOOP_OPS = "loop"
 KERNEL_OPS, TERMINATOR_OPS = "kernel", "terminator"
 COMPOSITE_OPS = "composite"  # decomposed into primitives by a pass before scheduling
@@ -88,6 +90,7 @@ class OpDef:
     decompose: Callable = None     # composites: (rewriter, operands, attrs) -> result values
     conditions: Callable = None    # elementwise: attrs -> how many leading operands are bool conditions
     mixed_dtypes: bool = False     # elementwise operands of their own dtypes (the op converts them)
+    pieces: Callable = None        # piecewise: (operand types, attrs) -> (axis, offset of each operand)
 
     @property
     def full_name(self):
@@ -113,7 +116,8 @@ class OpDef:
         if self.has(STRUCTURAL):
             return CONSTANT_OPS if self.has(SOURCE) else self.structural
         for trait, fam in ((ELEMENTWISE, ELEMENTWISE_OPS), (REDUCTION, REDUCTION_OPS),
-                           (VIEW, VIEW_OPS), (SOURCE, SOURCE_OPS), (LIBRARY, LIBRARY_OPS),
+                           (VIEW, VIEW_OPS), (SOURCE, SOURCE_OPS), (PIECEWISE, PIECEWISE_OPS),
+                           (LIBRARY, LIBRARY_OPS),
                            (SCAN, SCAN_OPS), (LOOP, LOOP_OPS)):
             if self.has(trait):
                 return fam

@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from .api import (_cast, _shape_arg, _tensor, arange, broadcast_to, convert_to_tensor,
-                  expand_dims, reshape, transpose, zeros, zeros_like)
+                  expand_dims, full, reshape, transpose, zeros, zeros_like)
 from .indexing import getitem
 from .inputs import as_array, forced_at_call
 from .ir import dtypes as D
@@ -244,7 +244,7 @@ def _common(op, xs, names):
 def concatenate(xs, axis=0):
     """The tensors of `xs` joined along an existing `axis`, in their common dtype.
 
-    A library op (NumPy) between kernels."""
+    Fuses with the elementwise work computing the pieces and reading the result."""
     xs = list(xs)
     if not xs:
         raise ValueError("concatenate: need at least one tensor")
@@ -393,7 +393,10 @@ _PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "m
 
 def pad(x, pad_width, mode="constant", constant_values=None):
     """`x` padded by `pad_width` with NumPy's `mode`s ("constant" with
-    `constant_values`, "edge", "reflect", ...); a library op between kernels."""
+    `constant_values`, "edge", "reflect", ...). The constant mode with one
+    value is a concatenation with blocks of that value along each padded
+    axis (it fuses with the work around it); other modes are a library op
+    between kernels."""
     x = _tensor(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: unknown `mode` {mode!r}; one of {', '.join(_PAD_MODES)}")
@@ -407,9 +410,19 @@ def pad(x, pad_width, mode="constant", constant_values=None):
                          f"{x.ndim}") from None
     if (pairs < 0).any():
         raise ValueError(f"pad: `pad_width` must be non-negative, got {pad_width!r}")
+    value = None if constant_values is None else np.asarray(constant_values).astype(x.dtype)
+    if mode == "constant" and (value is None or value.ndim == 0) \
+            and not D.is_complex(x.dtype) and x.dtype not in D.FLOAT8:
+        fill = 0 if value is None else value
+        for a in reversed(range(x.ndim)):  # the last axis innermost: outer blocks are whole rows
+            blocks = [full(x.shape[:a] + (int(w),) + x.shape[a + 1:], fill, x.dtype, "pad")
+                      if w else None for w in pairs[a]]
+            parts = [p for p in (blocks[0], x, blocks[1]) if p is not None]
+            x = concatenate(parts, axis=a) if len(parts) > 1 else x
+        return x
     operands = [x._value]
-    if constant_values is not None:
-        operands.append(leaf(np.asarray(constant_values).astype(x.dtype)))
+    if value is not None:
+        operands.append(leaf(value))
     return Tensor(record("pad", operands, {"widths": [int(v) for v in pairs.reshape(-1)],
                                            "mode": mode}))
 

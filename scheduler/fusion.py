@@ -24,11 +24,18 @@ Rules (see docs/architecture.md):
   work before and after it inside; a group holds one scan and no reductions;
 - a compiled loop (`lazy.scan` with an elementwise body) is a kernel of its
   own, over the carries' shape;
+- a concatenation starts a group over its result, into which the
+  elementwise groups computing its pieces fold (each group exactly the
+  work of one piece); elementwise ops over the result join it as for any
+  group, but never read a piece's values nor count elements (iota), since
+  codegen launches the kernel piece by piece (`codegen/pieces.py`); it
+  holds no reduction or scan; a group holding nothing but concatenations
+  stays NumPy's copy;
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
 from ..ir.dtypes import FLOAT8, is_complex
-from ..ir.registry import family, lookup
+from ..ir.registry import PIECEWISE_OPS, SOURCE_OPS, family, lookup
 from ..ir.shapes import reduced_shape
 
 
@@ -42,24 +49,27 @@ class Group:
     """Ops that become one kernel. `outer` holds the values computed once per
     outer index (reduction results and the epilogue computed from them);
     `reads` the values the group loads from memory; `scan`: whether the
-    group holds a scan (along `axes`, the last one) rather than reductions."""
-    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads", "scan")
+    group holds a scan (along `axes`, the last one) rather than reductions;
+    `pieces`: None, or (a group holding a concatenation) the values its
+    pieces compute, which no op over the whole result may read."""
+    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads", "scan", "pieces")
 
     def __init__(self, gid, space, axes=(), scan=False):
         self.id, self.space, self.axes = gid, tuple(space), tuple(axes)
         self.ops, self.anc, self.outer, self.reads = [], set(), set(), set()
         self.scan = scan
+        self.pieces = None
 
 
 # how fusion treats each op family; others (terminators, kernels) stay as they are
 _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise": "elementwise",
          "source": "elementwise", "library": "library", "kernel": "other", "terminator": "other",
-         "scan": "scan", "loop": "loop"}
+         "scan": "scan", "loop": "loop", "piecewise": "concat"}
 
 
 def _kind(op):
     k = _KIND[family(op)]
-    if k in ("elementwise", "reduce", "scan") and any(  # complex, float8: NumPy steps
+    if k in ("elementwise", "reduce", "scan", "concat") and any(  # complex, float8: NumPy steps
             is_complex(v.type.dtype) or v.type.dtype in FLOAT8
             for v in op.operands + op.results):
         return "library"
@@ -184,13 +194,15 @@ def partition(func, kind=None):
             g = g or _elementwise_target(st, op, deps)
         elif kind == "scan":
             g = _scan_target(st, op, deps)
+        elif kind == "concat":
+            g = _concat_target(st, op, deps)
         elif kind == "loop":  # a compiled loop stands alone: its own kernel, over its carries
             g = st.new_group(max((r.type.shape for r in op.results[:op.attrs["carries"]]),
                                  key=len))
         else:
             g = _reduction_target(st, op, deps)
             outer = True
-        st.depend(g, [h for h in deps if h is not g])
+        st.depend(g, [h for h in deps if h is not g and h.ops])  # (merged groups are empty)
         g.ops.append(op)
         g.reads |= set(st.roots(op))
         st.group_of[op] = g
@@ -227,6 +239,8 @@ def _epilogue_target(st, op, deps):
 def _can_join(g, op, deps):
     if g.space != op.results[0].type.shape or not _compute_group(g):
         return False
+    if g.pieces is not None and (family(op) == SOURCE_OPS or any(v in g.pieces for v in op.operands)):
+        return False
     if any(v in g.outer and not _per_row(g, v) for v in op.operands):
         return False
     return _safe(g, deps)
@@ -249,6 +263,8 @@ def _sibling(st, op, deps, space, fits):
     if not roots:
         return None
     for g in reversed(st.groups[-16:]):
+        if g.pieces is not None and family(op) == SOURCE_OPS:
+            continue
         if (_compute_group(g) and g.space == space and fits(g) and g.reads & set(roots)
                 and _safe(g, deps) and all(st.group(v) is not g for v in roots.values())):
             return g
@@ -268,10 +284,19 @@ def _elementwise_target(st, op, deps):
         return g or st.new_group(shape)
     g = joinable[0]
     for h in joinable[1:]:
-        if (g.id not in h.anc and h.id not in g.anc and len(g.ops) + len(h.ops) < MAX_OPS
-                and (not g.axes or not h.axes or (g.axes == h.axes and not g.scan and not h.scan))):
+        if g.id not in h.anc and h.id not in g.anc and len(g.ops) + len(h.ops) < MAX_OPS \
+                and _mergeable(g, h):
             _merge(st, g, h)
     return g
+
+
+def _mergeable(g, h):
+    """Whether independent groups `g` and `h` over one space may be one kernel."""
+    if g.pieces is None and h.pieces is None:
+        return not g.axes or not h.axes or (g.axes == h.axes and not g.scan and not h.scan)
+    other = h if g.pieces is not None else g  # its ops would run over the whole result
+    return other.pieces is None and not other.axes and not other.scan \
+        and not any(family(op) == SOURCE_OPS for op in other.ops)
 
 
 def _merge(st, g, h):
@@ -287,6 +312,8 @@ def _merge(st, g, h):
     g.reads |= h.reads
     g.axes = g.axes or h.axes
     g.scan = g.scan or h.scan
+    if h.pieces is not None:
+        g.pieces = (g.pieces or set()) | h.pieces
     for op in h.ops:
         st.group_of[op] = g
     h.ops = []
@@ -297,10 +324,11 @@ def _reduction_target(st, op, deps):
     axes = tuple(op.attrs["axis"])
     h = st.group(x)
     if (h is not None and h.space == x.type.shape and h.axes in ((), axes) and not h.scan
-            and x not in h.outer and _compute_group(h) and _safe(h, deps)):
+            and h.pieces is None and x not in h.outer and _compute_group(h) and _safe(h, deps)):
         h.axes = axes
         return h
-    g = _sibling(st, op, deps, x.type.shape, lambda g: g.axes in ((), axes) and not g.scan)
+    g = _sibling(st, op, deps, x.type.shape,
+                 lambda g: g.axes in ((), axes) and not g.scan and g.pieces is None)
     if g is not None:
         g.axes = axes
         return g
@@ -313,10 +341,55 @@ def _scan_target(st, op, deps):
     axes = (len(x.type.shape) - 1,)
     h = st.group(x)
     if (h is not None and h.space == x.type.shape and not h.axes  # (a scan group has axes)
-            and _compute_group(h) and _safe(h, deps)):
+            and h.pieces is None and _compute_group(h) and _safe(h, deps)):
         h.axes, h.scan = axes, True
         return h
     return st.new_group(x.type.shape, axes, scan=True)
+
+
+def _concat_target(st, op, deps):
+    """A new group over the concatenation's result, with the group computing
+    each piece folded in where that group is exactly that piece's work: an
+    elementwise group over the piece's shape, every op of it feeding this
+    operand and no other, read by no other group this op reads (a cycle) nor
+    through a view."""
+    g = st.new_group(op.results[0].type.shape)
+    g.pieces = set()
+    owner = []
+    for v in op.operands:
+        p = st.producer.get(v)
+        owner.append(st.group_of.get(p) if p is not None else None)
+    size = 1
+    for v, h in zip(op.operands, owner):
+        if (h is None or owner.count(h) > 1 or h.id in deps.viewed or h.space != v.type.shape
+                or h.axes or h.scan or not _compute_group(h)
+                or any(h.id in k.anc for k in deps if k is not h)
+                or set(h.ops) != _feeding(st, v, h) or size + len(h.ops) >= MAX_OPS):
+            continue
+        size += len(h.ops)
+        g.pieces.update(r for o in h.ops for r in o.results)
+        _merge(st, g, h)
+    return g
+
+
+def _feeding(st, v, h):
+    """The ops of group `h` that value `v` is computed from."""
+    out, stack = set(), [v]
+    while stack:
+        p = st.producer.get(stack.pop())
+        if p is None or p in out:
+            continue
+        if st.group_of.get(p) is h:
+            out.add(p)
+            stack.extend(p.operands)
+        elif st.kind[p] == "free" and p not in st.group_of:
+            stack.extend(p.operands)
+    return out
+
+
+def _copies(g):
+    """A group holding nothing but concatenations: NumPy's copies, no kernel."""
+    return all(family(op) == PIECEWISE_OPS for op in g.ops)
 
 
 def outline(func, groups, group_of, kind=None):
@@ -327,7 +400,7 @@ def outline(func, groups, group_of, kind=None):
         for v in op.operands:
             uses.setdefault(v, []).append(op)
     producer = {r: op for op in func.ops for r in op.results}
-    outside_free = _free_ops_needed_outside(func, producer, kind)
+    outside_free = _free_ops_needed_outside(func, producer, kind, group_of)
     order = _group_order(func, groups, group_of, producer, kind)
     pos = {op: i for i, op in enumerate(func.ops)}
     body = Block([a.type for a in func.args])
@@ -345,11 +418,12 @@ def outline(func, groups, group_of, kind=None):
     return Function(func.name, body)
 
 
-def _free_ops_needed_outside(func, producer, kind):
+def _free_ops_needed_outside(func, producer, kind, group_of):
     """Free ops whose results are read outside kernels (returns, library ops)."""
     need, stack = set(), []
     for op in func.ops:
-        if _kind(op) in ("library", "other"):
+        g = group_of.get(op)
+        if _kind(op) in ("library", "other") or (g is not None and _copies(g)):
             stack.extend(op.operands)
     while stack:
         v = stack.pop()
@@ -406,13 +480,13 @@ def _group_order(func, groups, group_of, producer, kind):
 
 
 def _emit_group(g, body, vmap, uses, group_of, producer, func, pos, kind):
-    if _kind(g.ops[0]) == "library":
-        (op,) = g.ops
-        new = Operation(op.name, [vmap[o] for o in op.operands],
-                        [r.type for r in op.results], op.attrs, op.regions, op.loc)
-        body.ops.append(new)
-        for r, nr in zip(op.results, new.results):
-            vmap[r] = nr
+    if _kind(g.ops[0]) == "library" or _copies(g):  # top-level ops, in order
+        for op in sorted(g.ops, key=lambda o: pos[o]):
+            new = Operation(op.name, [vmap[o] for o in op.operands],
+                            [r.type for r in op.results], op.attrs, op.regions, op.loc)
+            body.ops.append(new)
+            for r, nr in zip(op.results, new.results):
+                vmap[r] = nr
         return
     members = {op for op in g.ops}
     returned = {v for v in func.returns}

@@ -3,21 +3,42 @@
 `transpose(exp(x))` is rewritten to `exp(transpose(x))`: elementwise ops
 commute with views, and a view of a kernel input is an index map applied at
 launch for free, while a view of a value computed inside a kernel would cut
-the kernel in two. Only single-use elementwise results are rewritten, so no
-work is duplicated.
+the kernel in two. Only elementwise results read by one view, or by
+slices that do not overlap (`roll`'s two pieces, `split`'s parts), are
+rewritten, so no element is computed twice.
 """
 from ..ir.core import Operation
 from ..ir.registry import ELEMENTWISE_OPS, VIEW_OPS, family, lookup
 from ..ir.types import TensorType
 
 
-def _sinkable(op, producer, uses, returned):
+def _sinkable(op, producer, uses, returned, parted):
     if family(op) != VIEW_OPS:
         return None
     e = producer.get(op.operands[0])
-    if e is None or op.operands[0] in returned or uses.get(op.operands[0]) != 1:
+    if e is None or op.operands[0] in returned or (
+            uses.get(op.operands[0]) != 1 and op.operands[0] not in parted):
         return None
     return e if family(e) == ELEMENTWISE_OPS else None
+
+
+def _box(op):
+    """The (start, stop) per axis a step-1 slice reads, else None."""
+    if op.name != "lazy.slice" or any(s != 1 for s in op.attrs["step"]):
+        return None
+    return list(zip(op.attrs["start"], op.attrs["stop"]))
+
+
+def _parted(readers):
+    """Values whose readers are all step-1 slices, pairwise disjoint."""
+    out = set()
+    for v, ops in readers.items():
+        boxes = [_box(op) for op in ops]
+        if len(ops) > 1 and all(b is not None for b in boxes) and all(
+                any(a1 <= b0 or b1 <= a0 for (a0, a1), (b0, b1) in zip(p, q))
+                for i, p in enumerate(boxes) for q in boxes[i + 1:]):
+            out.add(v)
+    return out
 
 
 def _sink(view, e):
@@ -51,23 +72,28 @@ def sink_views(func):
         changed = False
         ops = func.body.ops
         producer = {r: op for op in ops for r in op.results}
-        uses = {}
+        uses, readers = {}, {}
         for op in ops:
             for v in op.operands:
                 uses[v] = uses.get(v, 0) + 1
+                readers.setdefault(v, []).append(op)
         returned = {v for v in func.returns}
-        replace, out, dead = {}, [], set()
+        parted = _parted(readers)
+        replace, out, dead, left = {}, [], set(), {}
         for op in ops:
             if replace:
                 op.operands = [replace.get(v, v) for v in op.operands]
-            e = _sinkable(op, producer, uses, returned)
+            e = _sinkable(op, producer, uses, returned, parted)
             if e is None or e in dead:
                 out.append(op)
                 continue
             new = _sink(op, e)
             out.extend(new)
             replace[op.results[0]] = new[-1].results[0]
-            dead.add(e)
+            # `e` goes once every view reading it is rewritten
+            left[e] = left.get(e, uses[op.operands[0]]) - 1
+            if left[e] == 0:
+                dead.add(e)
             changed = True
         func.body.ops = [op for op in out if op not in dead]
     return func
