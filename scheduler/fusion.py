@@ -25,9 +25,9 @@ Rules (see docs/architecture.md):
 - a compiled loop (`lazy.scan` with an elementwise body) is a kernel of its
   own, over the carries' shape;
 - a concatenation starts a group over its result, into which the
-  elementwise groups computing its pieces fold (each group exactly the
-  work of one piece); elementwise ops over the result join it as for any
-  group, but never read a piece's values nor count elements (iota), since
+  elementwise groups computing its pieces fold (each op of such a group
+  feeding exactly one piece); elementwise ops over the result join it as
+  for any group, but never read a piece's values nor count elements (iota), since
   codegen launches the kernel piece by piece (`codegen/pieces.py`); it
   holds no reduction or scan; a group holding nothing but concatenations
   stays NumPy's copy;
@@ -348,23 +348,29 @@ def _scan_target(st, op, deps):
 
 
 def _concat_target(st, op, deps):
-    """A new group over the concatenation's result, with the group computing
-    each piece folded in where that group is exactly that piece's work: an
-    elementwise group over the piece's shape, every op of it feeding this
-    operand and no other, read by no other group this op reads (a cycle) nor
-    through a view."""
+    """A new group over the concatenation's result, with the groups
+    computing its pieces folded in where each such group is exactly the
+    work of the pieces it computes: an elementwise group over the pieces'
+    shape whose ops each feed one of its operands and none of the others
+    (`concatenate([exp(x), x * 2])`: one group by horizontal fusion, split
+    by piece), read by no other group this op reads (a cycle) nor through
+    a view."""
     g = st.new_group(op.results[0].type.shape)
     g.pieces = set()
-    owner = []
+    owned = {}  # group -> the operands it computes
     for v in op.operands:
         p = st.producer.get(v)
-        owner.append(st.group_of.get(p) if p is not None else None)
+        h = st.group_of.get(p) if p is not None else None
+        if h is not None:
+            owned.setdefault(h, []).append(v)
     size = 1
-    for v, h in zip(op.operands, owner):
-        if (h is None or owner.count(h) > 1 or h.id in deps.viewed or h.space != v.type.shape
+    for h, vs in owned.items():
+        feeds = [_feeding(st, v, h) for v in vs]
+        if (h.id in deps.viewed or any(h.space != v.type.shape for v in vs)
                 or h.axes or h.scan or not _compute_group(h)
                 or any(h.id in k.anc for k in deps if k is not h)
-                or set(h.ops) != _feeding(st, v, h) or size + len(h.ops) >= MAX_OPS):
+                or sum(map(len, feeds)) != len(h.ops) or set().union(*feeds) != set(h.ops)
+                or size + len(h.ops) >= MAX_OPS):
             continue
         size += len(h.ops)
         g.pieces.update(r for o in h.ops for r in o.results)
