@@ -5,6 +5,11 @@ function.
   fresh slices (indices from 0, so LLVM proves them non-negative and
   vectorizes); rank 0 (a 0-d space) has no loop at all;
 - `nd`:   `prange` over the first axis, serial loops inside;
+- `runs`: the `nd` loops where every array's last axis is contiguous (a
+  piece's box of a concatenation, a slice of rows): each array is a flat
+  buffer and its strides in elements, and each innermost run a fresh slice
+  of it from 0, so the inner loop vectorizes as `flat`'s does (`nd` indexes
+  strided arrays, which LLVM does not vectorize);
 - `full`: `prange` over blocks, each folding into its own accumulators and
   storing its state in partial arrays (one per field); a serial merge of
   the blocks' states in block order;
@@ -50,6 +55,7 @@ ROW_CHUNKS = 256
 SCAN_TILE = 16384
 SCAN_TASKS = 64
 SCAN_CHUNK = 512
+RUNS = True  # prints the `runs` form (see launch)
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
 
@@ -150,6 +156,25 @@ class _Printer(Printer):
             self.emit(1 + r, f"{INDEX} = {flat}")
         idx = ", ".join(f"i{k}" for k in range(r))
         self.stmts(1 + r, p.element, lambda b: f"{b.name}[{idx}]")
+
+    def _runs(self):
+        p = self.plan
+        r = p.rank
+        elem = [b for b in p.inputs + p.outputs if getattr(b, "access", "elem") == "elem"]
+        # sizes, then each strided buffer's strides (elements), then the buffers
+        self.header([f"s{k}" for k in range(r)]
+                    + [f"{b.name}s{k}" for b in elem for k in range(r - 1)])
+        self.stmts(1, p.hoisted)
+        for k in range(r - 1):
+            self.emit(1 + k, f"for i{k} in {'prange' if k == 0 else 'range'}(s{k}):")
+        d = r
+        for b in elem:  # this run of each array, from 0
+            at = " + ".join(f"i{k} * {b.name}s{k}" for k in range(r - 1))
+            self.emit(d, f"{b.name.lower()} = {b.name}[{at}:{at} + s{r - 1}]")
+        flat = "i0"
+        for k in range(1, r):
+            flat = f"({flat} * s{k} + i{k})" if k < r - 1 else f"{flat} * s{k} + "
+        self.element_loop(d, f"s{r - 1}", flat if r > 1 else "", p.element)
 
     def _full(self):
         p = self.plan

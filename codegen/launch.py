@@ -209,6 +209,14 @@ class Launcher:
             rank = 1 if space else 0
             return "flat", rank, access, [n] + [a.reshape(-1) for a in arrays + outs], results
         shape, views = _collapse(space, loads + outs)
+        if len(shape) > 1 and getattr(self.target, "RUNS", False) and all(map(_run_ok, views)):
+            # each innermost run contiguous (a box of a concatenation, a
+            # slice of rows): runs sliced from a flat buffer vectorize
+            it = iter(views)
+            args = [_run(next(it)) if k == "elem" else (a, []) for a, k in zip(arrays, access)]
+            args += [_run(v) for v in it]
+            strides = [s for _, st in args for s in st]
+            return "runs", len(shape), access, list(shape) + strides + [a for a, _ in args], results
         it = iter(views)
         args = [next(it) if k == "elem" else a for a, k in zip(arrays, access)] + list(it)
         return "nd", len(shape), access, list(shape) + args, results
@@ -338,7 +346,8 @@ class Piecewise(Launcher):
 
     def _shown(self, shown):
         plan = PiecesPlan(self.split.axis, [(seg, e[1]) for seg, e in shown])
-        source = "\n".join(f"# piece {seg.index}\n{e[2]}" for seg, e in shown)
+        source = "\n".join(e[2].replace("# piece ", f"# piece {seg.index}.") if e[0] == "pieces"
+                            else f"# piece {seg.index}\n{e[2]}" for seg, e in shown)
         return "pieces", plan, source
 
     def configure(self, args, dests=None):
@@ -482,6 +491,20 @@ _HALF = frozenset([np.dtype("float16"), np.dtype("bfloat16")])
 def _bits(a):
     """float16 and bfloat16 arrays travel to kernels as their uint16 bits."""
     return a.view(np.uint16) if a.dtype in _HALF else a
+
+
+def _run_ok(a):
+    """Whether `runs` can read `a`: its last axis contiguous, no stride negative."""
+    return a.strides[-1] == a.itemsize and all(s >= 0 and s % a.itemsize == 0
+                                               for s in a.strides)
+
+
+def _run(a):
+    """`a` as `runs` reads it: a flat buffer from its first element over all
+    of them, and its strides in elements along every axis but the last."""
+    span = sum(s // a.itemsize * (n - 1) for s, n in zip(a.strides, a.shape)) + 1
+    flat = np.lib.stride_tricks.as_strided(a, (span if a.size else 0,), (a.itemsize,))
+    return flat, [s // a.itemsize for s in a.strides[:-1]]
 
 
 def _collapse(shape, arrays):

@@ -5,6 +5,8 @@ A plan has one of four forms, chosen at launch from the inputs' layouts:
 
 - `flat`: elementwise over contiguous memory, one parallel loop over n elements;
 - `nd`:   elementwise over strided or broadcast memory, a parallel loop nest;
+- `runs`: `nd` where every array's last axis is contiguous: a loop nest over
+          runs, each a slice of a flat buffer (so the inner loop vectorizes);
 - `full`: everything reduced to one value: a partials phase (each parallel
           chunk folds its elements into its own accumulators) and a merge
           phase (the chunks' partial states merged in order), then `outer`;
@@ -282,7 +284,7 @@ class Acc:
 
 @dataclass
 class LoopPlan:
-    form: str                                    # flat | nd | full | rows | cols | scan
+    form: str                                    # flat | nd | runs | full | rows | cols | scan
     rank: int                                    # loop nest depth of `nd`
     inputs: list
     outputs: list
@@ -331,6 +333,8 @@ class LoopPlan:
         """A readable listing (shown by `explain()`)."""
         head = {"flat": "parallel loop over n elements",
                 "nd": f"parallel loop nest over a rank-{self.rank} space",
+                "runs": f"parallel loop nest over a rank-{self.rank} space, each innermost run "
+                        "contiguous",
                 "full": "partials: parallel chunks of the n elements, each folding into its own "
                         "accumulators; merge: the chunks' states in order",
                 "rows": "parallel loop over m rows; serial loop over the n elements of each row",
