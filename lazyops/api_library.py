@@ -63,11 +63,15 @@ def _cumulative(name, x, axis, dtype):
     dt = "int32" if dt == "bool" else dt
     if axis is None:
         x, axis = ravel(x), 0
-    axis = _axis(name, axis, x.ndim)
+    return scan_along(name, x, _axis(name, axis, x.ndim), dt)
+
+
+def scan_along(name, x, axis, dtype):
+    """Scan op `name` of tensor `x` along its (normalized) `axis`, in `dtype`."""
     if axis == x.ndim - 1:
-        return _one(name, x, {"axis": axis, "dtype": dt})
+        return _one(name, x, {"axis": axis, "dtype": dtype})
     # kernels scan the last axis: move the scanned one there and back (views)
-    y = _one(name, moveaxis(x, axis, -1), {"axis": x.ndim - 1, "dtype": dt})
+    y = _one(name, moveaxis(x, axis, -1), {"axis": x.ndim - 1, "dtype": dtype})
     return moveaxis(y, -1, axis)
 
 

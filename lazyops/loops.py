@@ -18,10 +18,11 @@ import numpy as np
 
 from . import regions
 from .api import _tensor, cast, reshape, shape
+from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, stack
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
-from .ir.dtypes import FLOAT8, is_complex
+from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
 from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
 from .ir.types import TensorType
 from .recording import record
@@ -340,6 +341,13 @@ def associative_scan(f, elems, reverse=False, axis=0):
     structure = _structure(elems)
     flat = [_tensor(e, "associative_scan", "elems") for e in _leaves(elems)]
     ax = _axis("associative_scan", axis, flat[0].ndim)
+    if len(flat) == 1 and structure is None and flat[0].shape[ax] >= 2:
+        found = _known_scan(f, flat[0])
+        if found is not None:  # a tiled parallel scan kernel, in Keras's float64
+            x = cast(flat[0], "float64")
+            if reverse:
+                return flip(scan_along(found, flip(x, ax), ax, "float64"), ax)
+            return scan_along(found, x, ax, "float64")
     if reverse:
         flat = [flip(e, ax) for e in flat]
     if any(e.shape[ax] != flat[0].shape[ax] for e in flat):
@@ -378,3 +386,33 @@ def associative_scan(f, elems, reverse=False, axis=0):
     if reverse:
         out = [flip(e, ax) for e in out]
     return _rebuild(structure, iter(out))
+
+
+# f's one op over its two arguments -> the scan op it makes, and the input
+# dtypes it is taken for: Keras combines the first pairs in the input dtype
+# and the rest in float64, so a sum or product of bools or integers (logical
+# on bools, wrapping on small integers) may differ from a float64 scan
+_KNOWN_SCANS = {"lazy.add": ("cumsum", "float"), "lazy.multiply": ("cumprod", "float"),
+                "lazy.maximum": ("cummax", "number"), "lazy.minimum": ("cummin", "number"),
+                "lazy.logaddexp": ("logcumsumexp", "float")}
+
+
+def _known_scan(f, x):
+    """The scan op `associative_scan(f, x)` is, where `f` traces on two
+    scalars of x's dtype into one op of `_KNOWN_SCANS` over both, in that
+    dtype; else None."""
+    t = TensorType((), x.dtype)
+    traced = _traced(lambda args: [_tensor(f(*[Tensor(a._value) for a in args]),
+                                           "associative_scan", "f's result")._value], [t, t])
+    if traced is None or traced[1]:
+        return None
+    block = traced[0].block
+    if len(block.ops) != 2:
+        return None
+    op, done = block.ops
+    found = _KNOWN_SCANS.get(op.name)
+    if found is None or set(op.operands) != set(block.args) or len(block.args) != 2 or \
+            done.operands != op.results or op.results[0].type != t:
+        return None
+    kinds = {"float": is_float(x.dtype), "number": is_float(x.dtype) or is_int(x.dtype)}
+    return found[0] if kinds[found[1]] else None

@@ -75,7 +75,10 @@ def test_each_step_is_forced_so_graphs_stay_small():
 @pytest.mark.parametrize("n", [1, 2, 3, 8, 33])
 def test_associative_scan_groups_as_keras(n):
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
-    same_tree(lo.associative_scan(lo.add, x), K.associative_scan(K.add, x))
+    # one known op: a scan kernel in float64 (Keras adds float32 values, so
+    # its float64 result holds float32 roundings)
+    assert_same(lo.associative_scan(lo.add, x).numpy(),
+                K.convert_to_numpy(K.associative_scan(K.add, x)), rtol=1e-6, atol=1e-6)
     y = np.random.default_rng(n + 1).standard_normal((2, n, 3)).astype(np.float32)
     pair = (lambda ops: lambda a, b: {"s": ops.add(a["s"], b["s"]),
                                       "m": ops.maximum(a["m"], b["m"])})

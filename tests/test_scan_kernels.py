@@ -146,3 +146,60 @@ def test_serial_and_parallel_scans_agree():
     with lo.config.override(small_work=0, serial_work=1 << 30):
         (ser,) = lo.evaluate(lo.cumsum(x))
     np.testing.assert_array_equal(par, ser)
+
+
+# ---------------------------------------------------------------- associative_scan
+
+@pytest.mark.parametrize("combine, scan_op", [("add", "cumsum"), ("maximum", "cummax"),
+                                              ("minimum", "cummin"), ("logaddexp", "logcumsumexp")])
+def test_associative_scan_of_a_known_combine_is_a_tiled_scan_kernel(combine, scan_op):
+    """`associative_scan` of one op over f's two arguments becomes that op's
+    scan (Keras's float64 result), tiled in parallel, NaN at a tile edge."""
+    x = rng.standard_normal(LONG).astype("float32")
+    x[2 * SCAN_TILE] = np.nan
+    f = getattr(lo, combine)
+    t = lo.associative_scan(lambda a, b: f(b, a), x)  # either argument order
+    plan = _plan(t)
+    assert [op.name for op in plan.kernels[0].regions[0].block.ops
+            if op.name.startswith("lazy.cum") or op.name == "lazy.logcumsumexp"] == [f"lazy.{scan_op}"]
+    assert len(plan.kernels) == 1 and not plan.numpy_ops
+    (got,) = _compiled(t)
+    assert _forms(plan, t) == ["scan"]
+    want = getattr(np, combine).accumulate(x.astype("float64"))
+    assert got.dtype == np.float64 and got.shape == x.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.sqrt(LONG))
+
+
+@pytest.mark.parametrize("combine", ["add", "multiply", "maximum", "minimum", "logaddexp"])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int32"])
+@pytest.mark.parametrize("shape, axis, reverse", [((9,), 0, False), ((4, 6), 1, True),
+                                                  ((3, 4, 5), 0, True), ((3, 5), -1, False)])
+def test_associative_scan_matches_keras(combine, dtype, shape, axis, reverse):
+    import keras
+    x = (rng.standard_normal(shape) * 2).astype(dtype)
+    want = keras.ops.convert_to_numpy(keras.ops.associative_scan(
+        getattr(keras.ops, combine), x, reverse=reverse, axis=axis))
+    f = getattr(lo, combine)
+    for compiled in (False, True):
+        with lo.config.override(small_work=0 if compiled else 1 << 40):
+            got = lo.associative_scan(f, x, reverse=reverse, axis=axis).numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape
+        # Keras combines the first pairs in the input dtype, the rest in
+        # float32; the scan kernels in float64
+        tol = 4e-3 if dtype == "float16" else 1e-6
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_associative_scan_of_other_functions_keeps_the_general_path():
+    """A combine that is not one known op (two ops; an argument twice; a
+    tree of elements) still scans, as Keras does."""
+    import keras
+    x = rng.standard_normal((6, 3)).astype("float32")
+    for f, kf in [(lambda a, b: a * 0.5 + b, lambda a, b: a * 0.5 + b),
+                  (lambda a, b: lo.add(a, a), lambda a, b: keras.ops.add(a, a))]:
+        got = lo.associative_scan(f, x).numpy()
+        want = keras.ops.convert_to_numpy(keras.ops.associative_scan(kf, x))
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        assert "lazy.cum" not in str(lo.explain(lo.associative_scan(f, x)))
