@@ -128,6 +128,20 @@ class Ref:
     name: str
 
 
+def _refs_in(v):
+    """The Refs in an argument value (a tuple of tensors holds several)."""
+    if isinstance(v, Ref):
+        return [v]
+    return [r for e in v for r in _refs_in(e)] if isinstance(v, tuple) else []
+
+
+def _map_refs(v, f):
+    """An argument value with each Ref r replaced by f(r), tuples followed."""
+    if isinstance(v, Ref):
+        return f(v)
+    return tuple(_map_refs(e, f) for e in v) if isinstance(v, tuple) else v
+
+
 def fmt(v):
     """Python source for an argument value."""
     if isinstance(v, Ref):
@@ -184,8 +198,8 @@ class Step:
     key: tuple = ()
 
     def refs(self):
-        out = [a.name for a in self.args if isinstance(a, Ref)]
-        out += [v.name for v in self.kwargs.values() if isinstance(v, Ref)]
+        out = [r.name for a in self.args for r in _refs_in(a)]
+        out += [r.name for v in self.kwargs.values() for r in _refs_in(v)]
         return out
 
     @property
@@ -522,7 +536,7 @@ class _Gen:
         env = {v.name: v.t for v in self.vals}
 
         def val(a):
-            return env[a.name] if isinstance(a, Ref) else a
+            return _map_refs(a, lambda r: env[r.name])
         if not self.strict and fn in F64_QUIRK and any(
                 isinstance(a, Ref) and env[a.name].dtype == "float64" for a in step.args):
             return None
@@ -629,7 +643,7 @@ class _Gen:
         kind = self.c.weighted([
             ("binary", 18), ("unary", 14), ("scalar", 12), ("reduce", 12), ("view", 10),
             ("pattern", 8), ("where", 4), ("cast", 5), ("force", 4), ("create", 3),
-            ("clip", 2), ("matmul", 1), ("varstd", 1), ("more", 6), ("loop", 5)])
+            ("clip", 2), ("matmul", 1), ("varstd", 1), ("more", 6), ("loop", 5), ("join", 4)])
         getattr(self, "b_" + kind)()
 
     def b_loop(self):
@@ -709,6 +723,35 @@ class _Gen:
         elif fn in ("cumsum", "cumprod") and c.chance(0.7):
             kwargs["axis"] = self.axis(x, allow_tuple=False)
         return self.emit("call", fn, args, kwargs)
+
+    def b_join(self):
+        """Concatenations (concatenate, stack, append) of a value with one of a
+        matching shape, and pad, on values the program computed, so they fuse."""
+        c = self.c
+        x = self.pick(lambda v: v.ndim >= 1)
+        if x is None:
+            return None
+        fn = c.weighted([("concatenate", 4), ("pad", 3), ("stack", 2), ("append", 1)])
+        if fn == "pad":
+            w = c.choice([1, 0, (0, 2), (2, 1)])
+            if x.ndim > 1 and c.chance(0.4):
+                w = tuple((c.int(0, 2), c.int(0, 2)) for _ in range(x.ndim))
+            kwargs = {"constant_values": c.choice([1.5, -2, 0])} if c.chance(0.3) else {}
+            return self.emit("call", "pad", [Ref(x.name), w], kwargs)
+        a = c.int(0, x.ndim - 1)
+        if fn == "stack":
+            y = self.pick(lambda v: v.shape == x.shape)
+            return self.emit("call", "stack", [(Ref(x.name), Ref(y.name))],
+                             {"axis": c.int(-x.ndim - 1, x.ndim)})
+        y = self.pick(lambda v: v.ndim == x.ndim and all(
+            d == e for i, (d, e) in enumerate(zip(v.shape, x.shape)) if i != a))
+        axis = a - x.ndim if c.chance(0.3) else a
+        if fn == "append":
+            return self.emit("call", "append", [Ref(x.name), Ref(y.name)],
+                             {"axis": None if c.chance(0.4) else axis})
+        parts = (Ref(x.name), Ref(y.name)) + ((Ref(x.name),) if c.chance(0.2) else ())
+        return self.emit("call", "concatenate", [parts if c.chance(0.5) else parts[::-1]],
+                         {"axis": axis})
 
     def b_binary(self, fn=None):
         x = self.pick()
@@ -1387,10 +1430,10 @@ def error_bounds(prog, env):
     bounds = {inp.name: 0.0 for inp in prog.inputs}
 
     def E(a):
-        return bounds.get(a.name, np.inf) if isinstance(a, Ref) else 0.0
+        return _map_refs(a, lambda r: bounds.get(r.name, np.inf)) if _refs_in(a) else 0.0
 
     def V(a):
-        return env[a.name] if isinstance(a, Ref) else a
+        return _map_refs(a, lambda r: env[r.name])
 
     for s in prog.steps:
         if s.target not in env:
@@ -1440,6 +1483,8 @@ def _step_bound(s, out, args, es, kwargs, kes):
     fn = s.fn
     if fn in ("zeros_like", "ones_like", "full_like", "full", "zeros", "ones", "arange"):
         return 0.0
+    if fn in _MOVES:
+        return _move_bound(fn, out, args, es, kwargs)
     if fn in EW:
         f, approx, disc, jump, over = EW[fn]
         return _ew_bound(f, out, args, es, approx, disc, jump, over)
@@ -1530,6 +1575,34 @@ def _step_bound(s, out, args, es, kwargs, kes):
             return np.full(np.shape(out), np.inf)
         return np.where(np.isfinite(bound), bound, np.inf)
     return np.inf
+
+
+# data movement: each element of the result is one element of an operand (or
+# pad's constant), converted to the result's dtype
+_MOVES = ("concatenate", "stack", "append", "pad", "roll")
+
+
+def _move_bound(fn, out, args, es, kwargs):
+    """The operands' bounds moved as their values are, plus a rounding where
+    a bounded value changes dtype."""
+    many = fn in ("concatenate", "stack")
+    vals, errs = (list(args[0]), list(es[0])) if many else (args[:2], es[:2]) \
+        if fn == "append" else (args[:1], es[:1])
+    if all(_zero(e) for e in errs):
+        return 0.0
+    full = [np.broadcast_to(np.asarray(e, np.float64), np.shape(v)) for v, e in zip(vals, errs)]
+    if many:
+        moved = getattr(np, fn)(full, axis=kwargs.get("axis", 0))
+    elif fn == "append":
+        moved = np.append(*full, axis=kwargs.get("axis"))
+    elif fn == "pad":
+        moved = np.pad(full[0], args[1])
+    else:
+        moved = np.roll(full[0], args[1], axis=kwargs.get("axis"))
+    if out.dtype.kind == "f" and any(np.asarray(v).dtype != out.dtype for v in vals):
+        o = _f64(out)
+        moved = moved + np.where(np.isfinite(o), 4 * _eps(out.dtype) * np.abs(o), 0)
+    return moved
 
 
 def _scan_bound(fn, x, e, out, axis):
@@ -1806,7 +1879,7 @@ def _candidates(prog):
 
 def _bypass(prog, step, src):
     def sub(a):
-        return src if isinstance(a, Ref) and a.name == step.target else a
+        return _map_refs(a, lambda r: src if r.name == step.target else r)
     steps = [dataclasses.replace(t, args=tuple(sub(a) for a in t.args),
                                  kwargs={k: sub(v) for k, v in t.kwargs.items()})
              for t in prog.steps if t is not step]
