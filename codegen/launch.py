@@ -216,7 +216,8 @@ class Launcher:
             args = [_run(next(it)) if k == "elem" else (a, []) for a, k in zip(arrays, access)]
             args += [_run(v) for v in it]
             strides = [s for _, st in args for s in st]
-            return "runs", len(shape), access, list(shape) + strides + [a for a, _ in args], results
+            call = list(shape) + strides + [a for a, _ in args]
+            return "runs", len(shape), access, call, results
         it = iter(views)
         args = [next(it) if k == "elem" else a for a, k in zip(arrays, access)] + list(it)
         return "nd", len(shape), access, list(shape) + args, results

@@ -74,7 +74,8 @@ class Split:
             whole = [i for i, k in enumerate(owner) if k is None]
             piece = [i for i, k in enumerate(owner) if k == j]
             seg = _Segment(block, producer, cat, j, off, n, space, self.axis)
-            yields = [seg.whole(outputs[i]) for i in whole] + [seg.piece(outputs[i]) for i in piece]
+            yields = [seg.whole(outputs[i]) for i in whole] \
+                + [seg.piece(outputs[i]) for i in piece]
             yields = [seg.stored(y) for y in yields]
             seg.block.ops.append(Operation("lazy.yield", yields, []))
             sub = Operation("lazy.kernel", list(kernel.operands), [y.type for y in yields],

@@ -1,7 +1,7 @@
 """The loop plan: a scheduled `lazy.kernel` lowered to target-independent
 loops, loads, scalar statements, typed accumulators and stores.
 
-A plan has one of four forms, chosen at launch from the inputs' layouts:
+A plan has one of these forms, chosen at launch from the inputs' layouts:
 
 - `flat`: elementwise over contiguous memory, one parallel loop over n elements;
 - `nd`:   elementwise over strided or broadcast memory, a parallel loop nest;

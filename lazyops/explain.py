@@ -22,8 +22,8 @@ SECTIONS = {"summary": None, "ir": "=== recorded IR ===", "passes": "=== after p
             "source": "=== generated source ==="}
 _NOTHING = "all tensors are inputs: nothing was computed"
 _NOT_COMPILABLE = "runs on the NumPy interpreter: not compilable on this target"
-_FORMS = {"flat": "elementwise", "nd": "elementwise", "runs": "elementwise", "full": "reduction", "rows": "row",
-          "cols": "column", "scan": "scan",
+_FORMS = {"flat": "elementwise", "nd": "elementwise", "runs": "elementwise",
+          "full": "reduction", "rows": "row", "cols": "column", "scan": "scan",
           "pieces": "elementwise in pieces"}  # loop-plan form -> kernel kind
 _BANDWIDTH = None
 

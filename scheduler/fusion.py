@@ -239,7 +239,8 @@ def _epilogue_target(st, op, deps):
 def _can_join(g, op, deps):
     if g.space != op.results[0].type.shape or not _compute_group(g):
         return False
-    if g.pieces is not None and (family(op) == SOURCE_OPS or any(v in g.pieces for v in op.operands)):
+    if g.pieces is not None and (family(op) == SOURCE_OPS
+                                 or any(v in g.pieces for v in op.operands)):
         return False
     if any(v in g.outer and not _per_row(g, v) for v in op.operands):
         return False
