@@ -250,7 +250,7 @@ form flat: parallel loop over n elements
     v4 = np.float32((v3 - x0))
     store O0 = v4""",
     "broadcast": """\
-form nd: parallel loop nest over a rank-2 space
+form runs: parallel loop nest over a rank-2 space, each innermost run contiguous
   in  L0: f32 elem
   in  L1: f32 elem
   out O0: f32 per element
