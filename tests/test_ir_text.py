@@ -78,6 +78,8 @@ EXAMPLES = {
     "lazy.cast_storage": ([T((2, 3))], {"dtype": "float8_e5m2"}),
     "lazy.cumsum": ([T((2, 3))], {"axis": 1, "dtype": "float32"}),
     "lazy.cumprod": ([T((2, 3))], {"axis": 0, "dtype": "float64"}),
+    "lazy.cummax": ([T((2, 3))], {"axis": 1, "dtype": "float64"}),
+    "lazy.cummin": ([T((2, 3))], {"axis": 0, "dtype": "float64"}),
     "lazy.argsort": ([T((2, 3))], {"axis": 0}),
     "lazy.argpartition": ([T((2, 3))], {"kth": 1, "axis": 1}),
     "lazy.top_k": ([T((2, 3))], {"k": 2, "sorted": True}),
