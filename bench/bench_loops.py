@@ -2,7 +2,8 @@
 """Loops and scans: a linear recurrence `h = a*h + x_t` over T steps
 (keras.ops.scan), against a Python loop over NumPy, `jax.lax.scan` (CPU jit)
 and a hand-written Numba loop; and cumsum of 10M float32 (with and without
-fused work) against NumPy. NumPy arrays in, a NumPy array out, conversion
+fused work) against NumPy; a running maximum through associative_scan
+against Keras, JAX and NumPy. NumPy arrays in, a NumPy array out, conversion
 inside the timed call; contenders interleaved, min over repeats.
 
     python bench/bench_loops.py                 # T = 1M steps, 10M cumsum
@@ -66,6 +67,30 @@ def contenders_cumsum(x):
     }
 
 
+def contenders_associative(x):
+    """A running maximum through `associative_scan`: lazyops's scan kernel
+    against Keras's NumPy backend (the same function), `jax.lax.associative_scan`
+    and NumPy's own `np.maximum.accumulate` (results in float64, as Keras's)."""
+    import keras
+    import lazyops as lo
+    out = {"lazyops": lambda: lo.associative_scan(lo.maximum, x).numpy(),
+           # the same values through a function of two ops: Keras's odd/even
+           # recursion, recorded lazily (the path of any other function)
+           "lazyops (recursion)": lambda: lo.associative_scan(
+               lambda a, b: lo.maximum(a, b) * 1.0, x).numpy(),
+           "keras (numpy)": lambda: keras.ops.convert_to_numpy(
+               keras.ops.associative_scan(keras.ops.maximum, x)),
+           "numpy accumulate": lambda: np.maximum.accumulate(x).astype(np.float64)}
+    try:
+        import jax
+        jscan = jax.jit(lambda v: jax.lax.associative_scan(jax.numpy.maximum, v))
+        out["jax associative_scan"] = lambda: np.asarray(jscan(x).block_until_ready(),
+                                                         dtype=np.float64)
+    except ImportError:
+        pass
+    return out
+
+
 def timed(fns, repeats, slow=()):
     """Min seconds per contender over `repeats` interleaved rounds (contenders
     in `slow` run once a round only for the first two rounds)."""
@@ -120,6 +145,16 @@ def main():
             err = np.abs(f().astype(np.float64) - exact[title]).max() / scale
             print(f"  {k:<22}max error {err:.1e} of the largest partial sum")
             assert err < 1e-2, (title, k, err)
+
+    x = x[:args.size // 10]
+    fns = contenders_associative(x)
+    want = np.maximum.accumulate(x)
+    for k, f in fns.items():
+        f()
+        lo.wait_for_kernels()
+        np.testing.assert_array_equal(f(), want, err_msg=k)
+    report(f"associative_scan(maximum), {x.size:,} float32", timed(fns, args.repeats),
+           "numpy accumulate")
 
 
 if __name__ == "__main__":
