@@ -173,12 +173,12 @@ class Launcher:
         scanned input is (T, n), or (T,) where one step is one value; a
         while loop's T is its iteration limit (-1: none)."""
         (op,) = self.info.loops
-        _, scanned, steps = loop_layout(op)
+        _, _, steps = loop_layout(op)
         n, space = self.size, self.info.space
         access, args = [], []
         for v in self.info.loads:
             a = env[v]
-            if v in scanned:
+            if v in self.info.stepped:
                 one = a.size == steps
                 access.append("step" if one else "stepelem")
                 a = a.reshape(steps) if one else \

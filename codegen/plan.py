@@ -427,6 +427,14 @@ class KernelInfo:
         self.reductions = [op for op in self.ops if family(op) == REDUCTION_OPS]
         self.scans = [op for op in self.ops if family(op) == SCAN_OPS]
         self.loops = [op for op in self.ops if family(op) == LOOP_OPS]
+        # a compiled loop's loads read anew at each step: its scanned operands,
+        # and the inputs over (steps, *space) of the work computing them
+        self.stepped = set()
+        if self.loops:
+            (loop,) = self.loops
+            _, scanned, _ = loop_layout(loop)
+            self.stepped = {v for v in self.loads if v in scanned or (
+                len(v.type.shape) > len(self.space) and v not in loop.operands)}
         self.sources = [op for op in self.ops if family(op) == SOURCE_OPS]
         self._passes()
         for v in self.loads + [r for op in self.ops for r in op.results]:
@@ -651,8 +659,9 @@ def loop_layout(op):
 
 def loop_result(op, v):
     """(one value per step?, one value for all elements?) of loop result `v`:
-    a step output or a last carry; a scalar one is the same in every chain."""
-    per_step = op.results.index(v) >= op.attrs["carries"]
+    a step output (or work on step outputs, in the loop's kernel) or a last
+    carry; a scalar one is the same in every chain."""
+    per_step = v not in op.results[:op.attrs["carries"]]
     return per_step, len(v.type.shape) == int(per_step)
 
 
@@ -670,7 +679,7 @@ class _RecurLowering(_Lowering):
         self.info, self.scalar = info, scalar
         (op,) = info.loops
         loop = op.name == "lazy.while"
-        k, scanned, _ = loop_layout(op)
+        k, _, _ = loop_layout(op)
         inputs = [Input(f"L{i}", v.type.dtype, a) for i, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
         outputs = [Output(f"O{i}", v.type.dtype, False, *loop_result(op, v))
@@ -681,17 +690,29 @@ class _RecurLowering(_Lowering):
         step = Pass()
         p.passes.append(step)
         self.count = 0
-        # the operands as variables: scanned slices per step, others once
+        # the operands as variables: scanned slices per step (loaded, or
+        # computed from the step's slices of their inputs), others once
         operand = {}
-        for v in op.operands:
+
+        def read(v):
             if v in operand:
-                continue
+                return
             if v in info.consts:
                 operand[v] = info.consts[v]
-                continue
-            stmts = step.element if v in scanned else (
+                return
+            stmts = step.element if v in info.stepped else (
                 p.hoisted if self.input_of[v].access == "uniform" else p.row)
             self._load(stmts, v, operand)
+        at = info.ops.index(op)
+
+        def compute(ops):  # elementwise work per step, before or after the body
+            for w in ops:
+                for v in w.operands:
+                    read(v)
+                self._compute(step.element, w, operand)
+        compute(info.ops[:at])  # the work computing scanned operands
+        for v in op.operands:
+            read(v)
         carries = []  # a variable each, reassigned each step
         for v in op.operands[:k]:
             carries.append(self._var("c"))
@@ -708,9 +729,11 @@ class _RecurLowering(_Lowering):
             args = carries + [operand[v] for v in op.operands[k:]]
         yielded = self._region(body, args, step.element)
         out_of = dict(zip(info.outputs, outputs))
-        for r, y in zip(op.results[k:], yielded[k:]):  # the step's outputs
-            if r in out_of:
-                step.element.append(Store(out_of[r], y))
+        operand.update(zip(op.results[k:], yielded[k:]))  # the step's outputs
+        compute(info.ops[at + 1:])  # the work on them
+        for r in info.outputs:
+            if r not in op.results[:k]:
+                step.element.append(Store(out_of[r], operand[r]))
         nxt = []  # the next carries, all read before any is reassigned
         for c, y in zip(carries, yielded[:k]):
             nxt.append(self._var("n"))

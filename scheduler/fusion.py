@@ -23,7 +23,9 @@ Rules (see docs/architecture.md):
   it in turn: one kernel scans each row (tiled where rows are long) with the
   work before and after it inside; a group holds one scan and no reductions;
 - a compiled loop (`lazy.scan` with an elementwise body) is a kernel of its
-  own, over the carries' shape;
+  own, over the carries' shape, into which the elementwise groups computing
+  its scanned operands (and nothing else) fold: the loop computes them step
+  by step; nothing joins it after;
 - a concatenation starts a group over its result, into which the
   elementwise groups computing its pieces fold (each op of such a group
   feeding exactly one piece); elementwise ops over the result join it as
@@ -35,7 +37,7 @@ Rules (see docs/architecture.md):
 """
 from ..ir.core import Block, Function, Operation, Region
 from ..ir.dtypes import FLOAT8, is_complex
-from ..ir.registry import PIECEWISE_OPS, SOURCE_OPS, family, lookup
+from ..ir.registry import LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
 from ..ir.shapes import reduced_shape
 
 
@@ -51,14 +53,17 @@ class Group:
     `reads` the values the group loads from memory; `scan`: whether the
     group holds a scan (along `axes`, the last one) rather than reductions;
     `pieces`: None, or (a group holding a concatenation) the values its
-    pieces compute, which no op over the whole result may read."""
-    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads", "scan", "pieces")
+    pieces compute, which no op over the whole result may read; `loop`:
+    whether it holds a compiled loop (and the work computing its slices),
+    which nothing else joins."""
+    __slots__ = ("id", "space", "axes", "ops", "anc", "outer", "reads", "scan", "pieces", "loop")
 
     def __init__(self, gid, space, axes=(), scan=False):
         self.id, self.space, self.axes = gid, tuple(space), tuple(axes)
         self.ops, self.anc, self.outer, self.reads = [], set(), set(), set()
         self.scan = scan
         self.pieces = None
+        self.loop = False
 
 
 # how fusion treats each op family; others (terminators, kernels) stay as they are
@@ -110,6 +115,8 @@ class _State:
         self.kind = kind    # op -> how fusion treats it (op_kinds)
         self.group_of = {}  # op -> Group
         self.producer = {}  # value -> op
+        self.readers = {}   # value -> the ops reading it
+        self.returned = set()
         self.groups = []
 
     def new_group(self, space, axes=(), scan=False):
@@ -178,6 +185,10 @@ class Deps(list):
 def partition(func, kind=None):
     """Assign each non-free op of `func` to a Group; returns (groups, group_of)."""
     st = _State(kind or op_kinds(func))
+    for op in func.ops:
+        for v in op.operands:
+            st.readers.setdefault(v, []).append(op)
+    st.returned = set(func.returns)
     for op in func.ops[:-1]:
         for r in op.results:
             st.producer[r] = op
@@ -191,14 +202,13 @@ def partition(func, kind=None):
         elif kind == "elementwise":
             g = _epilogue_target(st, op, deps)
             outer = g is not None
-            g = g or _elementwise_target(st, op, deps)
+            g = g or _after_loop(st, op, deps) or _elementwise_target(st, op, deps)
         elif kind == "scan":
             g = _scan_target(st, op, deps)
         elif kind == "concat":
             g = _concat_target(st, op, deps)
-        elif kind == "loop":  # a compiled loop stands alone: its own kernel, over its carries
-            g = st.new_group(max((r.type.shape for r in op.results[:op.attrs["carries"]]),
-                                 key=len))
+        elif kind == "loop":
+            g = _loop_target(st, op, deps)
         else:
             g = _reduction_target(st, op, deps)
             outer = True
@@ -218,7 +228,7 @@ def _safe(g, deps):
 
 
 def _compute_group(g):
-    return bool(g.ops) and _kind(g.ops[0]) not in ("library", "loop") and len(g.ops) < MAX_OPS
+    return bool(g.ops) and not g.loop and _kind(g.ops[0]) != "library" and len(g.ops) < MAX_OPS
 
 
 def _epilogue_target(st, op, deps):
@@ -376,6 +386,66 @@ def _concat_target(st, op, deps):
         size += len(h.ops)
         g.pieces.update(r for o in h.ops for r in o.results)
         _merge(st, g, h)
+    return g
+
+
+def _loop_target(st, op, deps):
+    """A compiled loop's own kernel, over its carries' space S, with the
+    groups computing its scanned operands folded in where each is exactly
+    their work: an elementwise group over (steps, *S) whose ops all feed
+    the loop's scanned operands and nothing else (no other reader, not
+    returned), read by no other group this op reads (a cycle) nor through a
+    view. `scan(f, h, exp(x))` computes exp per step inside the loop."""
+    k = op.attrs["carries"]
+    space = max((r.type.shape for r in op.results[:k]), key=len)
+    g = st.new_group(space)
+    g.loop = True
+    if op.name != "lazy.scan":
+        return g
+    xs = op.operands[k:k + op.attrs["xs"]]
+    steps = (op.attrs["length"],) + tuple(space)
+    owned = {}  # group -> the scanned operands it computes
+    for v in xs:
+        p = st.producer.get(v)
+        h = st.group_of.get(p) if p is not None else None
+        if h is not None:
+            owned.setdefault(h, []).append(v)
+    others = set(op.operands) - set(xs)
+    for h, vs in owned.items():
+        feeds = set().union(*[_feeding(st, v, h) for v in vs])
+        results = {r for o in h.ops for r in o.results}
+        if (h.id in deps.viewed or h.space != steps or any(v.type.shape != steps for v in vs)
+                or h.axes or h.scan or h.pieces is not None or not _compute_group(h)
+                or any(h.id in d.anc for d in deps if d is not h) or feeds != set(h.ops)
+                or results & (others | st.returned)
+                or any(u is not op and st.group_of.get(u) is not h
+                       for r in results for u in st.readers.get(r, ()))):
+            continue
+        _merge(st, g, h)
+    return g
+
+
+def _after_loop(st, op, deps):
+    """The loop group whose step outputs `op` works on, computing it per step
+    in the loop: `op` is over (steps, *S) and every operand computed in that
+    group is a step output over (steps, *S) or such work (not a last carry)."""
+    for v in op.operands:
+        g = st.group(v)
+        if g is not None and g.loop:
+            break
+    else:
+        return None
+    loop = next(o for o in g.ops if family(o) == LOOP_OPS)
+    if loop.name != "lazy.scan" or len(g.ops) >= MAX_OPS:
+        return None
+    k = loop.attrs["carries"]
+    steps = (loop.attrs["length"],) + g.space
+    computed = [w for w in op.operands if st.group(w) is g]
+    if op.results[0].type.shape != steps or not _safe(g, deps) or any(
+            w.type.shape != steps or w in loop.results[:k]
+            or st.producer[w] is not loop and g.ops.index(st.producer[w]) < g.ops.index(loop)
+            for w in computed):
+        return None
     return g
 
 

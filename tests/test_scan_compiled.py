@@ -141,6 +141,55 @@ def test_many_elements_run_in_parallel():
     np.testing.assert_allclose(got[1].numpy(), np.stack(ys), rtol=1e-6)
 
 
+LINEAR = RECURRENCES["linear"][0]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_work_around_the_loop_runs_inside_it(reverse):
+    """`scan(f, h, exp(xs * 0.1) * w + col)` and `tanh(ys) * xs + 1` on its
+    step outputs: the elementwise work computing the scanned operand (with a
+    row `w` every step reads and a column that gives each step one value)
+    and the work on the step outputs run in the loop kernel, step by step:
+    one kernel, and no (steps, n) intermediate in memory."""
+    w = rng.standard_normal(7).astype("float32")
+    col = rng.standard_normal((300, 1)).astype("float32")
+
+    def pipeline(ops):
+        c, ys = ops.scan(LINEAR(ops), np.zeros(7, "float32"), ops.exp(XS * 0.1) * w + col,
+                         reverse=reverse)
+        return c, ops.tanh(ys) * XS + 1
+    got = pipeline(lo)
+    plan = compiled(got)
+    _one_loop_kernel(plan)
+    (k,) = plan.kernels
+    assert {"lazy.exp", "lazy.tanh"} <= {op.name for op in k.regions[0].block.ops}
+    same_tree(got, pipeline(K))
+
+
+def test_work_on_last_carries_and_shared_step_outputs():
+    """Work on the last carries (over the carries' shape) is a kernel of its
+    own; a step output that other work reads too is stored, and the work on
+    it still runs in the loop."""
+    def pipeline(ops):
+        c, ys = ops.scan(LINEAR(ops), np.zeros(7, "float32"), XS)
+        return c * 2, ys, ys * 3
+    got = pipeline(lo)
+    plan = compiled(got)
+    assert len(plan.kernels) == 2
+    same_tree(got, pipeline(K))
+
+
+def test_scanned_work_read_elsewhere_stays_a_kernel_of_its_own():
+    """A scanned operand's work that another op reads too is stored once, by
+    its own kernel, and the loop reads it."""
+    e = lo.exp(XS * 0.1)
+    got = (lo.scan(LINEAR(lo), np.zeros(7, "float32"), e), e + 1)
+    plan = compiled(got)
+    assert len(plan.kernels) == 2
+    e_k = K.exp(XS * 0.1)
+    same_tree(got, (K.scan(LINEAR(K), np.zeros(7, "float32"), e_k), e_k + 1))
+
+
 def test_fori_loop_with_an_elementwise_body_is_one_loop_kernel():
     """The step index is a scanned int32 array. An int8 carry plus the index
     would become int32 (Keras's index is a Python int, weakly typed): that
