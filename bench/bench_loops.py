@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """Loops and scans: a linear recurrence `h = a*h + x_t` over T steps
 (keras.ops.scan), against a Python loop over NumPy, `jax.lax.scan` (CPU jit)
-and a hand-written Numba loop; and cumsum of 10M float32 (with and without
-fused work) against NumPy; a running maximum through associative_scan
-against Keras, JAX and NumPy. NumPy arrays in, a NumPy array out, conversion
-inside the timed call; contenders interleaved, min over repeats.
+and a hand-written Numba loop; the same over rows of 1000 elements, with
+elementwise work before and after it that lazyops runs inside the loop;
+cumsum of 10M float32 (with and without fused work) against NumPy; a
+running maximum through associative_scan against Keras, JAX and NumPy.
+NumPy arrays in, a NumPy array out, conversion inside the timed call;
+contenders interleaved, min over repeats.
 
     python bench/bench_loops.py                 # T = 1M steps, 10M cumsum
     python bench/bench_loops.py --steps 100000 --size 1000000 --repeats 3
@@ -56,6 +58,57 @@ def contenders_recurrence(xs):
     except ImportError:
         pass
     return out
+
+
+def contenders_fused_scan(x):
+    """`tanh(ys) * x + 1` where `ys` are the states of `h = a*h + exp(x_t) * 0.5`
+    over the rows of x (T steps of n elements): lazyops runs the exp, the
+    recurrence and the work on its outputs as one loop kernel."""
+    import lazyops as lo
+    from numba import njit, prange
+
+    def pipeline(ops):
+        _, ys = ops.scan(lambda h, v: (A * h + v,) * 2, ops.zeros(x.shape[1:], "float32"),
+                         ops.exp(x) * 0.5)
+        return ops.tanh(ys) * x + 1
+
+    @njit(parallel=True, cache=True)
+    def loop(x, a):  # blocks of 64 columns in parallel, each step over a block's run of a row
+        out = np.empty_like(x)
+        T, n = x.shape
+        for b in prange((n + 63) // 64):
+            lo, hi = b * 64, min(n, b * 64 + 64)
+            h = np.zeros(hi - lo, np.float32)
+            for t in range(T):
+                for j in range(hi - lo):
+                    v = x[t, lo + j]
+                    h[j] = a * h[j] + np.exp(v) * np.float32(0.5)
+                    out[t, lo + j] = np.tanh(h[j]) * v + np.float32(1)
+        return out
+
+    out = {"lazyops": lambda: pipeline(lo).numpy(), "numba (hand-written)": lambda: loop(x, A),
+           "numpy": lambda: _numpy_pipeline(x)}
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        @jax.jit
+        def jpipe(x):
+            _, ys = jax.lax.scan(lambda h, v: ((A * h + v,) * 2), jnp.zeros(x.shape[1:], x.dtype),
+                                 jnp.exp(x) * 0.5)
+            return jnp.tanh(ys) * x + 1
+        out["jax.lax.scan"] = lambda: np.asarray(jpipe(x).block_until_ready())
+    except ImportError:
+        pass
+    return out
+
+
+def _numpy_pipeline(x):
+    e, h, ys = np.exp(x) * np.float32(0.5), np.zeros(x.shape[1:], "float32"), np.empty_like(x)
+    for t in range(x.shape[0]):
+        h = A * h + e[t]
+        ys[t] = h
+    return np.tanh(ys) * x + 1
 
 
 def contenders_cumsum(x):
@@ -129,6 +182,16 @@ def main():
         np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
     best = timed(fns, args.repeats, slow={"python+numpy"})
     report(f"h = a*h + x_t over {args.steps:,} steps (float32)", best, "numba (hand-written)")
+
+    x = rng.standard_normal((args.steps // 100, 1000), dtype=np.float32)
+    fns = contenders_fused_scan(x)
+    want = fns["numba (hand-written)"]()
+    for k, f in fns.items():
+        f()
+        lo.wait_for_kernels()
+        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+    report(f"tanh(scan(a*h + exp(x_t)*0.5)) * x + 1, {x.shape[0]:,} steps of "
+           f"{x.shape[1]:,} float32", timed(fns, args.repeats), "numpy")
 
     x = rng.standard_normal(args.size, dtype=np.float32)
     exact = {"cumsum": np.cumsum(x.astype(np.float64)),

@@ -41,7 +41,7 @@ or multiply of a sum or product is a call to a reassociating helper (`radd`,
 from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
 import re
 
-from .plan import COUNT, INDEX, Let, Load, Output, ScanStep, Store, np_name, wrap
+from .plan import COUNT, INDEX, RECUR_BLOCK, Let, Load, Output, ScanStep, Store, np_name, wrap
 from .printer import Printer
 
 BLOCK = 8192
@@ -381,6 +381,8 @@ class _Printer(Printer):
         (ps,) = p.passes
         self.header(["n", "T"])
         self.stmts(1, p.hoisted)
+        if p.rank == 2:
+            return self._recur_blocks()
         self.emit(1, "for i in prange(n):")
         self.recur_stmts(2, p.row)
         if p.loop == "while":  # T < 0: no limit
@@ -396,6 +398,37 @@ class _Printer(Printer):
             self.emit(3, f"t = {'T - 1 - s' if p.reverse else 's'}")
             self.recur_stmts(3, ps.element)
         self.recur_stmts(2, ps.outer)
+
+    def _recur_blocks(self):
+        """A scan over many elements: blocks of RECUR_BLOCK neighbouring
+        elements in parallel, each step running over a block, so a step
+        reads and writes whole runs of a row (an element's chain alone
+        strides over the rows, and each cache line comes back from memory
+        once per element); the block's per-element values (carries, values
+        read once) are kept in small arrays between steps."""
+        p = self.plan
+        (ps,) = p.passes
+        kept = [(st.var, st.dtype if isinstance(st, Let) else st.src.dtype) for st in p.row]
+        assigned = {st.var for st in ps.element if isinstance(st, Let)}
+        self.emit(1, f"for b in prange((n + {RECUR_BLOCK - 1}) // {RECUR_BLOCK}):")
+        self.emit(2, f"lo = b * {RECUR_BLOCK}")
+        self.emit(2, f"m = min(n, lo + {RECUR_BLOCK}) - lo")
+        for var, dtype in kept:
+            self.emit(2, f"K{var} = np.empty({RECUR_BLOCK}, {np_name(dtype)})")
+
+        def block_loop(depth, stmts, load, store):
+            self.emit(depth, "for j in range(m):")
+            self.emit(depth + 1, "i = lo + j")
+            for var, _ in load:
+                self.emit(depth + 1, f"{var} = K{var}[j]")
+            self.recur_stmts(depth + 1, stmts)
+            for var, _ in store:
+                self.emit(depth + 1, f"K{var}[j] = {var}")
+        block_loop(2, p.row, [], kept)
+        self.emit(2, "for s in range(T):")
+        self.emit(3, f"t = {'T - 1 - s' if p.reverse else 's'}")
+        block_loop(3, ps.element, kept, [k for k in kept if k[0] in assigned])
+        block_loop(2, ps.outer, kept, [])
 
     def recur_stmts(self, depth, stmts):
         """A recur plan's statements; a store of one value for all elements

@@ -11,7 +11,7 @@ from numpy.lib.array_utils import byte_bounds
 from ..ir.interpreter import run_op
 from .cache import why_new
 from .pieces import Split, piecewise
-from .plan import KernelInfo, build_plan, loop_layout, loop_result
+from .plan import RECUR_BLOCK, KernelInfo, build_plan, loop_layout, loop_result
 
 _BUILD = threading.Lock()  # the compile thread and the caller may want one kernel at once
 
@@ -196,7 +196,8 @@ class Launcher:
             per_step, one = loop_result(op, v)  # one: a scalar carry or step output
             each = () if one and per_step else ((1,) if one else (n,))
             outs.append(_bits(r.reshape(((steps,) if per_step else ()) + each)))
-        return "recur", 1, tuple(access), [n, steps] + args + outs, results
+        blocks = op.name == "lazy.scan" and n >= 2 * RECUR_BLOCK  # steps over blocks
+        return "recur", 2 if blocks else 1, tuple(access), [n, steps] + args + outs, results
 
     def _elementwise(self, arrays, access, dests=None):
         info, space = self.info, self.info.space

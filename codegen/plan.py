@@ -342,10 +342,14 @@ class LoopPlan:
                         "accumulators; merge: the chunks' states per column",
                 "scan": "parallel loop over m rows (long rows in tiles: tile totals, their "
                         "prefix, then each tile scanned from its carry)",
-                "recur": "parallel loop over the n elements of the carries, each a serial "
-                         + ("loop while its test holds (at most T steps if T >= 0)"
-                            if self.loop == "while" else
-                            f"loop over the steps{' (last to first)' if self.reverse else ''}")}
+                "recur": (f"parallel loop over blocks of {RECUR_BLOCK} of the n elements of the "
+                          "carries, each a serial loop over the steps"
+                          f"{' (last to first)' if self.reverse else ''}, each step over the "
+                          "block's elements" if self.rank == 2 else
+                          "parallel loop over the n elements of the carries, each a serial "
+                          + ("loop while its test holds (at most T steps if T >= 0)"
+                             if self.loop == "while" else
+                             f"loop over the steps{' (last to first)' if self.reverse else ''}"))}
         lines = [f"form {self.form}: {'one thread; ' if self.serial else ''}{head[self.form]}"
                  + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
@@ -645,6 +649,11 @@ class _Lowering:
         expr = tpl.format(*operands, **dict(op.attrs, dtype=np_name(r.type.dtype), index=INDEX))
         stmts.append(Let(var, wrap(expr, r.type.dtype), r.type.dtype))
         names[r] = var
+
+
+# a compiled scan over at least twice this many elements runs its steps
+# over blocks of this many neighbouring elements (the `recur` form's rank 2)
+RECUR_BLOCK = 64
 
 
 def loop_layout(op):

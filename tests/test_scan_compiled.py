@@ -145,6 +145,24 @@ LINEAR = RECURRENCES["linear"][0]
 
 
 @pytest.mark.parametrize("reverse", [False, True])
+def test_wide_scans_run_their_steps_over_blocks_of_elements(reverse):
+    """Over 300 elements (blocks of 64, the last one short): carries of two
+    dtypes, a scalar counter, a captured row, a NaN, the step outputs."""
+    xs = rng.standard_normal((30, 300)).astype("float32")
+    xs[3, 130] = np.nan
+    w = rng.standard_normal(300).astype("float32")
+
+    def f(ops):
+        return lambda c, x: ((c[0] * 0.5 + x * w, c[1] + 1, c[2] + 1), (c[0] * 2, c[2]))
+    init = (np.zeros(300, "float32"), np.zeros(300, "int32"), np.int32(0))
+    got = lo.scan(f(lo), init, xs, reverse=reverse)
+    plan = compiled(got)
+    _one_loop_kernel(plan)
+    assert plan.launchers[plan.kernels[0]].explain_last()[1].rank == 2
+    same_tree(got, K.scan(f(K), init, xs, reverse=reverse))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
 def test_work_around_the_loop_runs_inside_it(reverse):
     """`scan(f, h, exp(xs * 0.1) * w + col)` and `tanh(ys) * xs + 1` on its
     step outputs: the elementwise work computing the scanned operand (with a
