@@ -400,8 +400,8 @@ class _Printer(Printer):
         self.recur_stmts(2, ps.outer)
 
     def _recur_blocks(self):
-        """A scan over many elements: blocks of RECUR_BLOCK neighbouring
-        elements in parallel, each step running over a block, so a step
+        """A scan over many elements: blocks of neighbouring elements in
+        parallel, each step running over a block, so a step
         reads and writes whole runs of a row (an element's chain alone
         strides over the rows, and each cache line comes back from memory
         once per element); the block's per-element values (carries, values
@@ -410,11 +410,13 @@ class _Printer(Printer):
         (ps,) = p.passes
         kept = [(st.var, st.dtype if isinstance(st, Let) else st.src.dtype) for st in p.row]
         assigned = {st.var for st in ps.element if isinstance(st, Let)}
-        self.emit(1, f"for b in prange((n + {RECUR_BLOCK - 1}) // {RECUR_BLOCK}):")
-        self.emit(2, f"lo = b * {RECUR_BLOCK}")
-        self.emit(2, f"m = min(n, lo + {RECUR_BLOCK}) - lo")
+        # blocks of up to 4 * RECUR_BLOCK elements, at least two of them
+        self.emit(1, f"B = max({RECUR_BLOCK}, min({4 * RECUR_BLOCK}, n // 2))")
+        self.emit(1, "for b in prange((n + B - 1) // B):")
+        self.emit(2, "lo = b * B")
+        self.emit(2, "m = min(n, lo + B) - lo")
         for var, dtype in kept:
-            self.emit(2, f"K{var} = np.empty({RECUR_BLOCK}, {np_name(dtype)})")
+            self.emit(2, f"K{var} = np.empty(B, {np_name(dtype)})")
 
         def block_loop(depth, stmts, load, store):
             self.emit(depth, "for j in range(m):")

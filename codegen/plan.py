@@ -342,8 +342,8 @@ class LoopPlan:
                         "accumulators; merge: the chunks' states per column",
                 "scan": "parallel loop over m rows (long rows in tiles: tile totals, their "
                         "prefix, then each tile scanned from its carry)",
-                "recur": (f"parallel loop over blocks of {RECUR_BLOCK} of the n elements of the "
-                          "carries, each a serial loop over the steps"
+                "recur": (f"parallel loop over blocks of {RECUR_BLOCK}-{4 * RECUR_BLOCK} of the n "
+                          "elements of the carries, each a serial loop over the steps"
                           f"{' (last to first)' if self.reverse else ''}, each step over the "
                           "block's elements" if self.rank == 2 else
                           "parallel loop over the n elements of the carries, each a serial "
@@ -652,7 +652,8 @@ class _Lowering:
 
 
 # a compiled scan over at least twice this many elements runs its steps
-# over blocks of this many neighbouring elements (the `recur` form's rank 2)
+# over blocks of neighbouring elements (the `recur` form's rank 2): between
+# this many and four times as many, and at least two blocks
 RECUR_BLOCK = 64
 
 
