@@ -146,15 +146,15 @@ LINEAR = RECURRENCES["linear"][0]
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_wide_scans_run_their_steps_over_blocks_of_elements(reverse):
-    """Over 300 elements (blocks of 64, the last one short): carries of two
+    """Over 301 elements (blocks of 150, the last one of 1): carries of two
     dtypes, a scalar counter, a captured row, a NaN, the step outputs."""
-    xs = rng.standard_normal((30, 300)).astype("float32")
+    xs = rng.standard_normal((30, 301)).astype("float32")
     xs[3, 130] = np.nan
-    w = rng.standard_normal(300).astype("float32")
+    w = rng.standard_normal(301).astype("float32")
 
     def f(ops):
         return lambda c, x: ((c[0] * 0.5 + x * w, c[1] + 1, c[2] + 1), (c[0] * 2, c[2]))
-    init = (np.zeros(300, "float32"), np.zeros(300, "int32"), np.int32(0))
+    init = (np.zeros(301, "float32"), np.zeros(301, "int32"), np.int32(0))
     got = lo.scan(f(lo), init, xs, reverse=reverse)
     plan = compiled(got)
     _one_loop_kernel(plan)
