@@ -6,7 +6,6 @@ non-TensorFlow backends: Python scalars are weak, and 64-bit results become 32-b
 import difflib
 import functools
 
-import ml_dtypes  # noqa: F401  (registers bfloat16 and the float8 types with NumPy)
 import numpy as np
 
 FLOATX = "float32"
@@ -39,6 +38,16 @@ SUPPORTED = ALL
 # (as NumPy's float16 ufuncs and ml_dtypes' bfloat16 ones compute), and passed
 # to kernels as their uint16 bits.
 HALF = ("float16", "bfloat16")
+# The names NumPy knows once ml_dtypes is imported (see `numpy_types`)
+EXTENDED = ("bfloat16",) + FLOAT8
+
+
+@functools.cache
+def numpy_types():
+    """Import ml_dtypes, which registers bfloat16 and the float8 types with
+    NumPy. Importing it takes most of a second, so it is imported when a
+    dtype name needs it (an array of those types implies it is loaded)."""
+    import ml_dtypes  # noqa: F401
 
 _BIT64_TO_32 = {"int64": "int32", "uint64": "uint32", "float64": "float32",
                 "complex128": "complex64"}
@@ -81,6 +90,8 @@ def standardize(dtype, op="convert_to_tensor", arg="dtype", allowed=SUPPORTED):
         return "float32"
     if isinstance(dtype, str) and dtype in LONG:
         dtype = LONG[dtype]
+    if isinstance(dtype, str) and dtype in EXTENDED:
+        numpy_types()
     try:
         name = np.dtype(dtype).name
     except TypeError:

@@ -177,7 +177,10 @@ class _Parser:
                 raise self.error(f"unknown element type {short!r} in {s}", at)
             if not all(d.strip().isdigit() for d in dims):
                 raise self.error(f"malformed shape in {s} (static dimensions only)", at)
-            t = self.types[s] = TensorType(tuple(int(d) for d in dims), dtypes.LONG[short])
+            name = dtypes.LONG[short]
+            if name in dtypes.EXTENDED:
+                dtypes.numpy_types()
+            t = self.types[s] = TensorType(tuple(int(d) for d in dims), name)
         return t
 
     def type_list(self):
@@ -205,6 +208,8 @@ class _Parser:
             if s == "none":
                 return None
             if s in dtypes.LONG:
+                if dtypes.LONG[s] in dtypes.EXTENDED:
+                    dtypes.numpy_types()
                 return dtypes.LONG[s]
             self.i -= 1
             raise self.error(f"unknown attribute value {s!r}")

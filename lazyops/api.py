@@ -51,7 +51,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
     if dtype is not None:
         dtype = D.standardize(dtype, "convert_to_tensor")
     arr = inputs.as_array(x)
-    if arr is not None and arr.dtype in _FLOAT8:
+    if arr is not None and _float8(arr.dtype):
         raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {arr.dtype} array; ops "
                          "take one directly, as Keras's do)")
     if arr is not None and arr.dtype != object:
@@ -159,13 +159,18 @@ KEEPS_64 = frozenset("""
     slogdet sort split squeeze stack stop_gradient sum swapaxes take take_along_axis tile
     top_k transpose tril triu unstack vstack zeros_like""".split())
 _WIDE = frozenset([np.dtype("float64"), np.dtype("int64")])
-_FLOAT8 = frozenset(np.dtype(d) for d in D.FLOAT8)
+
+
+def _float8(dt):
+    """Whether NumPy dtype `dt` is one of the float8 types (ml_dtypes', so
+    checked by name: ml_dtypes is imported only once a name needs it)."""
+    return dt.itemsize == 1 and dt.kind in "fV" and dt.name in D.FLOAT8
 
 
 def _tensor(x, op, arg="x"):
     if type(x) is Tensor:
         return x
-    if type(x) is np.ndarray and (x.dtype in _WIDE and op in KEEPS_64 or x.dtype in _FLOAT8) \
+    if type(x) is np.ndarray and (x.dtype in _WIDE and op in KEEPS_64 or _float8(x.dtype)) \
             and x.flags.aligned and x.dtype.isnative:
         return Tensor(inputs.reference(x))  # as Keras's NumPy backend passes them to NumPy
     try:

@@ -186,3 +186,28 @@ def test_float8_round_trip_between_kernels():
     with lo.config.override(small_work=0, tiered=False):
         got = t.numpy()
     np.testing.assert_array_equal(got, (x * 2).astype(ml_dtypes.float8_e4m3fn).astype("float32") + 1)
+
+
+def test_ml_dtypes_is_imported_when_a_dtype_name_needs_it():
+    """Importing ml_dtypes takes most of a second, so lazyops imports it only
+    when a dtype name needs it: a fresh process casts to bfloat16 and float8
+    by name, runs a bfloat16 kernel and parses bf16 IR without importing it
+    first."""
+    import os
+    import subprocess
+    import sys
+    code = """
+import sys
+import lazyops as lo
+assert "ml_dtypes" not in sys.modules
+from lazyops.ir.parser import parse_function
+f = parse_function('func.func @f(%a: tensor<2xbf16>) -> tensor<2xbf16> {\\n  return %a\\n}')
+with lo.config.override(small_work=0, tiered=False):
+    t = (lo.cast(lo.arange(3.0), "bfloat16") * 2).numpy()
+print(t.dtype, t.tolist(), lo.cast(lo.ones((2,)), "float8_e4m3fn").numpy().dtype)
+"""
+    env = dict(os.environ, KERAS_BACKEND="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["bfloat16", "[0.0,", "2.0,", "4.0]", "float8_e4m3fn"]
