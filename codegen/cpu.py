@@ -321,7 +321,7 @@ class _Printer(Printer):
         carried chain, so one dependent update per four elements); the work
         after it, vectorized. Values of `before` that `after` reads are kept
         in buffers too (loads are read again)."""
-        acc = a.var()  # a sum or product: its state is the value alone
+        acc = a.var()  # a scan's state is the value alone
         self.emit(depth, f"{acc} = C{a.k}[o, q % nt] if nt > 1 else {a.init()[0].expr}")
         words = " ".join(_stmt_words(st) for st in after)
         reads = [st for st in before if isinstance(st, (Let, Load))

@@ -299,7 +299,6 @@ class Piecewise(Launcher):
         self.settings = settings or {}
         self.parts = [Launcher(s.kernel, target, settings) for s in self.split.segments]
         self.size = self.work = int(np.prod(self.split.space, dtype=np.int64))
-        self.replays = {}
 
     def _boxes(self, dests):
         """The result arrays (`dests` where given) and, per segment, its

@@ -237,7 +237,7 @@ class Acc:
 
     def combine(self, acc, x):
         """The update as an expression over two values of the accumulator
-        dtype (scans: an associative sum or product)."""
+        dtype (scans: an associative combine)."""
         return wrap(self.recipe.update.format(acc=acc, x=x), self.dtype)
 
     def merge(self, other, tag=""):

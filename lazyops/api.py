@@ -341,14 +341,8 @@ def _fast_binary(name, x1, x2):
     """The common calls of a binary op, recorded without the general path:
     tensors and NumPy arrays of one dtype, and Python scalars that need no
     cast of the tensor. None for anything else."""
-    t1 = type(x1)
-    if t1 is Tensor:
-        v1 = x1._value
-    elif t1 is np.ndarray:
-        v1 = _fast_input(x1)
-        if v1 is None:
-            return None
-    else:
+    v1 = x1._value if type(x1) is Tensor else _fast_input(x1)
+    if v1 is None:
         return None
     t2 = type(x2)
     if t2 is float or t2 is int:
@@ -358,16 +352,9 @@ def _fast_binary(name, x1, x2):
             if v2 is None:
                 return None
     else:
-        if t2 is Tensor:
-            v2 = x2._value
-        elif t2 is np.ndarray:
-            v2 = _fast_input(x2)
-            if v2 is None:
-                return None
-        else:
-            return None
+        v2 = x2._value if t2 is Tensor else _fast_input(x2)
         d1 = v1.type.dtype
-        if v2.type.dtype != d1 or _COMPUTE.get((name, d1, d1)) != d1:
+        if v2 is None or v2.type.dtype != d1 or _COMPUTE.get((name, d1, d1)) != d1:
             return None
     v = record_binary(name, v1, v2, 3)   # record_binary <- here <- f <- user
     return None if v is None else Tensor(v)
@@ -394,9 +381,9 @@ def _fast_scalar(name, dtype, x, kind):
 
 
 def _fast_input(a):
-    """The leaf of a NumPy array as `convert_to_tensor` makes it, where no
-    cast is needed; None otherwise."""
-    if a.dtype in _KEPT_DTYPES and a.flags.aligned:
+    """The leaf of NumPy array `a` as `convert_to_tensor` makes it, where no
+    cast is needed; None otherwise (and for anything else)."""
+    if type(a) is np.ndarray and a.dtype in _KEPT_DTYPES and a.flags.aligned:
         return inputs.reference(a)
     return None
 

@@ -45,9 +45,10 @@ class Plan:
         self.work = sum(launcher.work for launcher in self.launchers.values())
         self.steps, self.returns, direct = _steps(self.scheduled)
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
-        self.direct = direct and not self.numpy_ops
-        # a direct plan's kernel launcher, called without the sweep
-        self.launcher = self.launchers[self.steps[0][0]] if self.direct else None
+        # a plan of one kernel reading the arguments and returning its
+        # results: its launcher, called without the sweep
+        self.launcher = self.launchers[self.steps[0][0]] if direct and not self.numpy_ops \
+            else None
         self.program = None  # the interpreter's prepared form, made on first use
         self._constants = None  # see `constants`
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
@@ -139,7 +140,7 @@ class Plan:
     def _sweep(self, args, step):
         """Run the scheduled ops in order, `step(op, operand arrays)` giving
         each op's results; intermediates die at their last reader."""
-        if self.direct:  # one kernel reading the arguments, returning its results
+        if self.launcher is not None:  # one kernel reading the arguments, returning its results
             return list(step(self.steps[0][0], args))
         env = list(args) + [None] * (self.returns[1] - len(args))
         # kernels raise no floating-point warnings: NumPy's ops (run_op) may

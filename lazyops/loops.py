@@ -401,8 +401,8 @@ def _known_scan(f, x):
     scalars of x's dtype into one op of `_KNOWN_SCANS` over both, in that
     dtype; else None."""
     t = TensorType((), x.dtype)
-    traced = _traced(lambda args: [_tensor(f(*[Tensor(a._value) for a in args]),
-                                           "associative_scan", "f's result")._value], [t, t])
+    traced = _traced(lambda args: [_tensor(f(*args), "associative_scan", "f's result")._value],
+                     [t, t])
     if traced is None or traced[1]:
         return None
     block = traced[0].block
@@ -413,5 +413,5 @@ def _known_scan(f, x):
     if found is None or set(op.operands) != set(block.args) or len(block.args) != 2 or \
             done.operands != op.results or op.results[0].type != t:
         return None
-    kinds = {"float": is_float(x.dtype), "number": is_float(x.dtype) or is_int(x.dtype)}
-    return found[0] if kinds[found[1]] else None
+    scan, kind = found
+    return scan if is_float(x.dtype) or kind == "number" and is_int(x.dtype) else None

@@ -368,14 +368,8 @@ def _concat_target(st, op, deps):
     a view."""
     g = st.new_group(op.results[0].type.shape)
     g.pieces = set()
-    owned = {}  # group -> the operands it computes
-    for v in op.operands:
-        p = st.producer.get(v)
-        h = st.group_of.get(p) if p is not None else None
-        if h is not None:
-            owned.setdefault(h, []).append(v)
     size = 1
-    for h, vs in owned.items():
+    for h, vs in _computing(st, op.operands).items():
         feeds = [_feeding(st, v, h) for v in vs]
         if (h.id in deps.viewed or any(h.space != v.type.shape for v in vs)
                 or h.axes or h.scan or not _compute_group(h)
@@ -404,14 +398,8 @@ def _loop_target(st, op, deps):
         return g
     xs = op.operands[k:k + op.attrs["xs"]]
     steps = (op.attrs["length"],) + tuple(space)
-    owned = {}  # group -> the scanned operands it computes
-    for v in xs:
-        p = st.producer.get(v)
-        h = st.group_of.get(p) if p is not None else None
-        if h is not None:
-            owned.setdefault(h, []).append(v)
     others = set(op.operands) - set(xs)
-    for h, vs in owned.items():
+    for h, vs in _computing(st, xs).items():
         feeds = set().union(*[_feeding(st, v, h) for v in vs])
         results = {r for o in h.ops for r in o.results}
         if (h.id in deps.viewed or h.space != steps or any(v.type.shape != steps for v in vs)
@@ -447,6 +435,16 @@ def _after_loop(st, op, deps):
             for w in computed):
         return None
     return g
+
+
+def _computing(st, values):
+    """{group: the `values` it computes} for the groups computing any."""
+    out = {}
+    for v in values:
+        h = st.group(v)
+        if h is not None:
+            out.setdefault(h, []).append(v)
+    return out
 
 
 def _feeding(st, v, h):
