@@ -3,6 +3,7 @@ plan's form from the inputs' layouts, and call the compiled function.
 Layouts are target independent; a target supplies `print_plan` and
 `compile` (see `codegen.backend`)."""
 import itertools
+import operator
 import threading
 
 import numpy as np
@@ -113,9 +114,11 @@ class Launcher:
             self.last = layout
             return results
         # serial? and the arguments' strides: the plan fixes shapes and dtypes
-        key = (self.size < self.settings.get("serial_work", 0), *[a.strides for a in args])
+        key = (self.size < self.settings.get("serial_work", 0), *map(_STRIDES, args))
         replay = self.replays.get(key, False)
         if replay:
+            if replay.go is not None:
+                return replay.go(args)
             call_args, results = replay(args)
             self.launch(replay.fn, call_args)
             self.last = replay.layout  # what explain() shows after a force
@@ -125,11 +128,19 @@ class Launcher:
         if replay is False:  # the first launch with this geometry
             if len(self.replays) >= _MAX_REPLAYS:
                 self.replays.clear()
-            self.replays[key] = _Replay.of(layout, fn, args, call_args, results,
-                                           len(self.info.outputs))
+            self.replays[key] = _Replay.of(self, layout, fn, args, call_args, results)
         self.launch(fn, call_args)
         self.last = layout
         return results
+
+    def direct(self, args):
+        """A function launching this kernel on a list of arrays laid out as
+        `args` (the same strides; shapes and dtypes are the plan's) and
+        returning its results, with nothing in between; None where such a
+        launch must configure (see `_Replay`)."""
+        key = (self.size < self.settings.get("serial_work", 0), *map(_STRIDES, args))
+        replay = self.replays.get(key)
+        return replay.go if replay else None
 
     def explain_last(self):
         """(form, loop plan, generated source) of the latest launch, or None."""
@@ -329,6 +340,9 @@ class Piecewise(Launcher):
                 results[i] = np.empty(t.shape, t.dtype)
         return results
 
+    def direct(self, args):
+        return None  # each piece's launch configures its box
+
     def ahead(self, args, dests=None):
         _, parts = self._each(dests)
         jobs = [part.ahead(args, boxes) for _, part, boxes in parts]
@@ -389,18 +403,19 @@ class _Replay:
     view is not one of a C-contiguous argument (a copy made by a reshape, a
     strided argument, empty arrays): such launches keep configuring."""
 
-    def __init__(self, layout, fn, allocs, recipe, result_views, n_args):
+    def __init__(self, launcher, layout, fn, allocs, recipe, result_views, n_args):
         self.layout, self.fn = layout, fn
         self.allocs = allocs              # (shape, dtype) of each output buffer
         self.recipe = recipe              # per input call argument: (source, how)
         self.result_views = result_views  # per result: (output index, how)
         self.plain = self._plain(n_args)
+        self.go = self._direct(launcher)  # the whole launch, where it is plain
 
     @classmethod
-    def of(cls, layout, fn, args, call_args, results, n_out):
+    def of(cls, launcher, layout, fn, args, call_args, results):
         if not all(a.size and a.flags.c_contiguous for a in args):
             return None
-        k = len(call_args) - n_out
+        k = len(call_args) - len(launcher.info.outputs)
         outs = call_args[k:]
         if not all(o.flags.c_contiguous for o in outs):
             return None
@@ -419,33 +434,79 @@ class _Replay:
             if j is None:
                 return None
             result_views.append((j, _how(r, outs[j])))
-        return cls(layout, fn, [(o.shape, o.dtype) for o in outs], recipe, result_views,
-                   len(args))
+        return cls(launcher, layout, fn, [(o.shape, o.dtype) for o in outs], recipe,
+                   result_views, len(args))
 
     def __call__(self, args):
+        if self.plain is not None and self.plain[1] is None and self.plain[2] is not None:
+            head, _, whole = self.plain  # the common launch: no view to remake
+            results = [np.empty(shape, dtype) for shape, dtype in whole]
+            outs = [r if r.shape == s else r.reshape(s) for r, (s, _) in zip(results, self.allocs)]
+            return [*head, *args, *outs], results
         outs = [np.empty(shape, dtype) for shape, dtype in self.allocs]
-        if self.plain is not None:  # the common launch: no view to remake
-            head, results_are_outs = self.plain
-            if results_are_outs:
-                return [*head, *args, *outs], outs
-            return [*head, *args, *outs], [_remake(outs[j], how) for j, how in self.result_views]
         call_args = [how if src is None else _remake(args[src], how) for src, how in self.recipe]
         results = [_remake(outs[j], how) for j, how in self.result_views]
         return call_args + outs, results
 
+    def _direct(self, launcher):
+        """A function of the arguments (a sequence, laid out as the first
+        launch's) that launches as `launcher` does and returns the results;
+        None where a launch remakes views other than whole reshapes."""
+        if self.plain is None or self.plain[2] is None:
+            return None
+        fn, launch, layout, (head, shapes, whole) = self.fn, launcher.launch, self.layout, \
+            self.plain
+        if len(whole) > 1:
+            def go(args):
+                call_args, results = self(args)
+                launch(fn, call_args)
+                launcher.last = layout
+                return results
+            return go
+        (shape, dtype), = whole  # one result: its buffer, and the kernel's view of it
+        flat = self.allocs[0][0]
+        if shapes is None:
+            def go(args):
+                out = np.empty(shape, dtype)
+                launch(fn, [*head, *args, out if flat == shape else out.reshape(flat)])
+                launcher.last = layout  # what explain() shows after a force
+                return [out]
+            return go
+
+        def go(args):  # arguments viewed flat, or 0-d ones as (1,): C-contiguous reshapes
+            out = np.empty(shape, dtype)
+            launch(fn, [*head, *[a if s is None else a.reshape(s) for a, s in zip(args, shapes)],
+                        out if flat == shape else out.reshape(flat)])
+            launcher.last = layout
+            return [out]
+        return go
+
     def _plain(self, n_args):
-        """(leading scalar arguments, results are the outputs?) where the call
-        passes scalars, then every argument as it is, in order; else None.
-        (A launch's arguments are then `args`, which must be a list.)"""
+        """Where the call passes scalars, then every argument in order as it
+        is or reshaped: (leading scalar arguments, per argument None or the
+        shape it is viewed as (None where all are as they are), the (shape,
+        dtype) of each result where each has its own buffer, whole (else
+        None)); None where a launch remakes other views. (A launch's
+        arguments are then `args`.)"""
         n = 0
         while n < len(self.recipe) and self.recipe[n][0] is None:
             n += 1
         scalars, rest = [how for _, how in self.recipe[:n]], self.recipe[n:]
         if [src for src, _ in rest] != list(range(n_args)) or \
-                any(how != ("same",) for _, how in rest):
+                any(how[0] not in ("same", "reshape") for _, how in rest):
             return None
-        same = [j for j, how in self.result_views if how == ("same",)]
-        return scalars, same == list(range(len(self.allocs)))
+        shapes = [None if how[0] == "same" else how[1] for _, how in rest]
+        if all(s is None for s in shapes):
+            shapes = None
+        if [j for j, _ in self.result_views] != list(range(len(self.allocs))) or \
+                any(how[0] not in ("same", "reshape") for _, how in self.result_views):
+            return scalars, shapes, None
+        whole = [(shape if how[0] == "same" else how[1], dtype)
+                 for (_, how), (shape, dtype) in zip(self.result_views, self.allocs)]
+        return scalars, shapes, whole
+
+
+_STRIDES = operator.attrgetter("strides")
 
 
 def _inside(view, bases):

@@ -34,6 +34,7 @@ SETTINGS = {
 }
 SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
                                  or SETTINGS["debug"])
+VERSION = [0]  # counts changes of SETTINGS: what depends on them checks it
 
 
 def get(name):
@@ -72,6 +73,7 @@ def set(**settings):  # noqa: A001
             raise KeyError(f"config.set: unknown setting {k!r}; known: {sorted(SETTINGS)}")
     checked = {k: _checked(k, v) for k, v in settings.items()}
     SETTINGS.update(checked)
+    VERSION[0] += 1
 
 
 @contextlib.contextmanager
@@ -83,3 +85,4 @@ def override(**settings):
         yield
     finally:
         SETTINGS.update(old)
+        VERSION[0] += 1

@@ -24,7 +24,7 @@ from .scheduler import schedule
 _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
-_TRIALS = 5  # timed compiled runs of a small plan before it picks its path
+_TRIALS = 40  # timed runs, alternately compiled, of a small plan before it picks its path
 
 
 class Plan:
@@ -99,19 +99,37 @@ class Plan:
             return self._sweep(args, self._launch)
         return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
 
+    def direct(self, args):
+        """A launch of the plan's one kernel for later runs on arrays laid
+        out as `args` (a function of their list, giving the results), valid
+        while the settings (`config.VERSION`) keep choosing the compiled path
+        without measuring; None where runs must go through `run`."""
+        settings = config.SETTINGS
+        steady = self.small is True if self.work < settings["small_work"] else \
+            self.tier == "ready" or not settings["tiered"]
+        if self.launcher is None or not steady or not self.ran_compiled:
+            return None
+        return self.launcher.direct(args)
+
     def _run_measured(self, args, hot_seconds):
         """A small plan's run while its faster path is unknown: interpreted
         (timed) until it has spent `hot_seconds` there, then interpreted while
-        its kernels compile in the background, then `_TRIALS` timed compiled
-        runs; after them it keeps whichever path had the shorter best run."""
-        if self.tier == "ready":
+        its kernels compile in the background, then `_TRIALS` timed runs
+        alternating the paths; after them it keeps whichever path had the
+        shorter best run among them."""
+        if self.tier == "ready":  # trials alternate the paths, so both meet the same load
+            compiled = self.trials % 2 == 0
+            if self.trials == 0:
+                self.best[0] = float("inf")
             t0 = time.perf_counter()
             try:
-                outs = self.run(args, compiled=True)
+                outs = self.run(args, compiled=compiled)
             except Exception:  # noqa: BLE001 - the interpreter stays the reference
+                if not compiled:
+                    raise
                 self.small = False
                 return self.run(args, compiled=False)
-            self.best[1] = min(self.best[1], time.perf_counter() - t0)
+            self.best[compiled] = min(self.best[compiled], time.perf_counter() - t0)
             self.trials += 1
             if self.trials >= _TRIALS:
                 self.small = self.best[1] < self.best[0]

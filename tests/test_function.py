@@ -102,3 +102,40 @@ def test_results_are_writable_and_never_shared_memory():
             o[...] = 7
         assert [o.tolist() for o in f(a)] == [[2] * 3, [0, 1, 2], [1] * 3, [0] * 3, [2] * 3]
         assert c.numpy().tolist() == [0, 1, 2] and a.tolist() == [1, 1, 1]
+
+
+def test_compiled_calls_launch_directly_and_check_their_arguments():
+    """Once a signature's plan runs compiled, calls on arrays laid out as the
+    latest call's launch its kernel directly (`function.fast`); any other
+    layout, dtype, array type or a settings change goes the general way and
+    gets the same values."""
+    f = lo.function(lambda a, b: lo.tanh(a) * b - a)
+    x = rng.standard_normal((40, 30)).astype("float32")
+    y = rng.standard_normal((40, 30)).astype("float32")
+    want = lambda a, b: np.tanh(a) * b - a  # noqa: E731
+
+    def check(a, b):
+        got = f(a, b)
+        assert got.shape == a.shape and got.dtype == np.float32 and got.flags.writeable
+        np.testing.assert_allclose(got, want(a, b), rtol=2e-6, atol=1e-6)
+        return got
+
+    with lo.config.override(small_work=0, tiered=False):
+        check(x, y)
+        assert f.fast is not None
+        launches = lo.cache_info()["launches"]
+        first, second = check(x, y), check(y, x)
+        assert lo.cache_info()["launches"] == launches + 2
+        assert first is not second and first.base is None and second.base is None
+        first[...] = 0  # results share no memory
+        np.testing.assert_allclose(second, want(y, x), rtol=2e-6, atol=1e-6)
+        check(np.asfortranarray(x), y)  # other strides
+        check(x[:, ::-1], y)
+        check(x, np.broadcast_to(y[:1], y.shape))
+        check(x.astype("float64"), y)  # another dtype: another signature
+        check(np.ma.masked_array(x), y)  # a subclass
+        check(x, y)
+        assert f.fast is not None
+    with lo.config.override(small_work=1 << 40):  # the settings changed: the interpreter
+        assert f(x, y).dtype == np.float32
+        assert f.traces[next(iter(f.traces))].plan.ran_compiled is False
