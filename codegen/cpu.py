@@ -56,6 +56,7 @@ SCAN_TILE = 16384
 SCAN_TASKS = 64
 SCAN_CHUNK = 512
 RUNS = True  # prints the `runs` form (see launch)
+UNIFORM_0D = True  # reads a uniform input given as a 0-d array (see launch)
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
 
@@ -97,7 +98,9 @@ class _Printer(Printer):
 
     def subscript(self, buf, index):
         access = getattr(buf, "access", None)
-        if access == "uniform" or (getattr(buf, "outer", False) and self.plan.form == "full"):
+        if access == "uniform":  # 0-d or one element (see `UNIFORM_0D`)
+            return f"{buf.name}.flat[0]"
+        if getattr(buf, "outer", False) and self.plan.form == "full":
             return f"{buf.name}[0]"
         if access == "row" or getattr(buf, "outer", False):  # one per row (column in `cols`)
             return f"{buf.name}[{'c' if self.plan.form == 'cols' else 'o'}]"

@@ -161,11 +161,14 @@ class Launcher:
             return self._recur(env)
         space = info.space
         access, arrays = [], []
+        zero_d = getattr(self.target, "UNIFORM_0D", False)
         for v in info.loads:
             a = env[v]
             if a.size == 1:
                 access.append("uniform")
-                arrays.append(a.reshape(1))
+                # a scalar as it is (reshaping it costs more than its launch)
+                arrays.append(a if zero_d and a.ndim == 0 and type(a) is np.ndarray
+                              else a.reshape(1))
             elif a.size and not any(a.strides):  # one value broadcast
                 access.append("uniform")
                 arrays.append(np.lib.stride_tricks.as_strided(a, (1,), (a.itemsize,)))
@@ -219,7 +222,8 @@ class Launcher:
         if all(a.flags.c_contiguous for a in loads + outs):
             n = self.size
             rank = 1 if space else 0
-            return "flat", rank, access, [n] + [a.reshape(-1) for a in arrays + outs], results
+            flat = [a.reshape(-1) if k == "elem" else a for a, k in zip(arrays, access)]
+            return "flat", rank, access, [n] + flat + [o.reshape(-1) for o in outs], results
         shape, views = _collapse(space, loads + outs)
         if len(shape) > 1 and getattr(self.target, "RUNS", False) and all(map(_run_ok, views)):
             # each innermost run contiguous (a box of a concatenation, a

@@ -9,11 +9,10 @@ tuple, list or dict of tensors; calls return NumPy arrays in that structure.
 Tensors `f` closes over are constants of the trace, read when it runs.
 """
 import functools
-import operator
 
 import numpy as np
 
-from . import config, engine, inputs
+from . import engine, inputs
 from .api import convert_to_tensor
 from .ir import dtypes as D
 from .tensor import Tensor
@@ -32,15 +31,15 @@ class function:  # noqa: N801  (used as a decorator, like jax.jit)
             raise TypeError(f"function: expected a callable, got {type(f).__name__}")
         self.f = f
         self.traces = {}
-        self.fast = None  # see `_Trace.fast`
+        self.fast = None  # the latest trace's direct launch (see `Plan.direct`)
         functools.update_wrapper(self, f)
 
     def __call__(self, *args, **kwargs):
         fast = self.fast
         if fast is not None and not kwargs:
-            out = fast(args)
-            if out is not None:
-                return out
+            outs = fast(args)
+            if outs is not None:
+                return outs[0]
         key = None if kwargs else _array_key(args)
         if key is not None:  # the common call, keyed faster
             arrays = args
@@ -127,7 +126,7 @@ class _Trace:
             else:
                 self.outputs.append(("const", v.data, v.type.shape))
         self.single = self.structure is None and self.as_given and self.outputs[0][:2] == ("run", 0)
-        self.fast = None  # a call on arrays laid out as the latest's (see `_fast`)
+        self.fast = None  # a call on arrays laid out as the latest's (see `Plan.direct`)
 
     def run(self, arrays):
         if self.single:  # one tensor computed from the inputs as given
@@ -136,7 +135,7 @@ class _Trace:
             out = plan.run(args)[0]
             result = engine.owned(out, self.outputs[0][2], args, plan)
             # a fresh buffer handed out as it is: later calls may launch directly
-            self.fast = _fast(args, plan.direct(args)) if result is out else None
+            self.fast = plan.direct(args) if result is out else None
             return result
         outs = []
         if self.plan is not None:
@@ -152,28 +151,6 @@ class _Trace:
                 a = np.array(arrays[what] if kind == "arg" else what, copy=True).reshape(shape)
             results.append(a)
         return _unflatten(self.structure, results)
-
-
-def _fast(arrays, go):
-    """A function of a call's arguments launching the plan's kernel with
-    `go` (see `Plan.direct`) where they are NumPy arrays laid out as
-    `arrays` (shapes, dtypes, strides) and the settings are unchanged; it
-    gives None for any other call."""
-    if go is None:
-        return None
-    settings, version = config.VERSION, config.VERSION[0]
-    layout = list(map(_LAYOUT, arrays))
-
-    def fast(args):
-        try:  # one C-level pass over the arguments
-            same = list(map(_LAYOUT, args)) == layout
-        except AttributeError:  # not an array
-            return None
-        return go(args)[0] if same and settings[0] == version else None
-    return fast
-
-
-_LAYOUT = operator.attrgetter("__class__", "shape", "dtype", "strides")
 
 
 def _input(a, arrays):

@@ -42,6 +42,9 @@ def module_for(tensors):
     (launcher,) = plan.launchers.values()
     args = [leaf.data for leaf in leaves]
     form, rank, access, call_args, results = launcher.configure(args)
+    # the CPU target takes a uniform input as a 0-d array; CUDA reads X[0]
+    call_args = [a.reshape(1) if isinstance(a, np.ndarray) and a.ndim == 0 else a
+                 for a in call_args]
     p = build_plan(launcher.info, form, rank, access, cuda.SCALAR)
     path = os.path.join(tempfile.mkdtemp(), "kernel.py")
     with open(path, "w") as f:

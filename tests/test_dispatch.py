@@ -204,3 +204,28 @@ def test_runtime_scalars_share_a_leaf_per_value_and_dtype():
     both = a * 2.5 + lo.convert_to_tensor(Y) * 2.5  # one leaf read twice
     np.testing.assert_array_equal(both.numpy(), X * np.float32(2.5) + Y * np.float32(2.5))
     np.testing.assert_array_equal((a * 2.5 - a * 3.5).numpy(), X * np.float32(2.5) - X * np.float32(3.5))
+
+
+def test_direct_launches_read_each_force_s_scalars_and_arrays():
+    """A compiled plan's later forces on arguments laid out as the latest's
+    launch its kernel directly (`Plan.fast`): scalars given as 0-d arrays,
+    new values of the runtime scalars and arrays read each time; another
+    layout or a settings change takes the general path."""
+    x = np.linspace(-2, 2, 3000, dtype=np.float32)
+    y = x[::-1].copy()
+    with lo.config.override(small_work=0, tiered=False):
+        for k, s in enumerate([1.5, -0.25, 3.0, 3.0]):
+            a, b = (x, y) if k % 2 == 0 else (y, x)
+            t = lo.convert_to_tensor(a) * s + b
+            plan = engine.plan_of([t._value])[0]
+            np.testing.assert_allclose(t.numpy(), a * np.float32(s) + b, rtol=1e-6)
+            assert plan.fast is not None
+        (launcher,) = plan.launchers.values()
+        assert "uniform" in launcher.last[2]  # the scalar, passed as a 0-d array
+        strided = np.linspace(0, 1, 6000, dtype=np.float32)[::2]
+        np.testing.assert_allclose((lo.convert_to_tensor(strided) * 2.0 + y).numpy(),
+                                   strided * 2 + y, rtol=1e-6)
+    with lo.config.override(small_work=1 << 40):  # the settings changed: interpreted
+        t = lo.convert_to_tensor(x) * 2.0 + y
+        np.testing.assert_allclose(t.numpy(), x * 2 + y, rtol=1e-6)
+        assert engine.computed_by(t._value)[1] is False
