@@ -395,8 +395,10 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     """`x` padded by `pad_width` with NumPy's `mode`s ("constant" with
     `constant_values`, "edge", "reflect", ...). The constant mode with one
     value is a concatenation with blocks of that value along each padded
-    axis (it fuses with the work around it); other modes are a library op
-    between kernels."""
+    axis; "edge", "wrap", "reflect" and "symmetric", where each pad is at
+    most one reflection (or copy) of the axis, are concatenations of views
+    of `x` (slices, flips, a broadcast edge). Both fuse with the work around
+    them; other modes are a library op between kernels."""
     x = _tensor(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: unknown `mode` {mode!r}; one of {', '.join(_PAD_MODES)}")
@@ -420,11 +422,60 @@ def pad(x, pad_width, mode="constant", constant_values=None):
             parts = [p for p in (blocks[0], x, blocks[1]) if p is not None]
             x = concatenate(parts, axis=a) if len(parts) > 1 else x
         return x
+    if mode in _VIEW_MODES and not D.is_complex(x.dtype) and x.dtype not in D.FLOAT8 \
+            and builtins.all(_pad_views(mode, x.shape[a], *pairs[a]) for a in range(x.ndim)):
+        return _padded(x, 0, [_pad_views(mode, x.shape[a], *pairs[a]) for a in range(x.ndim)])
     operands = [x._value]
     if value is not None:
         operands.append(leaf(value))
     return Tensor(record("pad", operands, {"widths": [int(v) for v in pairs.reshape(-1)],
                                            "mode": mode}))
+
+
+_VIEW_MODES = ("edge", "wrap", "reflect", "symmetric")
+
+
+def _padded(y, a, views):
+    """`y` padded along axes a.. by `views` (see `_pad_views`): a block of
+    views of `y` per combination of left, middle and right along those
+    axes, as nested concatenations (outer axes outside), so that each block
+    is one view of the input (its work fuses) and each concatenation a
+    piece of the next."""
+    if a == len(views):
+        return y
+    parts = [_padded(p, a + 1, views) for p in views[a](y, a) if p is not None]
+    return concatenate(parts, axis=a) if len(parts) > 1 else parts[0]
+
+
+def _pad_views(mode, n, lo, hi):
+    """For a pad of `lo` and `hi` elements on an axis of `n` in `mode`: a
+    function of (x, axis) giving [left block or None, x, right block or
+    None] as views of x, where each block is one slice of x (flipped for
+    the reflections); None where NumPy's pad repeats its pattern (a pad
+    longer than one reflection, or an empty axis)."""
+    lo, hi = int(lo), int(hi)
+    if mode == "edge":
+        spans = n >= 1 and ((0, 1), (n - 1, n))
+    elif mode == "wrap":
+        spans = lo <= n and hi <= n and ((n - lo, n), (0, hi))
+    elif mode == "symmetric":
+        spans = lo <= n and hi <= n and ((0, lo), (n - hi, n))
+    else:  # reflect: the edge element is not repeated
+        spans = lo <= n - 1 and hi <= n - 1 and ((1, lo + 1), (n - 1 - hi, n - 1))
+    if not (lo or hi):
+        return lambda x, a: [None, x, None]
+    if not spans:
+        return None
+    flipped = mode in ("reflect", "symmetric")
+
+    def block(x, a, span, width):
+        if not width:
+            return None
+        b = getitem(x, (builtins.slice(None),) * a + (builtins.slice(*span),))
+        if mode == "edge":
+            return broadcast_to(b, x.shape[:a] + (width,) + x.shape[a + 1:])
+        return flip(b, a) if flipped else b
+    return lambda x, a: [block(x, a, spans[0], lo), x, block(x, a, spans[1], hi)]
 
 
 def _indices(op, indices, arg="indices"):

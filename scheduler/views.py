@@ -5,7 +5,9 @@ commute with views, and a view of a kernel input is an index map applied at
 launch for free, while a view of a value computed inside a kernel would cut
 the kernel in two. Only elementwise results read by one view, or by
 slices that do not overlap (`roll`'s two pieces, `split`'s parts), are
-rewritten, so no element is computed twice.
+rewritten, so no element is computed twice; besides, slices of a result
+read elsewhere are rewritten where together they hold at most a quarter of
+its elements (`pad`'s edges and corners: those are computed again).
 """
 from ..ir.core import Operation
 from ..ir.registry import ELEMENTWISE_OPS, VIEW_OPS, family, lookup
@@ -15,9 +17,9 @@ from ..ir.types import TensorType
 def _sinkable(op, producer, uses, returned, parted):
     if family(op) != VIEW_OPS:
         return None
-    e = producer.get(op.operands[0])
-    if e is None or op.operands[0] in returned or (
-            uses.get(op.operands[0]) != 1 and op.operands[0] not in parted):
+    v = op.operands[0]
+    e = producer.get(v)
+    if e is None or v in returned or (uses.get(v) != 1 and v not in parted.get(_box(op) is not None, ())):
         return None
     return e if family(e) == ELEMENTWISE_OPS else None
 
@@ -30,15 +32,30 @@ def _box(op):
 
 
 def _parted(readers):
-    """Values whose readers are all step-1 slices, pairwise disjoint."""
-    out = set()
+    """{True: values whose step-1 slices may sink, False: values whose
+    every view may}: values read only by step-1 slices, pairwise disjoint
+    (their views all sink), and values whose step-1 slices hold at most a
+    quarter of their elements together (only those sink)."""
+    out = {True: set(), False: set()}
     for v, ops in readers.items():
-        boxes = [_box(op) for op in ops]
-        if len(ops) > 1 and all(b is not None for b in boxes) and all(
+        boxes = [b for b in map(_box, ops) if b is not None]
+        if not boxes:
+            continue
+        if 4 * sum(_size(b) for b in boxes) <= v.type.size:
+            out[True].add(v)
+        if len(boxes) == len(ops) > 1 and all(
                 any(a1 <= b0 or b1 <= a0 for (a0, a1), (b0, b1) in zip(p, q))
                 for i, p in enumerate(boxes) for q in boxes[i + 1:]):
-            out.add(v)
+            out[True].add(v)
+            out[False].add(v)
     return out
+
+
+def _size(box):
+    n = 1
+    for a, b in box:
+        n *= max(b - a, 0)
+    return n
 
 
 def _sink(view, e):

@@ -1,5 +1,5 @@
 """Concatenation fuses: `concatenate`, `stack`, `append`, `vstack`, `pad`
-(constant) and `roll` are one kernel with the elementwise work computing
+(constant, edge, wrap, reflect, symmetric) and `roll` are one kernel with the elementwise work computing
 their pieces and reading their result, launched piece by piece (each
 piece's box of the result an elementwise launch, see codegen/pieces.py).
 
@@ -100,8 +100,21 @@ def test_where_a_piece_does_not_fold():
 def test_copies_alone_stay_numpy():
     a, b = lo.convert_to_tensor(_floats(N0)), lo.convert_to_tensor(_floats(N1))
     assert _steps(_plan(lo.concatenate([a, b]))) == (0, 1)
-    assert [op.name for op in _plan(lo.pad(lo.exp(a), 2, mode="reflect") * 2).scheduled.ops
+    assert [op.name for op in _plan(lo.pad(lo.exp(a), 2, mode="maximum") * 2).scheduled.ops
             ].count("lazy.pad") == 1
+    # a pad longer than one reflection repeats NumPy's pattern: the library op
+    assert [op.name for op in _plan(lo.pad(lo.exp(a), N0, mode="reflect") * 2).scheduled.ops
+            ].count("lazy.pad") == 1
+
+
+@pytest.mark.parametrize("mode", ["edge", "wrap", "reflect", "symmetric"])
+def test_pad_modes_of_views_are_one_kernel(mode):
+    """edge, wrap, reflect and symmetric pads are blocks of views of the
+    input (slices, flips, a broadcast edge), nested concatenations: one
+    kernel with the work before and after, the edges' work computed again."""
+    x = _floats((120, 100))
+    _check(lambda m, x: m.pad(m.exp(x), ((2, 3), (1, 4)), mode=mode) * 2, x)
+    _check(lambda m, x: m.pad(m.exp(x), (0, 7), mode=mode) * 2, _floats(N0))
 
 
 # ---------------------------------------------------------------- values
