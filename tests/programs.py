@@ -737,6 +737,8 @@ class _Gen:
             if x.ndim > 1 and c.chance(0.4):
                 w = tuple((c.int(0, 2), c.int(0, 2)) for _ in range(x.ndim))
             kwargs = {"constant_values": c.choice([1.5, -2, 0])} if c.chance(0.3) else {}
+            if min(x.shape) >= 3 and c.chance(0.4):  # modes built from views of x
+                kwargs = {"mode": c.choice(["edge", "wrap", "reflect", "symmetric"])}
             return self.emit("call", "pad", [Ref(x.name), w], kwargs)
         a = c.int(0, x.ndim - 1)
         if fn == "stack":
@@ -1596,7 +1598,7 @@ def _move_bound(fn, out, args, es, kwargs):
     elif fn == "append":
         moved = np.append(*full, axis=kwargs.get("axis"))
     elif fn == "pad":
-        moved = np.pad(full[0], args[1])
+        moved = np.pad(full[0], args[1], mode=kwargs.get("mode", "constant"))
     else:
         moved = np.roll(full[0], args[1], axis=kwargs.get("axis"))
     if out.dtype.kind == "f" and any(np.asarray(v).dtype != out.dtype for v in vals):
