@@ -48,10 +48,11 @@ unary("reciprocal", {"float": "(1.0 / {0})", "uint32": "np.int64(1.0 / {0})",
 unary("stop_gradient", "{0}", lambda x: x, promote=same)
 
 # The complex parts of real tensors (complex dtypes are not supported yet)
-unary("real", "{0}", np.real, promote=same, result=real_part)
-unary("imag", {"bool": "False", "int": "0", "float": "0.0"}, np.imag, promote=same,
+unary("real", {"complex": "{0}.real", "any": "{0}"}, np.real, promote=same, result=real_part)
+unary("imag", {"bool": "False", "int": "0", "float": "0.0", "complex": "{0}.imag"}, np.imag, promote=same,
       result=real_part)
-unary("conjugate", "{0}", np.conjugate, promote=_reciprocal_promote)
+unary("conjugate", {"complex": "{0}.conjugate()", "any": "{0}"}, np.conjugate,
+      promote=_reciprocal_promote)
 
 # nan_to_num(x, nan, posinf, neginf): the replacements are operands in x's dtype
 _reg("nan_to_num", [ELEMENTWISE], 4, infer=_elementwise_infer(None),

@@ -65,6 +65,15 @@ COMPLEX_OK = frozenset("""
     stop_gradient concatenate take take_along_axis pad repeat index custom_gradient""".split())
 
 
+# Of those, the elementwise ops kernels compute on complex64 values: the ones
+# exact per component, so results are NumPy's bit for bit. The others are
+# NumPy steps: Numba multiplies and takes absolute values otherwise than
+# NumPy's loops round (NumPy's complex64 multiply fuses a multiply-add).
+COMPLEX_FUSED = frozenset("""
+    real imag conjugate negative add subtract isnan isfinite isinf equal not_equal
+    where cast""".split())
+
+
 # Ops that take float8 operands: those Keras's NumPy backend passes to NumPy
 # (ml_dtypes) without promoting, run as NumPy steps; views take them too.
 FLOAT8_OK = frozenset("""
@@ -126,14 +135,15 @@ class OpDef:
     def scalar_template(self, dtype, result_dtype=None):
         """The scalar expression for operands of `dtype` (elementwise ops):
         a template string, or a dict by operand dtype or kind (bool/int/float/
-        any, to_bool for a boolean result, `<operand dtype or kind>_to_<result
+        complex/any, to_bool for a boolean result, `<operand dtype or kind>_to_<result
         dtype>` for one conversion)."""
         s = self.scalar
         if isinstance(s, str) or s is None:
             return s
         if result_dtype == "bool" and "to_bool" in s:
             return s["to_bool"]
-        kind = "bool" if dtype == "bool" else ("float" if "float" in dtype else "int")
+        kind = "bool" if dtype == "bool" else "float" if "float" in dtype else \
+            "complex" if "complex" in dtype else "int"
         for k in (f"{dtype}_to_{result_dtype}", f"{kind}_to_{result_dtype}"):
             if k in s:
                 return s[k]

@@ -37,7 +37,7 @@ Rules (see docs/architecture.md):
 """
 from ..ir.core import Block, Function, Operation, Region
 from ..ir.dtypes import FLOAT8, is_complex
-from ..ir.registry import LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
+from ..ir.registry import COMPLEX_FUSED, LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
 from ..ir.shapes import reduced_shape
 
 
@@ -72,10 +72,18 @@ _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise
          "scan": "scan", "loop": "loop", "piecewise": "concat"}
 
 
+def _complex_fused(op):
+    """Whether a kernel computes `op` on complex64 values: the elementwise
+    ops of `COMPLEX_FUSED`, a cast only to complex (NumPy's complex to real
+    cast drops the imaginary part with a warning)."""
+    return op.name[5:] in COMPLEX_FUSED and not (
+        op.name == "lazy.cast" and is_complex(op.operands[0].type.dtype))
+
+
 def _kind(op):
     k = _KIND[family(op)]
     if k in ("elementwise", "reduce", "scan", "concat") and any(  # complex, float8: NumPy steps
-            is_complex(v.type.dtype) or v.type.dtype in FLOAT8
+            v.type.dtype in FLOAT8 or is_complex(v.type.dtype) and not _complex_fused(op)
             for v in op.operands + op.results):
         return "library"
     if k == "scan" and op.attrs["axis"] != len(op.operands[0].type.shape) - 1:

@@ -1,12 +1,15 @@
-"""complex64 against keras.ops (NumPy backend): the ops that take it run as
-NumPy steps between kernels (Numba's complex arithmetic rounds otherwise
-than NumPy's), so results are NumPy's bit for bit; other ops refuse it at the
-call."""
+"""complex64 against keras.ops (NumPy backend): the ops exact per component
+(add, subtract, negative, conjugate, real, imag, comparisons, where, NaN
+tests, casts to complex) fuse into kernels; the other ops that take it run
+as NumPy steps between kernels (Numba's complex multiply and absolute value
+round otherwise than NumPy's), so results are NumPy's bit for bit; other ops
+refuse it at the call."""
 import numpy as np
 import pytest
 
 import lazyops as lo
 from lazyops import engine
+from lazyops.ir.registry import COMPLEX_FUSED, ELEMENTWISE_OPS, family
 from oracle import K, assert_same, check
 
 
@@ -67,16 +70,19 @@ def test_vdot_cast_and_views():
 
 
 def test_complex_steps_sit_between_compiled_kernels():
+    """Kernels compute complex64 values only with the ops exact per
+    component (`COMPLEX_FUSED`); multiply and absolute stay NumPy steps."""
     z = cvalues((300, 70), seed=4, special=True)
     w = cvalues((70,), seed=5)
     zt = lo.convert_to_tensor(z)
     t = lo.sum(lo.abs(lo.exp(lo.convert_to_tensor(np.abs(z))) * 0 + zt * w) * 2.0, axis=1) \
         + lo.real(zt - w)[:, 0]
     plan = engine.plan_of([t._value])[0]
-    for k in plan.kernels:  # no kernel loads, computes or stores a complex value
+    for k in plan.kernels:
         block = k.regions[0].block
-        values = block.args + [r for op in block.ops for r in op.results]
-        assert not any(v.type.dtype.startswith("complex") for v in values)
+        for op in block.ops:
+            if any(v.type.dtype.startswith("complex") for v in op.operands + op.results):
+                assert family(op) != ELEMENTWISE_OPS or op.name[5:] in COMPLEX_FUSED, op.name
     with lo.config.override(small_work=0, tiered=False):
         got = t.numpy()
     want = K.convert_to_numpy(K.add(
@@ -84,6 +90,35 @@ def test_complex_steps_sit_between_compiled_kernels():
               axis=1),
         K.real(K.subtract(z, w))[:, 0]))
     assert_same(got, want)
+
+
+def test_exact_complex_ops_are_one_kernel_bit_for_bit():
+    """add, subtract, negative, conjugate, real, imag, comparisons, where,
+    the NaN tests and casts to complex64 run in one kernel on complex64
+    values, over several parallel blocks with NaN and infinities at block
+    edges, equal to keras.ops bit for bit."""
+    n = 20000
+    z, w = cvalues(n, seed=6), cvalues(n, seed=7)
+    for i, v in [(0, complex(np.nan, 1)), (8191, complex(np.inf, 0)), (8192, complex(1, -np.inf)),
+                 (n - 1, complex(0, np.nan))]:
+        z[i] = v
+    x = np.random.default_rng(8).standard_normal(n).astype(np.float32)
+    x[8192] = np.nan
+
+    def f(m, z, w, x):
+        d = m.conjugate(m.negative(z) + w) - x
+        keep = m.isfinite(d) & m.not_equal(z, w) | m.isnan(z)
+        picked = m.where(keep, d, m.cast(x, "complex64") + 2.0)
+        return picked, m.real(picked) - m.imag(z - w), m.isinf(d) | m.equal(z, w)
+    with lo.config.override(small_work=0, tiered=False):
+        outs = f(lo, *[lo.convert_to_tensor(a) for a in (z, w, x)])
+        got = lo.evaluate(*outs)
+        plan = engine.computed_by(outs[0]._value)[0]
+    assert len(plan.kernels) == 1 and not plan.numpy_ops, plan.scheduled
+    with np.errstate(all="ignore"):
+        want = f(K, z, w, x)
+    for g, wv in zip(got, want):
+        assert_same(g, np.asarray(wv))
 
 
 @pytest.mark.parametrize("call", [lambda: lo.arcsin(Z), lambda: lo.maximum(Z, Z),
