@@ -383,8 +383,12 @@ def _fast_scalar(name, dtype, x, kind):
 def _fast_input(a):
     """The leaf of NumPy array `a` as `convert_to_tensor` makes it, where no
     cast is needed; None otherwise (and for anything else)."""
-    if type(a) is np.ndarray and a.dtype in _KEPT_DTYPES and a.flags.aligned:
-        return inputs.reference(a)
+    if type(a) is np.ndarray and a.dtype in _KEPT_DTYPES:
+        v = inputs.referenced(a)  # an array referenced before was checked then
+        if v is not None:
+            return v
+        if a.flags.aligned:
+            return inputs.reference(a)
     return None
 
 

@@ -28,7 +28,9 @@ def _user_file(path):
 
 
 _files = {}  # code object -> its file's base name, or None where not the user's
-_locations = {}  # (code object, line) -> its Location
+# (code object, instruction offset) -> its Location (`f_lineno` costs four
+# times `f_lasti`, and a call site is one offset)
+_locations = {}
 
 
 def user_location(depth=1):
@@ -42,7 +44,7 @@ def user_location(depth=1):
         except KeyError:
             name = _files[code] = _user_file(code.co_filename)
         if name is not None:
-            key = (code, f.f_lineno)
+            key = (code, f.f_lasti)
             loc = _locations.get(key)
             if loc is None:
                 if len(_locations) > 1 << 14:
@@ -60,6 +62,7 @@ TRACES = []
 # (op, then each operand's shape and dtype, then attribute items) ->
 # (full name, result types, signature, the signature's interned id)
 _inferred = {}
+_inferred_binary = {}  # (op, operand type keys) -> an entry of `_inferred`
 
 
 def record(name, operands, attrs=None, result_types=None):
@@ -101,11 +104,16 @@ def record_binary(name, a, b, depth):
     inferred before (the hot path of operators); None when they were not.
     `depth`: `sys._getframe(depth)` here is where the user's code should be."""
     ta, tb = a.type, b.type
-    entry = _inferred.get((name, ta.shape, ta.dtype, tb.shape, tb.dtype))
+    entry = _inferred_binary.get((name, ta.key, tb.key))
     if entry is None:
-        return None
+        entry = _inferred.get((name, ta.shape, ta.dtype, tb.shape, tb.dtype))
+        if entry is None:
+            return None
+        if len(_inferred_binary) > 1 << 16:
+            _inferred_binary.clear()
+        _inferred_binary[name, ta.key, tb.key] = entry
     f = sys._getframe(depth)
-    loc = _locations.get((f.f_code, f.f_lineno)) or user_location(depth + 1)
+    loc = _locations.get((f.f_code, f.f_lasti)) or user_location(depth + 1)
     r = Value(entry[1][0])
     r.recipe = (entry[0], [a, b], None, loc, entry[2])
     r.node = _binary_node(entry[3], a, b)
@@ -145,12 +153,12 @@ _MAX_LEAVES = 16
 
 
 def _part(v):
-    """An operand's (key, leaves, epoch): its node, or itself as a leaf; None
-    where it has no node."""
+    """An operand's (key, leaves, epoch): its node, or itself as a leaf (its
+    type's key, negative: node ids are positive); None where it has no
+    node."""
     if v.data is None:
         return v.node
-    t = v.type
-    return (t.shape, t.dtype), (v,), _NEVER
+    return -1 - v.type.key, (v,), _NEVER
 
 
 def _node(sig, operands):
@@ -168,13 +176,13 @@ def _binary_node(sig, a, b):
         if pa is None:
             return None
     else:
-        pa = (a.type.shape, a.type.dtype), (a,), _NEVER
+        pa = -1 - a.type.key, (a,), _NEVER
     if b.data is None:
         pb = b.node
         if pb is None:
             return None
     else:
-        pb = (b.type.shape, b.type.dtype), (b,), _NEVER
+        pb = -1 - b.type.key, (b,), _NEVER
     (ka, la, ea), (kb, lb, eb) = pa, pb
     epoch = FORCES[0]
     if ea < epoch:
