@@ -52,6 +52,7 @@ class Plan:
         self.launcher = self.launchers[self.steps[0][0]] if direct and not self.numpy_ops \
             else None
         self.fast = None  # the latest force's direct launch (see `direct`)
+        self.done = (self, True)  # a direct launch's record on the values it computed
         self.program = None  # the interpreter's prepared form, made on first use
         self._constants = None  # see `constants`
         self.tier = None  # tiered: None (not yet run), "compiling", "ready"
@@ -325,9 +326,13 @@ def evaluate_values(values, compiled=None):
     args = [leaf.data for leaf in leaves]
     fast = plan.fast
     outs = fast(args) if fast is not None and compiled is None else None
-    if outs is not None:
-        pass  # launched directly (see `Plan.direct`)
-    elif settings["debug"]:
+    if outs is not None:  # launched directly (`Plan.direct`): each result a new buffer
+        for v, out in zip(pending, outs):
+            v.data = out
+            v.owner = None
+            v.source = plan.done
+        return
+    if settings["debug"]:
         outs = _run_reporting(plan, args, compiled, settings["debug"])
     else:
         outs = plan.run(args, compiled)
