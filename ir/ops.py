@@ -326,13 +326,15 @@ def scan(name, reference, recipe):
 scan("cumsum", np.cumsum, Reduce("zero", lambda d: d, "({acc} + {x})", regroup="radd({acc}, {x})"))
 scan("cumprod", np.cumprod, Reduce("one", lambda d: d, "({acc} * {x})", regroup="rmul({acc}, {x})"))
 # The scans `associative_scan` finds in its function (see lazyops/loops.py);
-# NaN propagates, as through np.maximum and np.minimum. (A logaddexp scan is
-# left to the general path: a scan kernel inlines its combine about ten
-# times, and each logaddexp inlines an exp and a log1p: minutes of compile.)
+# NaN propagates, as through np.maximum and np.minimum. A scan kernel uses
+# its combine about ten times: logaddexp's (an exp and a log1p) is a call,
+# not inlined, or the kernel takes minutes to compile.
 scan("cummax", np.maximum.accumulate,
      Reduce("lowest", lambda d: d, "({acc} if ({acc} >= {x} or {acc} != {acc}) else {x})"))
 scan("cummin", np.minimum.accumulate,
      Reduce("highest", lambda d: d, "({acc} if ({acc} <= {x} or {acc} != {acc}) else {x})"))
+scan("cumlogaddexp", np.logaddexp.accumulate,
+     Reduce("lowest", lambda d: d, "logaddexp_call({acc}, {x})"))
 
 
 # ---------------------------------------------------------------- composites

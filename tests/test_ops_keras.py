@@ -15,26 +15,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lazyops as lo
-from lazyops.ir.registry import all_ops, family
+from compiled import BINARY_OPS, FLOAT_BINARY_OPS, UNARY_OPS, op_batch, registered
 from oracle import (DTYPES, K, assert_same, check, keras_call, reduction_atol, values,
                     xfail_cases)
 
 # ---------------------------------------------------------------- unary
 
-# The op tables come from the registry: a newly registered plain op is tested
-# here with no more than, where "any" values would test little, its domain.
-
-
-def registered(fam, arity=None, attrs=()):
-    return sorted(d.name for n, d in all_ops().items() if family(n) == fam
-                  and (arity is None or d.arity == arity) and set(d.attrs) == set(attrs))
-
+# The op tables come from the registry (tests/compiled.py): a newly registered
+# plain op is tested here with no more than, where "any" values would test
+# little, its domain.
 
 UNARY_DOMAIN = {"rsqrt": "pos", "exp": "small", "expm1": "small", "sinh": "small",
                 "cosh": "small", "arcsin": "unit", "arccos": "unit", "arctanh": "unit",
                 "erfinv": "unit", "arccosh": "pos"}
-UNARY = {op: UNARY_DOMAIN.get(op, "any")
-         for op in registered("elementwise", 1) + ["abs", "round"]}
+UNARY = {op: UNARY_DOMAIN.get(op, "any") for op in UNARY_OPS}
 
 # (dtype, shape): every dtype once, with ranks 0..4 and empty shapes spread over them.
 UNARY_CONFIGS = [
@@ -93,8 +87,7 @@ BINARY_DOMAIN = {
     **{op: _LIGHT for op in ("equal", "not_equal", "less", "less_equal", "greater",
                              "greater_equal", "logical_and", "logical_or", "logical_xor")},
 }
-BINARY = {op: BINARY_DOMAIN.get(op, ("any", "any", True))
-          for op in registered("elementwise", 2) + ["true_divide"]}
+BINARY = {op: BINARY_DOMAIN.get(op, ("any", "any", True)) for op in BINARY_OPS}
 
 # Same dtype on both sides, each with its own broadcasting form.
 SAME_CONFIGS = [
@@ -595,12 +588,13 @@ INT_UNARY = ["erf", "reciprocal", "bitwise_invert", "imag", "conjugate", "real",
              "arcsinh", "erfinv"]
 BITS = ["bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"]
 
+# The float batches are built as test_compiled builds its own (`op_batch` over
+# the same lists): the same kernels, compiled once per run.
 COMPILED_BATCHES = {
     # name: (ops, lhs, rhs or None, dtype, kwargs)
-    "unary-float32": (list(UNARY), SPECIAL_ROW, None, "float32", {}),
-    "unary-float16": (list(UNARY), SPECIAL_ROW, None, "float16", {}),
-    "binary-float32": ([op for op in BINARY if op != "true_divide"], SPECIAL_ROW, RHS_ROW,
-                       "float32", {}),
+    "unary-float32": (UNARY_OPS, SPECIAL_ROW, None, "float32", {}),
+    "unary-float16": (UNARY_OPS, SPECIAL_ROW, None, "float16", {}),
+    "binary-float32": (FLOAT_BINARY_OPS, SPECIAL_ROW, RHS_ROW, "float32", {}),
     "binary-int8": (["add", "subtract", "multiply", "divide", "floor_divide", "mod", "power",
                      "maximum", "minimum", "less", "equal", "logical_xor"],
                     INT8_ROW, [abs(v) for v in INT8_RHS], "int8", {}),
@@ -629,12 +623,7 @@ def compiled_results():
         args = [lo.convert_to_tensor(_batch_input(name, lhs, dtype))]
         if rhs is not None:
             args.append(lo.convert_to_tensor(_batch_input(name, rhs, dtype)))
-        tensors = {}
-        for op in ops:
-            try:
-                tensors[op] = getattr(lo, op)(*args, **kwargs)
-            except (TypeError, ValueError):
-                tensors[op] = None  # Keras raises too; checked in the test
+        tensors = op_batch(ops, *args, **kwargs)  # None: refused (Keras must raise too)
         live = {k: t for k, t in tensors.items() if t is not None}
         with lo.config.override(small_work=0), np.errstate(all="ignore"):
             arrays = lo.evaluate(*live.values())
@@ -685,7 +674,7 @@ TESTED_ELSEWHERE = {
     "scan": ("test_scan_compiled", "test_recurrences_compile_to_one_loop_and_match_keras"),
     "while": ("test_scan_compiled", "test_while_loops_on_scalar_tests_compile_to_one_loop"),
     **{op: ("test_scan_kernels", "test_associative_scan_matches_keras")
-       for op in ("cummax", "cummin")},
+       for op in ("cummax", "cummin", "cumlogaddexp")},
     "constant": ("test_ops_keras", "test_creation"), "iota": ("test_ops_keras", "test_creation"),
     "slice": ("test_tensor", "test_getitem"), "matmul": ("test_tensor", "test_matmul_operator"),
     "nan_to_num": ("test_ops_math", "test_nan_to_num"), "isclose": ("test_ops_math", "test_isclose"),
