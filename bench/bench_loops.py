@@ -4,7 +4,7 @@
 and a hand-written Numba loop; the same over rows of 1000 elements, with
 elementwise work before and after it that lazyops runs inside the loop;
 cumsum of 10M float32 (with and without fused work) against NumPy; a
-running maximum through associative_scan against Keras, JAX and NumPy.
+running maximum and logaddexp through associative_scan against Keras, JAX and NumPy.
 NumPy arrays in, a NumPy array out, conversion inside the timed call;
 contenders interleaved, min over repeats.
 
@@ -120,23 +120,25 @@ def contenders_cumsum(x):
     }
 
 
-def contenders_associative(x):
-    """A running maximum through `associative_scan`: lazyops's scan kernel
-    against Keras's NumPy backend (the same function), `jax.lax.associative_scan`
-    and NumPy's own `np.maximum.accumulate` (results in float64, as Keras's)."""
+def contenders_associative(x, combine="maximum"):
+    """A running `combine` (maximum or logaddexp) through `associative_scan`:
+    lazyops's scan kernel against Keras's NumPy backend (the same function),
+    `jax.lax.associative_scan` and NumPy's own `accumulate` (results in
+    float64, as Keras's)."""
     import keras
     import lazyops as lo
-    out = {"lazyops": lambda: lo.associative_scan(lo.maximum, x).numpy(),
+    f, kf = getattr(lo, combine), getattr(keras.ops, combine)
+    out = {"lazyops": lambda: lo.associative_scan(f, x).numpy(),
            # the same values through a function of two ops: Keras's odd/even
            # recursion, recorded lazily (the path of any other function)
            "lazyops (recursion)": lambda: lo.associative_scan(
-               lambda a, b: lo.maximum(a, b) * 1.0, x).numpy(),
-           "keras (numpy)": lambda: keras.ops.convert_to_numpy(
-               keras.ops.associative_scan(keras.ops.maximum, x)),
-           "numpy accumulate": lambda: np.maximum.accumulate(x).astype(np.float64)}
+               lambda a, b: f(a, b) * 1.0, x).numpy(),
+           "keras (numpy)": lambda: keras.ops.convert_to_numpy(keras.ops.associative_scan(kf, x)),
+           "numpy accumulate": lambda: getattr(np, combine).accumulate(x).astype(np.float64)}
     try:
         import jax
-        jscan = jax.jit(lambda v: jax.lax.associative_scan(jax.numpy.maximum, v))
+        jf = getattr(jax.numpy, combine)
+        jscan = jax.jit(lambda v: jax.lax.associative_scan(jf, v))
         out["jax associative_scan"] = lambda: np.asarray(jscan(x).block_until_ready(),
                                                          dtype=np.float64)
     except ImportError:
@@ -210,14 +212,15 @@ def main():
             assert err < 1e-2, (title, k, err)
 
     x = x[:args.size // 10]
-    fns = contenders_associative(x)
-    want = np.maximum.accumulate(x)
-    for k, f in fns.items():
-        f()
-        lo.wait_for_kernels()
-        np.testing.assert_array_equal(f(), want, err_msg=k)
-    report(f"associative_scan(maximum), {x.size:,} float32", timed(fns, args.repeats),
-           "numpy accumulate")
+    for combine in ("maximum", "logaddexp"):
+        fns = contenders_associative(x, combine)
+        want = getattr(np, combine).accumulate(x.astype(np.float64))
+        for k, f in fns.items():
+            f()
+            lo.wait_for_kernels()
+            np.testing.assert_allclose(f(), want, rtol=1e-5, err_msg=k)
+        report(f"associative_scan({combine}), {x.size:,} float32", timed(fns, args.repeats),
+               "numpy accumulate")
 
 
 if __name__ == "__main__":
