@@ -166,7 +166,11 @@ Results match `keras.ops` on its NumPy backend in value, shape and dtype
   their carries (a while loop's test over its scalar carries), and `map` and
   `vectorized_map` of an elementwise function fuse over the leading axis;
   otherwise the carries are forced after each step. A body that changes a
-  carry's structure, shape or dtype is an error.
+  carry's structure, shape or dtype is an error, and so is Python control
+  flow on a value computed from a traced function's arguments (`if x > 0:`
+  in a loop body, a while test or a `switch` branch; Keras's NumPy backend
+  runs it on values, JAX raises): use `cond`, `switch`, `where` or
+  `while_loop`.
 - **Not supported.** `cast(x, "complex128")` (complex64 is the complex dtype)
   and `linspace(..., retstep=True)`; sparse tensors, as in Keras's NumPy
   backend. complex64 is taken only by the ops NumPy defines on it

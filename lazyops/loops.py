@@ -25,7 +25,7 @@ from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
 from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
 from .ir.types import TensorType
-from .recording import record
+from .recording import TracedValueError, record
 from .tensor import Tensor
 
 
@@ -184,10 +184,13 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
 
 
 def _traced(fn, types):
-    """`regions.trace(fn, types)`, or None where tracing fails in any way: the
+    """`regions.trace(fn, types)`, or None where tracing fails in any other
+    way than Python control flow on a traced value (`TracedValueError`): the
     caller then runs `fn` step by step, as Keras does, raising its errors."""
     try:
         return regions.trace(fn, types)
+    except TracedValueError:
+        raise
     except Exception:  # noqa: BLE001 - any failure: the step-by-step path decides
         return None
 

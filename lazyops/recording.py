@@ -59,6 +59,47 @@ def user_location(depth=1):
 # see lazyops/regions.py): they form its body.
 TRACES = []
 
+
+class TracedValueError(TypeError):
+    """A function being traced into a region (a loop body, a branch) turned a
+    value computed from its symbolic arguments into a Python value."""
+
+
+def check_not_traced(v, kind):
+    """Raise `TracedValueError` where `v` is computed from the arguments of a
+    function being traced: `if x > 0:` on them has no value to decide by."""
+    if not TRACES or v.data is not None or not _from_block(v):
+        return
+    raise TracedValueError(
+        f"a function traced by lazyops (the body of `scan`, `fori_loop`, `while_loop`, "
+        f"`map`, `vectorized_map`, the function of `associative_scan`, or a branch of `cond` "
+        f"or `switch`) converted a tensor computed from its arguments to a Python {kind} "
+        "(`if x > 0:`, `float(x)`, `int(x)`): such functions are called once on symbolic "
+        "tensors, so Python control flow cannot depend on their values. Use `lazyops.cond` "
+        "or `lazyops.switch` to branch, `lazyops.where` to choose elementwise, and "
+        "`lazyops.while_loop` for a loop whose length depends on the data.")
+
+
+def _from_block(v):
+    """Whether unmaterialized `v` is computed from a block argument (a value
+    of a region being traced)."""
+    seen, todo = set(), [v]
+    while todo:
+        w = todo.pop()
+        if id(w) in seen or w.data is not None:
+            continue
+        seen.add(id(w))
+        if w.recipe is not None:
+            todo.extend(w.recipe[1])
+            continue
+        owner = w._owner
+        if owner is None:
+            continue
+        if not hasattr(owner, "operands"):  # a block: `w` is one of its arguments
+            return True
+        todo.extend(owner.operands)
+    return False
+
 # (op, then each operand's shape and dtype, then attribute items) ->
 # (full name, result types, signature, the signature's interned id)
 _inferred = {}

@@ -17,7 +17,7 @@ from . import config, inputs
 from .engine import evaluate_values
 from .ir import dtypes as D
 from .ir.core import Operation
-from .recording import leaf
+from .recording import check_not_traced, leaf
 
 
 class DType(str):
@@ -114,6 +114,7 @@ class Tensor:
         return a.copy() if copy else a
 
     def _scalar(self, kind):
+        check_not_traced(self._value, kind.__name__)
         if self.size != 1:
             raise TypeError(f"only tensors of size 1 can be converted to Python {kind.__name__}; "
                             f"this one has shape {self.shape}")

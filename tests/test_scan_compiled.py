@@ -92,19 +92,42 @@ def test_compiled_loop_equals_the_interpreter():
 
 
 def test_bodies_that_are_not_elementwise_are_driven_from_python():
-    """A reduction over the slice, a flip (a view), Python control flow on a traced
-    value: each runs step by step, with Keras's results."""
+    """A reduction over the slice, a flip (a view): each runs step by step,
+    with Keras's results."""
     bodies = [lambda h, x: (h + lo.sum(x), h),
-              lambda h, x: (h + lo.flip(x, 0), h),
-              lambda h, x: ((h + x) if float(lo.sum(x)) > 0 else (h - x), h)]
+              lambda h, x: (h + lo.flip(x, 0), h)]
     kbodies = [lambda h, x: (h + K.sum(x), h),
-               lambda h, x: (h + K.flip(x, 0), h),
-               lambda h, x: ((h + x) if float(K.sum(x)) > 0 else (h - x), h)]
+               lambda h, x: (h + K.flip(x, 0), h)]
     for f, kf in zip(bodies, kbodies):
         got = lo.scan(f, np.zeros(7, "float32"), XS[:20])
         lazy = [t._value for t in leaves(got) if not t.is_materialized]
         assert not lazy or "lazy.scan" not in print_function(plan_of(lazy)[0].reference)
         same_tree(got, K.scan(kf, np.zeros(7, "float32"), XS[:20]))
+
+
+def test_python_control_flow_on_a_traced_value_is_an_error_naming_the_alternatives():
+    """`if x > 0:` in a traced function has no value to decide by: an error
+    that says so and names cond, switch, where and while_loop. A Python
+    value from outside the trace (a materialized tensor) is fine."""
+    calls = [
+        lambda: lo.scan(lambda h, x: ((h + x) if float(lo.sum(x)) > 0 else (h - x), h),
+                        np.zeros(7, "float32"), XS[:20]),
+        lambda: lo.fori_loop(0, 3, lambda i, v: v * 2 if i > 1 else v, np.ones(3, "float32")),
+        lambda: lo.while_loop(lambda v: bool(lo.max(v) < 10), lambda v: v * 2,
+                              np.ones(3, "float32")),
+        lambda: lo.vectorized_map(lambda r: r if int(lo.argmax(r)) else -r, XS[:4]),
+        lambda: lo.switch(lo.convert_to_tensor(np.int32(1)) + 0,
+                          [lambda a: a if a[0] > 0 else -a, lambda a: a], XS[0]),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"(?s)Python control flow cannot depend.*"
+                                            r"lazyops\.cond.*lazyops\.where.*while_loop"):
+            call()
+    limit = lo.convert_to_tensor(np.float32(0.5)) + 0  # outside the trace: forced is fine
+    limit.numpy()
+    got = lo.scan(lambda h, x: (h + x if float(limit) > 0 else h - x, h), np.zeros(7, "float32"),
+                  XS[:20])
+    same_tree(got, K.scan(lambda h, x: (h + x, h), np.zeros(7, "float32"), XS[:20]))
 
 
 def test_a_carry_of_another_dtype_is_the_python_loop_error():
