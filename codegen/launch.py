@@ -207,7 +207,7 @@ class Launcher:
         results = [np.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
         outs = []
         for r, v in zip(results, self.info.outputs):
-            per_step, one = loop_result(op, v)  # one: a scalar carry or step output
+            per_step, one = loop_result(op, v, space)  # one: a scalar carry or step output
             each = () if one and per_step else ((1,) if one else (n,))
             outs.append(_bits(r.reshape(((steps,) if per_step else ()) + each)))
         blocks = op.name == "lazy.scan" and n >= 2 * RECUR_BLOCK  # steps over blocks

@@ -434,11 +434,14 @@ class KernelInfo:
         # a compiled loop's loads read anew at each step: its scanned operands,
         # and the inputs over (steps, *space) of the work computing them
         self.stepped = set()
+        self.final = []  # (a compiled loop's kernel) the work on its last carries
         if self.loops:
             (loop,) = self.loops
             _, scanned, _ = loop_layout(loop)
             self.stepped = {v for v in self.loads if v in scanned or (
                 len(v.type.shape) > len(self.space) and v not in loop.operands)}
+            after = self.ops[self.ops.index(loop) + 1:]
+            self.final = [w for w in after if len(w.results[0].type.shape) <= len(self.space)]
         self.sources = [op for op in self.ops if family(op) == SOURCE_OPS]
         self._passes()
         for v in self.loads + [r for op in self.ops for r in op.results]:
@@ -667,11 +670,15 @@ def loop_layout(op):
     return k, set(op.operands[k:k + op.attrs["xs"]]), op.attrs["length"]
 
 
-def loop_result(op, v):
-    """(one value per step?, one value for all elements?) of loop result `v`:
-    a step output (or work on step outputs, in the loop's kernel) or a last
-    carry; a scalar one is the same in every chain."""
-    per_step = v not in op.results[:op.attrs["carries"]]
+def loop_result(op, v, space):
+    """(one value per step?, one value for all elements?) of a result `v` of
+    the kernel holding loop `op` over the carries' `space`: a step output
+    (or work on step outputs, in the loop's kernel), or a last carry (or
+    work on last carries, after the loop); a scalar one is the same in
+    every chain."""
+    k = op.attrs["carries"]
+    # work per step is over (steps, *S); work after the loop over S or ()
+    per_step = v in op.results[k:] or v not in op.results[:k] and len(v.type.shape) > len(space)
     return per_step, len(v.type.shape) == int(per_step)
 
 
@@ -681,7 +688,8 @@ class _RecurLowering(_Lowering):
     carries' space, the carries start from their initial values (`row`);
     each step runs the loop's test (`test`, a while's condition, into
     `flag`), then the body (`element`: the step's slices loaded, outputs
-    stored, the next carries); the last carries are stored (`outer`).
+    stored, the next carries); the last carries, and the work on them, are
+    stored (`outer`).
     Scalar carries are computed alike by every element (the body is
     elementwise: they read only scalars); element 0 stores them."""
 
@@ -692,7 +700,7 @@ class _RecurLowering(_Lowering):
         k, _, _ = loop_layout(op)
         inputs = [Input(f"L{i}", v.type.dtype, a) for i, (v, a) in enumerate(zip(info.loads, access))]
         self.input_of = dict(zip(info.loads, inputs))
-        outputs = [Output(f"O{i}", v.type.dtype, False, *loop_result(op, v))
+        outputs = [Output(f"O{i}", v.type.dtype, False, *loop_result(op, v, info.space))
                    for i, v in enumerate(info.outputs)]
         self.plan = p = LoopPlan(form, rank, inputs, outputs, info.ops,
                                  reverse=op.attrs.get("reverse", False), loop="while" if loop
@@ -740,18 +748,24 @@ class _RecurLowering(_Lowering):
         yielded = self._region(body, args, step.element)
         out_of = dict(zip(info.outputs, outputs))
         operand.update(zip(op.results[k:], yielded[k:]))  # the step's outputs
-        compute(info.ops[at + 1:])  # the work on them
+        after = [w for w in info.ops[at + 1:] if w not in info.final]
+        compute(after)  # the work on them
         for r in info.outputs:
-            if r not in op.results[:k]:
+            if r not in op.results[:k] and out_of[r].step:
                 step.element.append(Store(out_of[r], operand[r]))
         nxt = []  # the next carries, all read before any is reassigned
         for c, y in zip(carries, yielded[:k]):
             nxt.append(self._var("n"))
             step.element.append(Let(nxt[-1], y))
         step.element += [Let(c, n) for c, n in zip(carries, nxt)]
-        for r, c in zip(op.results[:k], carries):
-            if r in out_of:
-                step.outer.append(Store(out_of[r], c))
+        operand.update(zip(op.results[:k], carries))  # the last carries
+        for w in info.final:  # the work on them, once the loop is done
+            for v in w.operands:
+                read(v)
+            self._compute(step.outer, w, operand)
+        for r in info.outputs:
+            if not out_of[r].step and (r in op.results[:k] or r in operand):
+                step.outer.append(Store(out_of[r], operand[r]))
 
     def _region(self, block, args, stmts):
         """The statements of `block`'s ops over `args` (variables or

@@ -422,9 +422,11 @@ def _loop_target(st, op, deps):
 
 
 def _after_loop(st, op, deps):
-    """The loop group whose step outputs `op` works on, computing it per step
-    in the loop: `op` is over (steps, *S) and every operand computed in that
-    group is a step output over (steps, *S) or such work (not a last carry)."""
+    """The loop group whose results `op` works on, computing it in the loop:
+    per step, where `op` is over (steps, *S) and every operand computed in
+    that group is a step output over (steps, *S) or such work (not a last
+    carry); once the loop is done, where `op` is over S (or a scalar) and
+    every such operand is a last carry or such work."""
     for v in op.operands:
         g = st.group(v)
         if g is not None and g.loop:
@@ -432,15 +434,24 @@ def _after_loop(st, op, deps):
     else:
         return None
     loop = next(o for o in g.ops if family(o) == LOOP_OPS)
-    if loop.name != "lazy.scan" or len(g.ops) >= MAX_OPS:
+    if loop.name not in ("lazy.scan", "lazy.while") or len(g.ops) >= MAX_OPS \
+            or not _safe(g, deps):
         return None
     k = loop.attrs["carries"]
-    steps = (loop.attrs["length"],) + g.space
     computed = [w for w in op.operands if st.group(w) is g]
-    if op.results[0].type.shape != steps or not _safe(g, deps) or any(
-            w.type.shape != steps or w in loop.results[:k]
-            or st.producer[w] is not loop and g.ops.index(st.producer[w]) < g.ops.index(loop)
-            for w in computed):
+    after = [st.producer[w] is loop or g.ops.index(st.producer[w]) > g.ops.index(loop)
+             for w in computed]
+    if not all(after):
+        return None
+    shape = op.results[0].type.shape
+    if len(shape) <= len(g.space):  # on the last carries
+        ok = shape in (g.space, ()) and all(
+            w in loop.results[:k] or st.producer[w] is not loop and len(w.type.shape) <= len(shape)
+            for w in computed)
+        return g if ok else None
+    steps = (loop.attrs.get("length"),) + g.space
+    if loop.name != "lazy.scan" or shape != steps or any(
+            w.type.shape != steps or w in loop.results[:k] for w in computed):
         return None
     return g
 

@@ -170,7 +170,8 @@ LINEAR = RECURRENCES["linear"][0]
 @pytest.mark.parametrize("reverse", [False, True])
 def test_wide_scans_run_their_steps_over_blocks_of_elements(reverse):
     """Over 301 elements (blocks of 150, the last one of 1): carries of two
-    dtypes, a scalar counter, a captured row, a NaN, the step outputs."""
+    dtypes, a scalar counter, a captured row, a NaN, the step outputs, and
+    work on the last carries."""
     xs = rng.standard_normal((30, 301)).astype("float32")
     xs[3, 130] = np.nan
     w = rng.standard_normal(301).astype("float32")
@@ -178,11 +179,15 @@ def test_wide_scans_run_their_steps_over_blocks_of_elements(reverse):
     def f(ops):
         return lambda c, x: ((c[0] * 0.5 + x * w, c[1] + 1, c[2] + 1), (c[0] * 2, c[2]))
     init = (np.zeros(301, "float32"), np.zeros(301, "int32"), np.int32(0))
-    got = lo.scan(f(lo), init, xs, reverse=reverse)
+
+    def pipeline(ops):
+        out = ops.scan(f(ops), init, xs, reverse=reverse)
+        return out, ops.exp(out[0][0] * 0.1) - w
+    got = pipeline(lo)
     plan = compiled(got)
     _one_loop_kernel(plan)
     assert plan.launchers[plan.kernels[0]].explain_last()[1].rank == 2
-    same_tree(got, K.scan(f(K), init, xs, reverse=reverse))
+    same_tree(got, pipeline(K))
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -208,16 +213,25 @@ def test_work_around_the_loop_runs_inside_it(reverse):
 
 
 def test_work_on_last_carries_and_shared_step_outputs():
-    """Work on the last carries (over the carries' shape) is a kernel of its
-    own; a step output that other work reads too is stored, and the work on
-    it still runs in the loop."""
+    """Work on the last carries (over the carries' shape, with a captured
+    row; a scalar carry's) runs once the loop is done, in its kernel; a step
+    output that other work reads too is stored, and the work on it still
+    runs in the loop."""
+    w = rng.standard_normal(7).astype("float32")
+
     def pipeline(ops):
         c, ys = ops.scan(LINEAR(ops), np.zeros(7, "float32"), XS)
-        return c * 2, ys, ys * 3
-    got = pipeline(lo)
-    plan = compiled(got)
-    assert len(plan.kernels) == 2
-    same_tree(got, pipeline(K))
+        return c * 2, ys, ys * 3, ops.tanh(c) * w + 1
+
+    def counted(ops):
+        (n, h), ys = ops.scan(lambda c, x: ((c[0] + 1, c[1] * 0.5 + x), c[0] * 2),
+                              (np.int32(0), np.zeros(7, "float32")), XS)
+        return n * 3, h * ops.cast(n, "float32") - w, ys
+    for f in (pipeline, counted):
+        got = f(lo)
+        plan = compiled(got)
+        _one_loop_kernel(plan)
+        same_tree(got, f(K))
 
 
 def test_scanned_work_read_elsewhere_stays_a_kernel_of_its_own():
