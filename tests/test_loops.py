@@ -105,3 +105,30 @@ def test_associative_scan_groups_as_keras(n):
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_nested_control_flow():
+    """A cond inside a scan's body, a scan inside vectorized_map's function,
+    a fori_loop inside a scan, a switch inside map: Keras's values, with
+    the inner op recorded on the outer one's traced values."""
+    xs = np.random.default_rng(3).standard_normal((6, 3)).astype(np.float32)
+    xs[4, 2] = np.nan
+
+    def cond_in_scan(ops):
+        return ops.scan(lambda h, x: (ops.cond(ops.sum(x) > 0, lambda: h + x, lambda: h - x),
+                                      h * 2.0), np.zeros(3, np.float32), xs)
+
+    def scan_in_vmap(ops):
+        return ops.vectorized_map(
+            lambda r: ops.scan(lambda h, x: (h * 0.5 + x, h), np.float32(0), r)[0], xs)
+
+    def fori_in_scan(ops):
+        return ops.scan(lambda h, x: (ops.fori_loop(0, 3, lambda i, v: v * 0.5 + x, h), h),
+                        np.ones(3, np.float32), xs)
+
+    def switch_in_map(ops):
+        return ops.map(lambda r: ops.switch(ops.cast(ops.argmax(r), "int32"),
+                                            [lambda v: v + 1.0, lambda v: v * 2.0,
+                                             lambda v: -v], r), xs)
+    for run in (cond_in_scan, scan_in_vmap, fori_in_scan, switch_in_map):
+        same_tree(run(lo), run(K))
