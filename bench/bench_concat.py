@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Concatenations fused with the work around them: `concatenate`, `pad` and
-`roll` pipelines against NumPy eager, NumPy arrays in and a NumPy array out,
+"""Concatenations fused with the work around them: `concatenate`, `pad`
+(constant and reflect) and `roll` pipelines against NumPy eager, NumPy arrays in and a NumPy array out,
 conversion inside the timed call; contenders interleaved, min over repeats.
 
     python bench/bench_concat.py [--repeats 7]
@@ -24,6 +24,9 @@ def cases(lo, rng):
             lambda: np.concatenate([np.exp(a), b * 2]) + 1),
         "pad(exp(x), 1) * 2, 3000x3000": (
             lambda: (lo.pad(lo.exp(x), 1) * 2).numpy(), lambda: np.pad(np.exp(x), 1) * 2),
+        "pad(exp(x), 3, mode='reflect') * 2, 3000x3000": (
+            lambda: (lo.pad(lo.exp(x), 3, mode="reflect") * 2).numpy(),
+            lambda: np.pad(np.exp(x), 3, mode="reflect") * 2),
         "roll(y*2, 3) + 1, 10M": (
             lambda: (lo.roll(lo.convert_to_tensor(y) * 2, 3) + 1).numpy(),
             lambda: np.roll(y * 2, 3) + 1),
