@@ -165,7 +165,9 @@ Results match `keras.ops` on its NumPy backend in value, shape and dtype
   `while_loop` compile to one loop where their bodies are elementwise over
   their carries (a while loop's test over its scalar carries), and `map` and
   `vectorized_map` of an elementwise function fuse over the leading axis;
-  otherwise the carries are forced after each step. A body that changes a
+  other traced loop bodies (reductions, reshapes) run their plan step by
+  step on the arrays, when the loop is called; otherwise the carries are
+  forced after each step. A body that changes a
   carry's structure, shape or dtype is an error, and so is Python control
   flow on a value computed from a traced function's arguments (`if x > 0:`
   in a loop body, a while test or a `switch` branch; Keras's NumPy backend

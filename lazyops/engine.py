@@ -49,8 +49,11 @@ class Plan:
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         # a plan of one kernel reading the arguments and returning its
         # results: its launcher, called without the sweep
-        self.launcher = self.launchers[self.steps[0][0]] if direct and not self.numpy_ops \
-            else None
+        self.launcher = self.launchers[self.steps[0][0]] if direct is not False \
+            and not self.numpy_ops else None
+        # the arguments that launcher reads, by position; None: all, in order
+        self.order = None if direct is False or direct == list(range(len(func.args))) \
+            else direct
         self.fast = None  # the latest force's direct launch (see `direct`)
         self.done = (self, True)  # a direct launch's record on the values it computed
         self.program = None  # the interpreter's prepared form, made on first use
@@ -99,7 +102,7 @@ class Plan:
             return fast(*args) if fast is not None else program.run(args)
         if timings is None:
             if self.launcher is not None:
-                return self.launcher(args)
+                return self.launcher(self._read(args))
             return self._sweep(args, self._launch)
         return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
 
@@ -115,10 +118,10 @@ class Plan:
             self.tier == "ready" or not settings["tiered"]
         if self.launcher is None or not steady or not self.ran_compiled:
             return None
-        go = self.launcher.direct(args)
+        go = self.launcher.direct(self._read(args))
         if go is None:
             return None
-        version, now = config.VERSION[0], config.VERSION
+        version, now, order = config.VERSION[0], config.VERSION, self.order
         layout = list(map(_LAYOUT, args))
 
         def fast(args):
@@ -126,8 +129,14 @@ class Plan:
                 same = list(map(_LAYOUT, args)) == layout
             except AttributeError:  # not an array
                 return None
-            return go(args) if same and now[0] == version else None
+            if not same or now[0] != version:
+                return None
+            return go(args if order is None else [args[i] for i in order])
         return fast
+
+    def _read(self, args):
+        """The arguments the plan's one kernel reads, in its order."""
+        return args if self.order is None else [args[i] for i in self.order]
 
     def _run_measured(self, args, hot_seconds):
         """A small plan's run while its faster path is unknown: interpreted
@@ -177,7 +186,7 @@ class Plan:
         """Run the scheduled ops in order, `step(op, operand arrays)` giving
         each op's results; intermediates die at their last reader."""
         if self.launcher is not None:  # one kernel reading the arguments, returning its results
-            return list(step(self.steps[0][0], args))
+            return list(step(self.steps[0][0], self._read(args)))
         env = list(args) + [None] * (self.returns[1] - len(args))
         # kernels raise no floating-point warnings: NumPy's ops (run_op) may
         token = quiet_fp() if self.numpy_ops else None
@@ -249,8 +258,10 @@ def _steps(func):
         dead[k].append(slot[v])
     steps = [(op, [slot[v] for v in op.operands], [slot[v] for v in op.results], dead[k])
              for k, op in enumerate(ops)]
-    direct = len(ops) == 1 and ops[0].operands == list(func.args) \
-        and ops[0].results == list(func.returns)
+    # one op returning its results, reading arguments only: the order it reads them in
+    direct = len(ops) == 1 and ops[0].results == list(func.returns) \
+        and all(slot[v] < len(func.args) for v in ops[0].operands) \
+        and [slot[v] for v in ops[0].operands]
     return steps, ([slot[v] for v in func.returns], len(slot)), direct
 
 
@@ -270,6 +281,11 @@ def _plan(key, make_func):
         if plan is None:
             plan = _plans[key] = Plan(func)
     return plan
+
+
+def plan_for(func):
+    """The plan of `func` (built, or found by its printed structure)."""
+    return _plan(None, lambda: func)
 
 
 def clear_plans():
@@ -335,15 +351,26 @@ def evaluate_values(values, compiled=None):
     if settings["debug"]:
         outs = _run_reporting(plan, args, compiled, settings["debug"])
     else:
-        outs = plan.run(args, compiled)
-        if plan.ran_compiled and plan.launcher is not None:
-            plan.fast = plan.direct(args)
+        outs = run_plan(plan, args, compiled)
     done = (plan, plan.ran_compiled)
     given = set() if len(outs) > 1 else None  # results merged by CSE get one buffer each
     for v, out in zip(pending, outs):
         v.data = owned(out, v.type.shape, args, plan, given)
         v.owner = None  # drop the graph: later graphs read the buffer
         v.source = done
+
+
+def run_plan(plan, args, compiled=None):
+    """`plan.run(args, compiled)`, directly where the latest compiled run's
+    arguments were laid out as these (see `Plan.direct`); the outputs, which
+    may be arguments or constants of the plan (see `owned`)."""
+    fast = plan.fast
+    outs = fast(args) if fast is not None and compiled is None else None
+    if outs is None:
+        outs = plan.run(args, compiled)
+        if plan.ran_compiled and plan.launcher is not None:
+            plan.fast = plan.direct(args)
+    return outs
 
 
 def owned(out, shape, args, plan, given=None):

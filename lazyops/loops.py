@@ -6,26 +6,29 @@ traced once into the region of a `lazy.scan` op and compiled as one loop
 over the steps (see `_recurrence`); so is a `fori_loop` (a scan over its step
 indices) and a `while_loop` whose test reads only scalar carries (`_while`,
 a `lazy.while` op). A `map` or `vectorized_map` of an elementwise function is
-that function's ops on the whole tensors (`_vectorized`). Otherwise loops are
-driven from Python as
-Keras's NumPy backend drives them: the body is called once per step on lazy
-tensors, and each step's carries (and per-step outputs) are forced at its
-end, so the graph never grows with the number of steps. Each step's body is
-one fused plan, found by structure after the first step.
+that function's ops on the whole tensors (`_vectorized`). A scan or while
+loop whose traced regions are anything else (reductions, reshapes) runs
+their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`).
+Otherwise loops are driven from Python as Keras's NumPy backend drives
+them: the body is called once per step on lazy tensors, and each step's
+carries (and per-step outputs) are forced at its end, so the graph never
+grows with the number of steps. Each step's body is one fused plan, found
+by structure after the first step.
 associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
 O(log n) levels of slices and combines form one graph."""
 import numpy as np
 
-from . import regions
-from .api import _tensor, cast, reshape, shape
+from . import engine, regions
+from .api import _tensor, cast, reshape, shape, zeros
 from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, stack
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
 from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
+from .ir.core import Function, Operation
 from .ir.types import TensorType
-from .recording import TracedValueError, record
+from .recording import TracedValueError, leaf, record
 from .tensor import Tensor
 
 
@@ -54,10 +57,10 @@ def _while(cond, body, carry, maximum_iterations):
     elementwise region over the scalar carries (a counter, a tolerance)
     returning a scalar bool, and `body` into an elementwise recurrence
     (see `_recurrence`): every element's chain then runs the same steps.
-    None otherwise: the loop is driven from Python."""
-    space = _space([c.shape for c in carry])
-    if not carry or space is None or (maximum_iterations is not None and
-                                      int(maximum_iterations) < 0):
+    Where both trace but are not elementwise (a test reducing a vector), the
+    loop runs their plans step by step (`_stepped_while`). None otherwise:
+    the loop is driven from Python."""
+    if not carry or (maximum_iterations is not None and int(maximum_iterations) < 0):
         return None
     types = [c._value.type for c in carry]
     found = {}
@@ -79,9 +82,11 @@ def _while(cond, body, carry, maximum_iterations):
     if found["test"] != ((), "bool") or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carry]:
         return None
-    if not _elementwise_body(test_region.block, (), {(), space}) or \
+    space = _space([c.shape for c in carry])
+    if space is None or not _elementwise_body(test_region.block, (), {(), space}) or \
             not _elementwise_body(body_region.block, space):
-        return None
+        return _stepped_while(test_region, test_captures, body_region, body_captures, carry,
+                              maximum_iterations)
     attrs = {"carries": len(carry), "cond_captures": len(test_captures),
              "maximum_iterations": -1 if maximum_iterations is None else int(maximum_iterations)}
     operands = [c._value for c in carry] + list(test_captures) + list(body_captures)
@@ -120,9 +125,10 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
             raise ValueError(f"scan: every leaf of `xs` needs a leading axis of at least {n}, "
                              f"got shape {x.shape}")
     carry, ys = _tensors(init, "scan", "init"), []
+    init_carry = carry
     compiled = _recurrence(f, carry, xs, xs_leaves, n, reverse)
     if compiled is not None:
-        return compiled
+        return compiled[0], _no_y(compiled[1], carry, n)
     for i in (reversed(range(n)) if reverse else range(n)):
         x = _rebuild(_structure(xs), iter([t[i] for t in xs_leaves])) if xs is not None else None
         out = f(carry, x)
@@ -133,7 +139,15 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         ys.append(y)
     if reverse:
         ys.reverse()
-    return carry, _stacked(ys, "scan")
+    return carry, _no_y(_stacked(ys, "scan"), init_carry, n)
+
+
+def _no_y(ys, carry, n):
+    """The stacked outputs; where `f` gives none, zeros like each leaf of the
+    carry, one per step, in a list (Keras's NumPy backend stacks those)."""
+    if ys is not None:
+        return ys
+    return [zeros((n,) + tuple(c.shape), c.dtype) for c in _leaves(carry)]
 
 
 def _recurrence(f, carry, xs, xs_leaves, n, reverse):
@@ -144,10 +158,11 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     chain of n steps, which a kernel runs in parallel (scalar carries, which
     read only scalars, are the same in every chain). None where the body is
     anything else (reductions, reshapes, Python control flow on traced
-    values, a forced value): the loop is driven from Python."""
+    values, a forced value): the loop runs the body's plan step by step
+    (`_stepped_scan`), or, where that cannot be planned, is driven from
+    Python."""
     carries = _leaves(carry)
-    space = _space([c.shape for c in carries])
-    if n < 1 or not carries or space is None:
+    if n < 1 or not carries:
         return None
     xs_leaves = [x if x.shape[0] == n else x[:n] for x in xs_leaves]
     slices = [TensorType(x.shape[1:], x.dtype) for x in xs_leaves]
@@ -171,9 +186,15 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     if found["carry"] != _structure(carry) or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carries]:
         return None  # the Python-driven loop reports the mismatch
-    if not _elementwise_body(region.block, space) or \
+    space = _space([c.shape for c in carries])
+    if space is None or not _elementwise_body(region.block, space) or \
             any(y.shape not in ((), space) for y in found["ys"]):
-        return None
+        outs = _stepped_scan(region, captures, carries, xs_leaves, n, reverse)
+        if outs is None:
+            return None
+        outs = iter(outs)
+        last = _rebuild(_structure(carry), outs)
+        return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
     operands = [c._value for c in carries] + [x._value for x in xs_leaves] + list(captures)
     types = [c._value.type for c in carries] + [
         TensorType((n,) + y.shape, y.dtype) for y in found["ys"]]
@@ -181,6 +202,74 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     outs = iter([Tensor(r) for r in _looped("scan", operands, attrs, types, [region])])
     last = _rebuild(_structure(carry), outs)
     return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
+
+
+def _step_plan(region):
+    """The plan of `region`'s body as a function of its block arguments
+    returning what it yields, or None where it cannot be planned."""
+    block = region.block.clone({})
+    block.ops[-1] = Operation("func.return", list(block.ops[-1].operands), [])
+    try:
+        return engine.plan_for(Function("step", block))
+    except Exception:  # noqa: BLE001 - the Python-driven loop runs it instead
+        return None
+
+
+def _arrays(values):
+    """The arrays of `values` (Values), forcing the lazy ones together."""
+    pending = [v for v in values if v.data is None]
+    if pending:
+        engine.evaluate_values(pending)
+    return [v.data for v in values]
+
+
+def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
+    """The last carries and the stacked step outputs (tensors, in order) of
+    a scan whose traced body is not an elementwise recurrence (it reduces,
+    reshapes, reads carries of several shapes): its plan, run step by step
+    on the arrays (compiled once it is hot, as any plan), without recording
+    or forcing a graph per step. None where the body cannot be planned."""
+    plan = _step_plan(region)
+    if plan is None:
+        return None
+    k = len(carries)
+    c = _arrays([t._value for t in carries])
+    xs = _arrays([x._value for x in xs_leaves])
+    caps = _arrays(list(captures))
+    ys = None
+    for t in (reversed(range(n)) if reverse else range(n)):
+        outs = engine.run_plan(plan, c + [x[t] for x in xs] + caps)
+        c = list(outs[:k])
+        if ys is None:
+            ys = [np.empty((n,) + y.shape, y.dtype) for y in outs[k:]]
+        for y, out in zip(ys, outs[k:]):
+            y[t] = out
+    return [_result(a) for a in c] + [Tensor(leaf(y)) for y in ys]
+
+
+def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iterations):
+    """The last carries (tensors) of a while loop whose traced test or body
+    is not elementwise over scalar carries (a test reducing a vector): their
+    plans run step by step on the arrays (see `_stepped_scan`). None where
+    either cannot be planned."""
+    test_plan, body_plan = _step_plan(test), _step_plan(body)
+    if test_plan is None or body_plan is None:
+        return None
+    c = _arrays([t._value for t in carry])
+    test_caps, body_caps = _arrays(list(test_captures)), _arrays(list(body_captures))
+    steps, limit = 0, maximum_iterations
+    while limit is None or steps < int(limit):
+        if not engine.run_plan(test_plan, c + test_caps)[0]:
+            break
+        c = list(engine.run_plan(body_plan, c + body_caps)[:len(c)])
+        steps += 1
+    return tuple(_result(a) for a in c)
+
+
+def _result(a):
+    """A tensor over a copy of a last carry, which may be an input array or
+    a constant a plan keeps."""
+    return Tensor(leaf(np.array(a, copy=True)))
 
 
 def _traced(fn, types):
