@@ -162,7 +162,7 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     (`_stepped_scan`), or, where that cannot be planned, is driven from
     Python."""
     carries = _leaves(carry)
-    if n < 1 or not carries:
+    if n < 1:
         return None
     xs_leaves = [x if x.shape[0] == n else x[:n] for x in xs_leaves]
     slices = [TensorType(x.shape[1:], x.dtype) for x in xs_leaves]
@@ -187,7 +187,7 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carries]:
         return None  # the Python-driven loop reports the mismatch
     space = _space([c.shape for c in carries])
-    if space is None or not _elementwise_body(region.block, space) or \
+    if not carries or space is None or not _elementwise_body(region.block, space) or \
             any(y.shape not in ((), space) for y in found["ys"]):
         outs = _stepped_scan(region, captures, carries, xs_leaves, n, reverse)
         if outs is None:
@@ -334,12 +334,8 @@ def vectorized_map(function, elements):
     whole = _vectorized(lambda args: function(list(args) if many else args[0]), parts)
     if whole is not None:
         return whole
-    if many:
-        outs = [function([p[i] for p in parts]) for i in range(parts[0].shape[0])]
-    else:
-        outs = [function(parts[0][i]) for i in range(parts[0].shape[0])]
-    return _stacked([_tensors(o, "vectorized_map", "the result") for o in outs],
-                    "vectorized_map")
+    return scan(lambda _, x: ((), function(list(x) if many else x)), (),
+                parts if many else parts[0])[1]
 
 
 def _vectorized(call, parts):

@@ -132,3 +132,26 @@ def test_nested_control_flow():
                                              lambda v: -v], r), xs)
     for run in (cond_in_scan, scan_in_vmap, fori_in_scan, switch_in_map):
         same_tree(run(lo), run(K))
+
+
+def test_map_and_vectorized_map_of_reducing_functions_run_a_plan_per_slice():
+    """A function that reduces or reshapes its slice is traced once and its
+    plan runs once per slice on the arrays, as a scan without carries does:
+    Keras's values, dtypes and structures."""
+    xs = np.random.default_rng(4).standard_normal((30, 8)).astype(np.float32)
+    xs[3, 2] = np.nan
+    calls = []
+
+    def normalize(ops):
+        def f(r):
+            calls.append(1)
+            return r / ops.sum(ops.abs(r))
+        return f
+    same_tree(lo.map(normalize(lo), xs), K.map(normalize(K), xs))
+    assert len(calls) == 2 + 30  # traced twice here (as elementwise, then as a scan), 30 in Keras
+    same_tree(lo.map(lambda r: {"a": lo.max(r), "b": lo.reshape(r, (2, 4))}, xs),
+              K.map(lambda r: {"a": K.max(r), "b": K.reshape(r, (2, 4))}, xs))
+    same_tree(lo.vectorized_map(lambda r: lo.exp(r - lo.max(r)), xs),
+              K.vectorized_map(lambda r: K.exp(r - K.max(r)), xs))
+    same_tree(lo.vectorized_map(lambda rs: rs[0] * lo.mean(rs[1]), [xs, xs[::-1]]),
+              K.vectorized_map(lambda rs: rs[0] * K.mean(rs[1]), [xs, xs[::-1]]))
