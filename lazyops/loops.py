@@ -8,7 +8,8 @@ indices) and a `while_loop` whose test reads only scalar carries (`_while`,
 a `lazy.while` op). A `map` or `vectorized_map` of an elementwise function is
 that function's ops on the whole tensors (`_vectorized`). A scan or while
 loop whose traced regions are anything else (reductions, reshapes) runs
-their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`).
+their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`);
+so does a map of any other function (a scan without carries).
 Otherwise loops are driven from Python as Keras's NumPy backend drives
 them: the body is called once per step on lazy tensors, and each step's
 carries (and per-step outputs) are forced at its end, so the graph never
