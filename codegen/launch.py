@@ -469,19 +469,13 @@ class _Replay:
             return go
         (shape, dtype), = whole  # one result: its buffer, and the kernel's view of it
         flat = self.allocs[0][0]
-        if shapes is None:
-            def go(args):
-                out = np.empty(shape, dtype)
-                launch(fn, [*head, *args, out if flat == shape else out.reshape(flat)])
-                launcher.last = layout  # what explain() shows after a force
-                return [out]
-            return go
 
-        def go(args):  # arguments viewed flat, or 0-d ones as (1,): C-contiguous reshapes
+        def go(args):
             out = np.empty(shape, dtype)
-            launch(fn, [*head, *[a if s is None else a.reshape(s) for a, s in zip(args, shapes)],
-                        out if flat == shape else out.reshape(flat)])
-            launcher.last = layout
+            if shapes is not None:  # arguments viewed flat: C-contiguous reshapes
+                args = [a if s is None else a.reshape(s) for a, s in zip(args, shapes)]
+            launch(fn, [*head, *args, out if flat == shape else out.reshape(flat)])
+            launcher.last = layout  # what explain() shows after a force
             return [out]
         return go
 
