@@ -320,17 +320,19 @@ _disk_hits = {}  # kernel -> Numba disk-cache hits seen so far
 
 
 def launch(fn, args):
-    """Call a kernel, counting compiles (new signatures) and their time.
+    """Call a kernel, counting compiles (new signatures) and their time; what
+    it returns (a step loop's last carries; kernels return nothing).
     Numba's statistics are read only when a call added a signature."""
     n = len(fn.overloads)  # (`signatures` builds a list each time)
     t0 = time.perf_counter()
-    fn(*args)
+    out = fn(*args)
     dt = time.perf_counter() - t0
     STATS["launches"] += 1
     if len(fn.overloads) == n:
         STATS["run_time"] += dt
-        return
+        return out
     _count_build(fn, dt)
+    return out
 
 
 def precompile(fn, described):
@@ -339,7 +341,8 @@ def precompile(fn, described):
     from numba import typeof, types
     from numba.np.numpy_support import from_dtype
     sig = tuple(types.Array(from_dtype(d[0]), d[1], d[2], readonly=d[3], aligned=d[4])
-                if type(d) is tuple else typeof(d) for d in described)
+                if type(d) is tuple and d and isinstance(d[0], np.dtype) else typeof(d)
+                for d in described)
     n = len(fn.overloads)
     t0 = time.perf_counter()
     fn.compile(sig)
@@ -350,7 +353,7 @@ def precompile(fn, described):
 def describe(args):
     """Kernel arguments as `precompile` takes them: arrays by their Numba
     type's parts (dtype, ndim, layout, read-only, aligned), so that no array
-    is kept alive; scalars as they are."""
+    is kept alive; scalars and tuples of them as they are."""
     return [(a.dtype, a.ndim,
              "C" if a.flags.c_contiguous else "F" if a.flags.f_contiguous else "A",
              not a.flags.writeable, a.flags.aligned) if type(a) is np.ndarray else a

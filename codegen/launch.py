@@ -138,9 +138,13 @@ class Launcher:
         `args` (the same strides; shapes and dtypes are the plan's) and
         returning its results, with nothing in between; None where such a
         launch must configure (see `_Replay`)."""
-        key = (self.size < self.settings.get("serial_work", 0), *map(_STRIDES, args))
-        replay = self.replays.get(key)
+        replay = self.replay_for(args)
         return replay.go if replay else None
+
+    def replay_for(self, args):
+        """The replay of launches on arrays laid out as `args`, or None."""
+        key = (self.size < self.settings.get("serial_work", 0), *map(_STRIDES, args))
+        return self.replays.get(key)
 
     def explain_last(self):
         """(form, loop plan, generated source) of the latest launch, or None."""
@@ -346,6 +350,9 @@ class Piecewise(Launcher):
 
     def direct(self, args):
         return None  # each piece's launch configures its box
+
+    def replay_for(self, args):
+        return None
 
     def ahead(self, args, dests=None):
         _, parts = self._each(dests)

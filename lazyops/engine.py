@@ -55,6 +55,7 @@ class Plan:
         self.order = None if direct is False or direct == list(range(len(func.args))) \
             else direct
         self.fast = None  # the latest force's direct launch (see `direct`)
+        self.drivers = {}  # compiled step loops running this plan (see lazyops/loops.py)
         self.done = (self, True)  # a direct launch's record on the values it computed
         self.program = None  # the interpreter's prepared form, made on first use
         self._constants = None  # see `constants`

@@ -17,12 +17,15 @@ grows with the number of steps. Each step's body is one fused plan, found
 by structure after the first step.
 associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
 O(log n) levels of slices and combines form one graph."""
+import operator
+
 import numpy as np
 
-from . import engine, regions
+from . import config, engine, regions
 from .api import _tensor, cast, reshape, shape, zeros
 from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, stack
+from .codegen.driver import Driver
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
@@ -237,15 +240,43 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
     c = _arrays([t._value for t in carries])
     xs = _arrays([x._value for x in xs_leaves])
     caps = _arrays(list(captures))
-    ys = None
-    for t in (reversed(range(n)) if reverse else range(n)):
-        outs = engine.run_plan(plan, c + [x[t] for x in xs] + caps)
-        c = list(outs[:k])
+    ys, drive = None, None
+    for s, t in enumerate(reversed(range(n)) if reverse else range(n)):
+        if drive is not None and drive.ready:  # the rest of the steps in one compiled loop
+            c = drive(drive.arguments(s, n, reverse, c, xs, caps, ys))
+            break
+        args = c + [x[t] for x in xs] + caps
+        outs = engine.run_plan(plan, args)
         if ys is None:
             ys = [np.empty((n,) + y.shape, y.dtype) for y in outs[k:]]
+        if drive is None and plan.fast is not None:
+            drive = _driver(plan, args, k, len(xs),
+                            lambda d: d.arguments(0, n, reverse, c, xs, caps, ys))
+        c = list(outs[:k])
         for y, out in zip(ys, outs[k:]):
             y[t] = out
     return [_result(a) for a in c] + [Tensor(leaf(y)) for y in ys]
+
+
+def _driver(plan, args, k, m, sample):
+    """The compiled step loop (`codegen.driver`) running `plan` as a scan's
+    body on step arguments laid out as `args` (carries, slices, captures),
+    compiled for `sample(driver)` (its arguments) in the background, or now
+    with `tiered` off; None where the plan's launch is not plain (its kernel
+    then runs from Python each step)."""
+    key = tuple([_LAYOUT(a) for a in args])  # (`map` here is keras.ops.map)
+    drive = plan.drivers.get(key)
+    if drive is None:
+        replay = plan.launcher.replay_for(plan._read(args))
+        if replay is None or replay.plain is None or replay.plain[2] is None:
+            drive = plan.drivers[key] = False
+        else:
+            drive = plan.drivers[key] = Driver(replay, plan.order, k, m, args)
+            drive.compile(sample(drive), ahead=config.get("tiered"))
+    return drive or None
+
+
+_LAYOUT = operator.attrgetter("shape", "dtype", "strides")
 
 
 def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iterations):

@@ -122,6 +122,36 @@ def test_bodies_that_are_not_elementwise_run_their_plan_step_by_step():
         same_tree(halve(lo), halve(K))
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_body_that_reduces_runs_as_one_compiled_step_loop(reverse):
+    """Once the body's plan (one kernel) is compiled, the steps after run in
+    one compiled loop calling its kernel (`codegen.driver`): a captured row,
+    a NaN, a scalar and a vector step output; the same values as the steps
+    run from Python, and as Keras's. (A body of several kernels runs them
+    from Python each step.)"""
+    from lazyops import engine
+    from lazyops.codegen.driver import Driver
+    xs = rng.standard_normal((40, 9)).astype("float32")
+    xs[7, 3] = np.nan
+    w = rng.standard_normal(9).astype("float32")
+
+    def f(ops):
+        return lambda h, x: (h / (ops.sum(ops.abs(h * w)) + 1.0) + x, (ops.max(h), h * 2))
+    init = np.ones(9, "float32")
+    want = K.scan(f(K), init, xs, reverse=reverse)
+    with lo.config.override(small_work=0, tiered=False):
+        stepped = lo.scan(f(lo), init, xs, reverse=reverse)  # builds the loop for later calls
+        looped = lo.scan(f(lo), init, xs, reverse=reverse)
+    drivers = [d for p in engine._plans.values() for d in p.drivers.values() if d]
+    assert any(isinstance(d, Driver) and d.ready for d in drivers)
+    same_tree(stepped, want)
+    same_tree(looped, want)
+    with lo.config.override(tiered=True, hot_seconds=1e-9):  # the loop may start mid-scan
+        for _ in range(3):
+            same_tree(lo.scan(f(lo), init, xs[:, ::-1].copy(), reverse=reverse),
+                      K.scan(f(K), init, xs[:, ::-1].copy(), reverse=reverse))
+
+
 def test_python_control_flow_on_a_traced_value_is_an_error_naming_the_alternatives():
     """`if x > 0:` in a traced function has no value to decide by: an error
     that says so and names cond, switch, where and while_loop. A Python
