@@ -8,8 +8,10 @@ indices) and a `while_loop` whose test reads only scalar carries (`_while`,
 a `lazy.while` op). A `map` or `vectorized_map` of an elementwise function is
 that function's ops on the whole tensors (`_vectorized`). A scan or while
 loop whose traced regions are anything else (reductions, reshapes) runs
-their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`);
-so does a map of any other function (a scan without carries).
+their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`),
+in one compiled loop calling their kernels once they are compiled
+(`codegen.driver`); so does a map of any other function (a scan without
+carries).
 Otherwise loops are driven from Python as Keras's NumPy backend drives
 them: the body is called once per step on lazy tensors, and each step's
 carries (and per-step outputs) are forced at its end, so the graph never
@@ -25,7 +27,7 @@ from . import config, engine, regions
 from .api import _tensor, cast, reshape, shape, zeros
 from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, stack
-from .codegen.driver import Driver
+from .codegen.driver import ScanDriver, WhileDriver
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
@@ -242,7 +244,7 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
     caps = _arrays(list(captures))
     ys, drive = None, None
     for s, t in enumerate(reversed(range(n)) if reverse else range(n)):
-        if drive is not None and drive.ready:  # the rest of the steps in one compiled loop
+        if drive and drive.ready:  # the rest of the steps in one compiled loop
             c = drive(drive.arguments(s, n, reverse, c, xs, caps, ys))
             break
         args = c + [x[t] for x in xs] + caps
@@ -251,7 +253,7 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
             ys = [np.empty((n,) + y.shape, y.dtype) for y in outs[k:]]
         if drive is None and plan.fast is not None:
             drive = _driver(plan, args, k, len(xs),
-                            lambda d: d.arguments(0, n, reverse, c, xs, caps, ys))
+                            lambda d: d.arguments(0, n, reverse, c, xs, caps, ys)) or False
         c = list(outs[:k])
         for y, out in zip(ys, outs[k:]):
             y[t] = out
@@ -267,13 +269,18 @@ def _driver(plan, args, k, m, sample):
     key = tuple([_LAYOUT(a) for a in args])  # (`map` here is keras.ops.map)
     drive = plan.drivers.get(key)
     if drive is None:
-        replay = plan.launcher.replay_for(plan._read(args))
-        if replay is None or replay.plain is None or replay.plain[2] is None:
-            drive = plan.drivers[key] = False
-        else:
-            drive = plan.drivers[key] = Driver(replay, plan.order, k, m, args)
+        replay = _plain(plan, args)
+        drive = plan.drivers[key] = replay and ScanDriver(replay, plan.order, k, m, args)
+        if drive:
             drive.compile(sample(drive), ahead=config.get("tiered"))
     return drive or None
+
+
+def _plain(plan, args):
+    """The replay of `plan`'s one kernel on `args` where it launches plainly
+    (see `codegen.driver`), else None."""
+    replay = plan.launcher.replay_for(plan._read(args)) if plan.launcher else None
+    return replay if replay and replay.plain and replay.plain[2] is not None else None
 
 
 _LAYOUT = operator.attrgetter("shape", "dtype", "strides")
@@ -287,15 +294,39 @@ def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iter
     test_plan, body_plan = _step_plan(test), _step_plan(body)
     if test_plan is None or body_plan is None:
         return None
+    k = len(carry)
     c = _arrays([t._value for t in carry])
     test_caps, body_caps = _arrays(list(test_captures)), _arrays(list(body_captures))
-    steps, limit = 0, maximum_iterations
+    steps, limit, drive = 0, maximum_iterations, None
     while limit is None or steps < int(limit):
-        if not engine.run_plan(test_plan, c + test_caps)[0]:
+        if drive and drive.ready:  # the rest of the steps in one compiled loop
+            left = -1 if limit is None else int(limit) - steps
+            c = drive(drive.arguments(left, c, test_caps, body_caps))
             break
-        c = list(engine.run_plan(body_plan, c + body_caps)[:len(c)])
+        test_args, body_args = c + test_caps, c + body_caps
+        if not engine.run_plan(test_plan, test_args)[0]:
+            break
+        c = list(engine.run_plan(body_plan, body_args)[:k])
         steps += 1
+        if drive is None and test_plan.fast is not None and body_plan.fast is not None:
+            drive = _while_driver(test_plan, test_args, body_plan, body_args, k) or False
     return tuple(_result(a) for a in c)
+
+
+def _while_driver(test_plan, test_args, body_plan, body_args, k):
+    """The compiled loop (`codegen.driver`) running a while loop's test and
+    body plans on arguments laid out as these; None where either's launch
+    is not plain."""
+    key = tuple([_LAYOUT(a) for a in test_args + body_args])
+    drive = body_plan.drivers.get(key)
+    if drive is None:
+        test, body = _plain(test_plan, test_args), _plain(body_plan, body_args)
+        drive = body_plan.drivers[key] = test and body and WhileDriver(
+            test, test_plan.order, body, body_plan.order, k, test_args, body_args)
+        if drive:
+            drive.compile(drive.arguments(-1, body_args[:k], test_args[k:], body_args[k:]),
+                          ahead=config.get("tiered"))
+    return drive or None
 
 
 def _result(a):

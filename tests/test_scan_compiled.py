@@ -130,7 +130,7 @@ def test_a_body_that_reduces_runs_as_one_compiled_step_loop(reverse):
     run from Python, and as Keras's. (A body of several kernels runs them
     from Python each step.)"""
     from lazyops import engine
-    from lazyops.codegen.driver import Driver
+    from lazyops.codegen.driver import ScanDriver
     xs = rng.standard_normal((40, 9)).astype("float32")
     xs[7, 3] = np.nan
     w = rng.standard_normal(9).astype("float32")
@@ -143,13 +143,33 @@ def test_a_body_that_reduces_runs_as_one_compiled_step_loop(reverse):
         stepped = lo.scan(f(lo), init, xs, reverse=reverse)  # builds the loop for later calls
         looped = lo.scan(f(lo), init, xs, reverse=reverse)
     drivers = [d for p in engine._plans.values() for d in p.drivers.values() if d]
-    assert any(isinstance(d, Driver) and d.ready for d in drivers)
+    assert any(isinstance(d, ScanDriver) and d.ready for d in drivers)
     same_tree(stepped, want)
     same_tree(looped, want)
     with lo.config.override(tiered=True, hot_seconds=1e-9):  # the loop may start mid-scan
         for _ in range(3):
             same_tree(lo.scan(f(lo), init, xs[:, ::-1].copy(), reverse=reverse),
                       K.scan(f(K), init, xs[:, ::-1].copy(), reverse=reverse))
+
+
+def test_a_while_loop_whose_test_reduces_runs_as_one_compiled_loop():
+    """A test reducing a vector carry and a body of one kernel: once both
+    plans are compiled, the loop runs their kernels in one compiled loop
+    (`codegen.driver.WhileDriver`), with and without an iteration limit,
+    as Keras's."""
+    from lazyops import engine
+    from lazyops.codegen.driver import WhileDriver
+    v0 = rng.standard_normal(100).astype("float32") * 100
+
+    def run(ops, limit):
+        return ops.while_loop(lambda v: ops.max(ops.abs(v)) > 1e-3,
+                              lambda v: (v * 0.9 - ops.mean(v) * 0.01,), (v0,),
+                              maximum_iterations=limit)
+    with lo.config.override(small_work=0, tiered=False):
+        for limit in (None, 30, None, 0):
+            same_tree(run(lo, limit), run(K, limit))
+    assert any(isinstance(d, WhileDriver) and d.ready
+               for p in engine._plans.values() for d in p.drivers.values())
 
 
 def test_python_control_flow_on_a_traced_value_is_an_error_naming_the_alternatives():
