@@ -2,7 +2,8 @@
 """Loops and scans: a linear recurrence `h = a*h + x_t` over T steps
 (keras.ops.scan), against a Python loop over NumPy, `jax.lax.scan` (CPU jit)
 and a hand-written Numba loop; the same over rows of 1000 elements, with
-elementwise work before and after it that lazyops runs inside the loop;
+elementwise work before and after it that lazyops runs inside the loop; a
+body that reduces its carry each step (1000 steps of 256 elements);
 cumsum of 10M float32 (with and without fused work) against NumPy; a
 running maximum and logaddexp through associative_scan against Keras, JAX and NumPy.
 NumPy arrays in, a NumPy array out, conversion inside the timed call;
@@ -111,6 +112,54 @@ def _numpy_pipeline(x):
     return np.tanh(ys) * x + 1
 
 
+def contenders_reducing(x):
+    """`h = h / (sum(|h|) + 1) + x_t` over the rows of x: a body that reduces
+    its carry each step, which lazyops runs as one compiled loop calling the
+    body's kernel (`codegen/driver.py`), against Keras's NumPy backend, a
+    Python loop over NumPy, `jax.lax.scan` and a hand-written Numba loop."""
+    import keras
+    import lazyops as lo
+    from numba import njit
+
+    def body(ops):
+        return lambda h, v: (h / (ops.sum(ops.abs(h)) + 1.0) + v, None)
+
+    def python_numpy():
+        h = np.zeros(x.shape[1], np.float32)
+        for t in range(x.shape[0]):
+            h = h / (np.abs(h).sum() + np.float32(1)) + x[t]
+        return h
+
+    @njit(cache=True)
+    def loop(x):
+        h = np.zeros(x.shape[1], np.float32)
+        for t in range(x.shape[0]):
+            s = np.float32(0)
+            for j in range(h.size):
+                s += abs(h[j])
+            for j in range(h.size):
+                h[j] = h[j] / (s + np.float32(1)) + x[t, j]
+        return h
+
+    zeros = np.zeros(x.shape[1], np.float32)
+    out = {"lazyops": lambda: lo.scan(body(lo), zeros, x)[0].numpy(),
+           "keras (numpy)": lambda: keras.ops.convert_to_numpy(
+               keras.ops.scan(body(keras.ops), zeros, x)[0]),
+           "python+numpy": python_numpy, "numba (hand-written)": lambda: loop(x)}
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        @jax.jit
+        def jscan(x):
+            return jax.lax.scan(lambda h, v: (h / (jnp.abs(h).sum() + 1.0) + v, None),
+                                jnp.zeros(x.shape[1], x.dtype), x)[0]
+        out["jax.lax.scan"] = lambda: np.asarray(jscan(x).block_until_ready())
+    except ImportError:
+        pass
+    return out
+
+
 def contenders_cumsum(x):
     import lazyops as lo
     return {
@@ -194,6 +243,16 @@ def main():
         np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
     report(f"tanh(scan(a*h + exp(x_t)*0.5)) * x + 1, {x.shape[0]:,} steps of "
            f"{x.shape[1]:,} float32", timed(fns, args.repeats), "numpy")
+
+    x = rng.standard_normal((args.steps // 1000, 256), dtype=np.float32)
+    fns = contenders_reducing(x)
+    want = fns["numba (hand-written)"]()
+    for k, f in fns.items():
+        f()
+        lo.wait_for_kernels()
+        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+    report(f"h = h / (sum(|h|) + 1) + x_t, {x.shape[0]:,} steps of {x.shape[1]} float32",
+           timed(fns, args.repeats, slow={"keras (numpy)"}), "python+numpy")
 
     x = rng.standard_normal(args.size, dtype=np.float32)
     exact = {"cumsum": np.cumsum(x.astype(np.float64)),

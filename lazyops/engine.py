@@ -56,6 +56,9 @@ class Plan:
             else direct
         self.fast = None  # the latest force's direct launch (see `direct`)
         self.drivers = {}  # compiled step loops running this plan (see lazyops/loops.py)
+        # run as a loop's step, as many times as a large plan's work
+        # (lazyops/loops.py): compiled as a large plan is, not measured
+        self.repeats = False
         self.done = (self, True)  # a direct launch's record on the values it computed
         self.program = None  # the interpreter's prepared form, made on first use
         self._constants = None  # see `constants`
@@ -77,14 +80,14 @@ class Plan:
         return self._constants
 
     def compiled_by_default(self):
-        return self.work >= config.SETTINGS["small_work"] or self.small is True
+        return self.big() or self.small is True
 
     def run(self, args, compiled=None, timings=None):
         """The outputs for `args`: compiled, on the interpreter, or (`compiled`
         None) as `small_work`, `hot_seconds` and `tiered` choose."""
         if compiled is None:
             settings = config.SETTINGS
-            if self.work >= settings["small_work"]:
+            if self.work >= settings["small_work"] or self.repeats:
                 if self.tier != "ready" and settings["tiered"]:
                     return self._run_tiered(args)
                 compiled = True
@@ -107,6 +110,12 @@ class Plan:
             return self._sweep(args, self._launch)
         return self._sweep(args, lambda op, vals: self._timed(op, vals, timings))
 
+    def big(self):
+        """Whether runs take the compiled path as a large plan does (tiered:
+        interpreted while its kernels compile): work of `small_work` or
+        more, or run as a loop's step (`repeats`)."""
+        return self.repeats or self.work >= config.SETTINGS["small_work"]
+
     def direct(self, args):
         """A function of a later run's arguments giving its outputs by
         launching the plan's one kernel directly, where they are NumPy arrays
@@ -115,8 +124,8 @@ class Plan:
         the plan has no such launch or its runs go through `run` (a path
         still measured or compiling)."""
         settings = config.SETTINGS
-        steady = self.small is True if self.work < settings["small_work"] else \
-            self.tier == "ready" or not settings["tiered"]
+        steady = self.tier == "ready" or not settings["tiered"] if self.big() else \
+            self.small is True
         if self.launcher is None or not steady or not self.ran_compiled:
             return None
         go = self.launcher.direct(self._read(args))

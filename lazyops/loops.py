@@ -221,6 +221,13 @@ def _step_plan(region):
         return None
 
 
+def _repeated(plan, steps):
+    """Mark `plan` as a loop's step where `steps` runs of it are a large
+    plan's work: it compiles as one does (see `Plan.repeats`)."""
+    if steps * plan.work >= config.get("small_work"):
+        plan.repeats = True
+
+
 def _arrays(values):
     """The arrays of `values` (Values), forcing the lazy ones together."""
     pending = [v for v in values if v.data is None]
@@ -238,6 +245,7 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
     plan = _step_plan(region)
     if plan is None:
         return None
+    _repeated(plan, n)
     k = len(carries)
     c = _arrays([t._value for t in carries])
     xs = _arrays([x._value for x in xs_leaves])
@@ -294,6 +302,8 @@ def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iter
     test_plan, body_plan = _step_plan(test), _step_plan(body)
     if test_plan is None or body_plan is None:
         return None
+    for plan in (test_plan, body_plan):  # steps unknown: as many as a limit allows
+        _repeated(plan, 1 << 30 if maximum_iterations is None else int(maximum_iterations))
     k = len(carry)
     c = _arrays([t._value for t in carry])
     test_caps, body_caps = _arrays(list(test_captures)), _arrays(list(body_captures))
