@@ -6,8 +6,8 @@ import operator
 
 import numpy as np
 
-from .api import (_cast, _shape_arg, _tensor, arange, broadcast_to, convert_to_tensor,
-                  expand_dims, full, reshape, transpose, zeros, zeros_like)
+from .api import (_cast, _narrow, _shape_arg, _tensor, arange, broadcast_to,
+                  convert_to_tensor, expand_dims, full, reshape, transpose, zeros, zeros_like)
 from .indexing import getitem
 from .inputs import as_array, forced_at_call
 from .ir import dtypes as D
@@ -234,8 +234,9 @@ def diag(x, k=0):
 # ---------------------------------------------------------------- library ops
 
 def _common(op, xs, names):
-    """Tensors of `xs` in the dtype Keras gives them together."""
-    ts = [_tensor(a, op, n) for a, n in zip(xs, names)]
+    """Tensors of `xs` in the dtype Keras gives them together (64-bit ones
+    narrowed first, outside KEEPS_64: `append` converts them)."""
+    ts = [_narrow(_tensor(a, op, n), op) for a, n in zip(xs, names)]
     dts = {t.dtype for t in ts}
     dt = D.result_type(*dts) if len(dts) > 1 else ts[0].dtype
     return [_cast(t, dt) for t in ts]

@@ -271,3 +271,10 @@ def test_lazy_64_bit_tensors_as_keras(dt):
         np.testing.assert_allclose(g.astype("float64"), want.astype("float64"), rtol=1e-6,
                                    equal_nan=True, err_msg=name)
     assert lo.prod(lo.cast(x, dt), dtype="float64").dtype == "float64"
+    # joins: append converts its arguments, concatenate, stack and vstack keep them
+    for name in ["append", "concatenate", "stack", "vstack"]:
+        args = (lo.cast(x, dt), lo.cast(x, dt))
+        kargs = (K.cast(x, dt), K.cast(x, dt))
+        got = lo.append(*args) if name == "append" else getattr(lo, name)(args)
+        want = K.append(*kargs) if name == "append" else getattr(K, name)(kargs)
+        assert got.dtype == np.asarray(want).dtype.name, (name, got.dtype)
