@@ -114,7 +114,8 @@ def test_pad_modes_of_views_are_one_kernel(mode):
     kernel with the work before and after, the edges' work computed again."""
     x = _floats((120, 100))
     _check(lambda m, x: m.pad(m.exp(x), ((2, 3), (1, 4)), mode=mode) * 2, x)
-    _check(lambda m, x: m.pad(m.exp(x), (0, 7), mode=mode) * 2, _floats(N0))
+    if mode == "reflect":  # pieces over several blocks
+        _check(lambda m, x: m.pad(m.exp(x), (0, 7), mode=mode) * 2, _floats(N0))
 
 
 # ---------------------------------------------------------------- values

@@ -94,8 +94,9 @@ def test_compiled_loop_equals_the_interpreter():
 def test_bodies_that_are_not_elementwise_run_their_plan_step_by_step():
     """A reduction over the slice or the carry, a flip (a view), carries of
     two shapes; a while loop whose test reduces a vector: the traced body's
-    plan (compiled, here) runs once per step on the arrays, with Keras's
-    results; the body is called once, to trace it."""
+    plan runs once per step on the arrays (on the interpreter at these sizes;
+    compiled in the tests below), with Keras's results; the body is called
+    once, to trace it."""
     calls = []
 
     def counted(h, x):
@@ -104,7 +105,7 @@ def test_bodies_that_are_not_elementwise_run_their_plan_step_by_step():
     bodies = [(lambda h, x: (h + lo.sum(x), h), lambda h, x: (h + K.sum(x), h)),
               (lambda h, x: (h + lo.flip(x, 0), h), lambda h, x: (h + K.flip(x, 0), h)),
               (counted, lambda h, x: (h / (K.sum(K.abs(h)) + 1.0) + x, K.max(h)))]
-    with lo.config.override(small_work=0, tiered=False):
+    with lo.config.override(hot_seconds=0):
         for f, kf in bodies:
             got = lo.scan(f, np.ones(7, "float32"), XS[:20], reverse=f is counted)
             assert all(t.is_materialized for t in leaves(got))
