@@ -229,11 +229,8 @@ def _repeated(plan, steps):
 
 
 def _arrays(values):
-    """The arrays of `values` (Values), forcing the lazy ones together."""
-    pending = [v for v in values if v.data is None]
-    if pending:
-        engine.evaluate_values(pending)
-    return [v.data for v in values]
+    """The arrays of `values` (Values; see `engine.arrays_of`)."""
+    return engine.arrays_of(values)
 
 
 def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):

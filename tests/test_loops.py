@@ -155,3 +155,16 @@ def test_map_and_vectorized_map_of_reducing_functions_run_a_plan_per_slice():
               K.vectorized_map(lambda r: K.exp(r - K.max(r)), xs))
     same_tree(lo.vectorized_map(lambda rs: rs[0] * lo.mean(rs[1]), [xs, xs[::-1]]),
               K.vectorized_map(lambda rs: rs[0] * K.mean(rs[1]), [xs, xs[::-1]]))
+
+
+def test_a_stepped_loop_leaves_the_values_it_reads_unmaterialized():
+    """The loop computes the arrays of the lazy values its body reads (a
+    captured lazy tensor) without materializing them: a value may be shared
+    by other graphs (a memoized scalar constant), whose structure would
+    change with it."""
+    w = lo.convert_to_tensor(np.arange(3, dtype=np.float32)) * 0.5
+    got = lo.scan(lambda h, x: (h / (lo.sum(lo.abs(h)) + 1.0) + x * w, None),
+                  np.ones(3, np.float32), X)
+    assert not w.is_materialized
+    same_tree(got[0], K.scan(lambda h, x: (h / (K.sum(K.abs(h)) + 1.0) + x * w.numpy(), None),
+                             np.ones(3, np.float32), X)[0])
