@@ -68,7 +68,10 @@ class _Loop:
         described = describe(args)
 
         def job():
-            precompile(self.fn, described)
+            try:
+                precompile(self.fn, described)
+            except Exception:  # noqa: BLE001 - the steps keep running from Python
+                return
             self.ready = True
         if ahead:
             background.submit(job)
@@ -114,7 +117,7 @@ class ScanDriver(_Loop):
 
     def arguments(self, start, n, reverse, carries, xs, caps, ys):
         """The loop's arguments for steps `start`..`n - 1` (in scan order)."""
-        caps = [np.ascontiguousarray(c) for c in caps]
+        xs, caps = [np.ascontiguousarray(a) for a in xs], [np.ascontiguousarray(c) for c in caps]
         return [start, n, bool(reverse), *_buffers(carries), *xs, *caps, *ys,
                 *self.step.values()]
 

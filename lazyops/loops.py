@@ -250,8 +250,11 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
     ys, drive = None, None
     for s, t in enumerate(reversed(range(n)) if reverse else range(n)):
         if drive and drive.ready:  # the rest of the steps in one compiled loop
-            c = drive(drive.arguments(s, n, reverse, c, xs, caps, ys))
-            break
+            done = _drive(drive, drive.arguments(s, n, reverse, c, xs, caps, ys))
+            if done is not None:
+                c = done
+                break
+            drive = False
         args = c + [x[t] for x in xs] + caps
         outs = engine.run_plan(plan, args)
         if ys is None:
@@ -281,6 +284,17 @@ def _driver(plan, args, k, m, sample):
     return drive or None
 
 
+def _drive(drive, args):
+    """The last carries from compiled loop `drive`, or None where it fails
+    (arguments of types it cannot take): the steps then run from Python,
+    from the same carries (the loop works on copies)."""
+    try:
+        return drive(args)
+    except Exception:  # noqa: BLE001
+        drive.ready = False
+        return None
+
+
 def _plain(plan, args):
     """The replay of `plan`'s one kernel on `args` where it launches plainly
     (see `codegen.driver`), else None."""
@@ -308,8 +322,11 @@ def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iter
     while limit is None or steps < int(limit):
         if drive and drive.ready:  # the rest of the steps in one compiled loop
             left = -1 if limit is None else int(limit) - steps
-            c = drive(drive.arguments(left, c, test_caps, body_caps))
-            break
+            done = _drive(drive, drive.arguments(left, c, test_caps, body_caps))
+            if done is not None:
+                c = done
+                break
+            drive = False
         test_args, body_args = c + test_caps, c + body_caps
         if not engine.run_plan(test_plan, test_args)[0]:
             break
