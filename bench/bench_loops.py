@@ -277,7 +277,9 @@ def main():
         for k, f in fns.items():
             f()
             lo.wait_for_kernels()
-            np.testing.assert_allclose(f(), want, rtol=1e-5, err_msg=k)
+            # float32 running logaddexp (NumPy's accumulate) drifts from float64's
+            np.testing.assert_allclose(f(), want, rtol=1e-5 if combine == "maximum" else 2e-3,
+                                       err_msg=k)
         report(f"associative_scan({combine}), {x.size:,} float32", timed(fns, args.repeats),
                "numpy accumulate")
 

@@ -5,6 +5,7 @@ region's body, and every other value the body reads is captured: an operand
 of the op that holds the region, and a block argument inside it."""
 from .engine import force_count
 from .ir.core import Block, Operation, Region, Value
+from .ir.registry import CONSTANT_OPS, family
 from .recording import TRACES
 from .tensor import Tensor
 
@@ -48,9 +49,18 @@ def trace(body, arg_types):
     return Region([block]), captures
 
 
+def _constant(op):
+    """Whether `op` is a constant: copied into a region that reads it rather
+    than captured (a memoized scalar recorded by an earlier call is the same
+    literal in every trace, so the region's structure does not depend on
+    which call recorded it first)."""
+    return op is not None and not op.operands and family(op) == CONSTANT_OPS
+
+
 def _body(outs, block, recorded):
     """({value: inside the region?}, the region's ops in topological order):
-    the ops the call recorded that `outs` reach, and the block's arguments."""
+    the ops the call recorded that `outs` reach (and constants they read),
+    and the block's arguments."""
     inside, order = {}, []
     stack = [(v, False) for v in reversed(outs)]
     while stack:
@@ -58,7 +68,7 @@ def _body(outs, block, recorded):
         if v in inside:
             continue
         op = v.owner if v.data is None else None
-        if v.owner is block or op not in recorded:
+        if v.owner is block or op not in recorded and not _constant(op):
             inside[v] = v.owner is block
             continue
         if not expanded:
