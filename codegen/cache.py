@@ -30,10 +30,10 @@ import numpy as np
 from . import background
 
 # Numba's own pedantic SSA check misfires on kernels calling one inlined math
-# function at two sites (two exps), or a compiled helper inlining them
-# (a scan's logaddexp), reported at the kernel's line; the code it compiles is
-# right. (Matched by module, or the kernel's file, and text: importing
-# Numba's warning class would import Numba.)
+# function at two sites (two exps), reported from its own module or at the
+# kernel's line; the code it compiles is right. (Matched by module, or the
+# kernel's file, and text: importing Numba's warning class would import
+# Numba.)
 warnings.filterwarnings("ignore", message=r"(?s).*is not in scope",
                         module=r"numba\.core\.ssa|.*lazyops.kernel")
 

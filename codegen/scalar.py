@@ -161,10 +161,6 @@ def logaddexp(a, b):
     return d
 
 
-# logaddexp as a call (see the scans in ir/ops.py)
-logaddexp_call = njit(cache=True, error_model="numpy")(logaddexp.py_func)
-
-
 def left_shift(a, b):
     """NumPy's left_shift: 0 for a count outside [0, bits)."""
 
@@ -304,7 +300,7 @@ def _round_int(x, decimals):
 
 __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "bf16_to_f32", "f32_to_bf16", "bf16_round", "exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sin", "cos", "tan",
            "sinh", "cosh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh",
-           "arctanh", "erf", "erfinv", "logaddexp", "logaddexp_call", "left_shift", "right_shift", "sqrt", "floor", "ceil",
+           "arctanh", "erf", "erfinv", "logaddexp", "left_shift", "right_shift", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
            "minimum_first", "sign", "floor_divide",
            "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul"]

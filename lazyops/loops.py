@@ -568,8 +568,7 @@ def associative_scan(f, elems, reverse=False, axis=0):
 # and the rest in float64, so a sum or product of bools or integers (logical
 # on bools, wrapping on small integers) may differ from a float64 scan
 _KNOWN_SCANS = {"lazy.add": ("cumsum", "float"), "lazy.multiply": ("cumprod", "float"),
-                "lazy.maximum": ("cummax", "number"), "lazy.minimum": ("cummin", "number"),
-                "lazy.logaddexp": ("cumlogaddexp", "float")}
+                "lazy.maximum": ("cummax", "number"), "lazy.minimum": ("cummin", "number")}
 
 
 def _known_scan(f, x):

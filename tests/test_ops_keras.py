@@ -674,7 +674,7 @@ TESTED_ELSEWHERE = {
     "scan": ("test_scan_compiled", "test_recurrences_compile_to_one_loop_and_match_keras"),
     "while": ("test_scan_compiled", "test_while_loops_on_scalar_tests_compile_to_one_loop"),
     **{op: ("test_scan_kernels", "test_associative_scan_matches_keras")
-       for op in ("cummax", "cummin", "cumlogaddexp")},
+       for op in ("cummax", "cummin")},
     "constant": ("test_ops_keras", "test_creation"), "iota": ("test_ops_keras", "test_creation"),
     "slice": ("test_tensor", "test_getitem"), "matmul": ("test_tensor", "test_matmul_operator"),
     "nan_to_num": ("test_ops_math", "test_nan_to_num"), "isclose": ("test_ops_math", "test_isclose"),
