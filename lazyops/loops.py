@@ -228,11 +228,6 @@ def _repeated(plan, steps):
         plan.repeats = True
 
 
-def _arrays(values):
-    """The arrays of `values` (Values; see `engine.arrays_of`)."""
-    return engine.arrays_of(values)
-
-
 def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
     """The last carries and the stacked step outputs (tensors, in order) of
     a scan whose traced body is not an elementwise recurrence (it reduces,
@@ -244,9 +239,9 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
         return None
     _repeated(plan, n)
     k = len(carries)
-    c = _arrays([t._value for t in carries])
-    xs = _arrays([x._value for x in xs_leaves])
-    caps = _arrays(list(captures))
+    c = engine.arrays_of([t._value for t in carries])
+    xs = engine.arrays_of([x._value for x in xs_leaves])
+    caps = engine.arrays_of(list(captures))
     ys, drive = None, None
     for s, t in enumerate(reversed(range(n)) if reverse else range(n)):
         if drive and drive.ready:  # the rest of the steps in one compiled loop
@@ -316,8 +311,9 @@ def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iter
     for plan in (test_plan, body_plan):  # steps unknown: as many as a limit allows
         _repeated(plan, 1 << 30 if maximum_iterations is None else int(maximum_iterations))
     k = len(carry)
-    c = _arrays([t._value for t in carry])
-    test_caps, body_caps = _arrays(list(test_captures)), _arrays(list(body_captures))
+    c = engine.arrays_of([t._value for t in carry])
+    test_caps = engine.arrays_of(list(test_captures))
+    body_caps = engine.arrays_of(list(body_captures))
     steps, limit, drive = 0, maximum_iterations, None
     while limit is None or steps < int(limit):
         if drive and drive.ready:  # the rest of the steps in one compiled loop
