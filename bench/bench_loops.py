@@ -215,6 +215,15 @@ def report(title, best, base):
         print(f"  {k:<22}{t * 1e3:>10.2f} ms   {best[base] / t:>8.2f}x vs {base}")
 
 
+def checked(fns, want):
+    """Each contender's first calls (compiles), its result checked against `want`."""
+    import lazyops as lo
+    for k, f in fns.items():
+        f()
+        lo.wait_for_kernels()
+        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=1_000_000)
@@ -226,31 +235,19 @@ def main():
 
     xs = rng.standard_normal(args.steps, dtype=np.float32)
     fns = contenders_recurrence(xs)
-    want = fns["numba (hand-written)"]()
-    for k, f in fns.items():  # first calls: compile, and check
-        got = f()
-        lo.wait_for_kernels()
-        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+    checked(fns, fns["numba (hand-written)"]())
     best = timed(fns, args.repeats, slow={"python+numpy"})
     report(f"h = a*h + x_t over {args.steps:,} steps (float32)", best, "numba (hand-written)")
 
     x = rng.standard_normal((args.steps // 100, 1000), dtype=np.float32)
     fns = contenders_fused_scan(x)
-    want = fns["numba (hand-written)"]()
-    for k, f in fns.items():
-        f()
-        lo.wait_for_kernels()
-        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+    checked(fns, fns["numba (hand-written)"]())
     report(f"tanh(scan(a*h + exp(x_t)*0.5)) * x + 1, {x.shape[0]:,} steps of "
            f"{x.shape[1]:,} float32", timed(fns, args.repeats), "numpy")
 
     x = rng.standard_normal((args.steps // 1000, 256), dtype=np.float32)
     fns = contenders_reducing(x)
-    want = fns["numba (hand-written)"]()
-    for k, f in fns.items():
-        f()
-        lo.wait_for_kernels()
-        np.testing.assert_allclose(f(), want, rtol=1e-4, atol=1e-4, err_msg=k)
+    checked(fns, fns["numba (hand-written)"]())
     report(f"h = h / (sum(|h|) + 1) + x_t, {x.shape[0]:,} steps of {x.shape[1]} float32",
            timed(fns, args.repeats, slow={"keras (numpy)"}), "python+numpy")
 
