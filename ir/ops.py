@@ -185,9 +185,9 @@ unary("expm1", "expm1({0})", np.expm1, promote=int_to_floatx, cost=16)
 unary("floor", "floor({0})", np.floor, promote=float_unary)
 unary("ceil", "ceil({0})", np.ceil, promote=float_unary)
 unary("trunc", {"float": "trunc({0})", "any": "{0}"}, np.trunc)
-unary("isnan", {"float": "isnan({0})", "complex": "isnan({0})", "any": "False"}, np.isnan, result="bool")
-unary("isinf", {"float": "isinf({0})", "complex": "isinf({0})", "any": "False"}, np.isinf, result="bool")
-unary("isfinite", {"float": "isfinite({0})", "complex": "isfinite({0})", "any": "True"}, np.isfinite, result="bool")
+unary("isnan", {"bool": "False", "int": "False", "any": "isnan({0})"}, np.isnan, result="bool")
+unary("isinf", {"bool": "False", "int": "False", "any": "isinf({0})"}, np.isinf, result="bool")
+unary("isfinite", {"bool": "True", "int": "True", "any": "isfinite({0})"}, np.isfinite, result="bool")
 
 _reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
      infer=_elementwise_infer(lambda d: "float16" if d == "bool" else d),

@@ -47,10 +47,10 @@ unary("reciprocal", {"float": "(1.0 / {0})", "uint32": "np.int64(1.0 / {0})",
 # recorded so that a later autodiff sees where gradients stop; its value is x
 unary("stop_gradient", "{0}", lambda x: x, promote=same)
 
-# The complex parts of real tensors (complex dtypes are not supported yet)
+# The parts of complex values (of real ones: the value, zero)
 unary("real", {"complex": "{0}.real", "any": "{0}"}, np.real, promote=same, result=real_part)
-unary("imag", {"bool": "False", "int": "0", "float": "0.0", "complex": "{0}.imag"}, np.imag, promote=same,
-      result=real_part)
+unary("imag", {"bool": "False", "int": "0", "float": "0.0", "complex": "{0}.imag"}, np.imag,
+      promote=same, result=real_part)
 unary("conjugate", {"complex": "{0}.conjugate()", "any": "{0}"}, np.conjugate,
       promote=_reciprocal_promote)
 

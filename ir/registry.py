@@ -119,6 +119,11 @@ class OpDef:
         return self.name in COMPLEX_OK or self.has(VIEW)
 
     @property
+    def complex_fused(self):
+        """Whether kernels compute the op on complex64 values (see COMPLEX_FUSED)."""
+        return self.name in COMPLEX_FUSED
+
+    @property
     def family(self):
         if self.decompose is not None:
             return COMPOSITE_OPS

@@ -25,7 +25,8 @@ from .scheduler import schedule
 _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
-_LAYOUT = operator.attrgetter("__class__", "shape", "dtype", "strides")
+# what a direct launch checks of each argument (see `Plan.direct`)
+LAYOUT = operator.attrgetter("__class__", "shape", "dtype", "strides")
 _TRIALS = 40  # timed runs, alternately compiled, of a small plan before it picks its path
 
 
@@ -132,11 +133,11 @@ class Plan:
         if go is None:
             return None
         version, now, order = config.VERSION[0], config.VERSION, self.order
-        layout = list(map(_LAYOUT, args))
+        layout = list(map(LAYOUT, args))
 
         def fast(args):
             try:  # one C-level pass over the arguments
-                same = list(map(_LAYOUT, args)) == layout
+                same = list(map(LAYOUT, args)) == layout
             except AttributeError:  # not an array
                 return None
             if not same or now[0] != version:
@@ -361,7 +362,7 @@ def evaluate_values(values, compiled=None):
     if settings["debug"]:
         outs = _run_reporting(plan, args, compiled, settings["debug"])
     else:
-        outs = run_plan(plan, args, compiled)
+        outs = _run_keeping_direct(plan, args, compiled)
     done = (plan, plan.ran_compiled)
     given = set() if len(outs) > 1 else None  # results merged by CSE get one buffer each
     for v, out in zip(pending, outs):
@@ -390,10 +391,15 @@ def run_plan(plan, args, compiled=None):
     may be arguments or constants of the plan (see `owned`)."""
     fast = plan.fast
     outs = fast(args) if fast is not None and compiled is None else None
-    if outs is None:
-        outs = plan.run(args, compiled)
-        if plan.ran_compiled and plan.launcher is not None:
-            plan.fast = plan.direct(args)
+    return outs if outs is not None else _run_keeping_direct(plan, args, compiled)
+
+
+def _run_keeping_direct(plan, args, compiled):
+    """`plan.run`, keeping the direct launch of a compiled run (`Plan.direct`)
+    for later runs on arguments laid out as these."""
+    outs = plan.run(args, compiled)
+    if plan.ran_compiled and plan.launcher is not None:
+        plan.fast = plan.direct(args)
     return outs
 
 

@@ -19,8 +19,6 @@ grows with the number of steps. Each step's body is one fused plan, found
 by structure after the first step.
 associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
 O(log n) levels of slices and combines form one graph."""
-import operator
-
 import numpy as np
 
 from . import config, engine, regions
@@ -269,7 +267,7 @@ def _driver(plan, args, k, m, sample):
     compiled for `sample(driver)` (its arguments) in the background, or now
     with `tiered` off; None where the plan's launch is not plain (its kernel
     then runs from Python each step)."""
-    key = tuple([_LAYOUT(a) for a in args])  # (`map` here is keras.ops.map)
+    key = tuple([engine.LAYOUT(a) for a in args])  # (`map` here is keras.ops.map)
     drive = plan.drivers.get(key)
     if drive is None:
         replay = _plain(plan, args)
@@ -295,9 +293,6 @@ def _plain(plan, args):
     (see `codegen.driver`), else None."""
     replay = plan.launcher.replay_for(plan._read(args)) if plan.launcher else None
     return replay if replay and replay.plain and replay.plain[2] is not None else None
-
-
-_LAYOUT = operator.attrgetter("shape", "dtype", "strides")
 
 
 def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iterations):
@@ -337,7 +332,7 @@ def _while_driver(test_plan, test_args, body_plan, body_args, k):
     """The compiled loop (`codegen.driver`) running a while loop's test and
     body plans on arguments laid out as these; None where either's launch
     is not plain."""
-    key = tuple([_LAYOUT(a) for a in test_args + body_args])
+    key = tuple([engine.LAYOUT(a) for a in test_args + body_args])
     drive = body_plan.drivers.get(key)
     if drive is None:
         test, body = _plain(test_plan, test_args), _plain(body_plan, body_args)

@@ -6,7 +6,7 @@ import itertools
 import os
 import sys
 
-from .ir.core import Location, Operation, Value, signature
+from .ir.core import Block, Location, Operation, Value, signature
 from .ir.dtypes import FLOAT8, is_complex
 from .ir.registry import COMPLEX_OK, lookup
 from .ir.types import TensorType
@@ -95,7 +95,7 @@ def _from_block(v):
         owner = w._owner
         if owner is None:
             continue
-        if not hasattr(owner, "operands"):  # a block: `w` is one of its arguments
+        if isinstance(owner, Block):  # `w` is one of its arguments
             return True
         todo.extend(owner.operands)
     return False

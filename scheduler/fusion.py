@@ -37,7 +37,7 @@ Rules (see docs/architecture.md):
 """
 from ..ir.core import Block, Function, Operation, Region
 from ..ir.dtypes import FLOAT8, is_complex
-from ..ir.registry import COMPLEX_FUSED, LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
+from ..ir.registry import LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
 from ..ir.shapes import reduced_shape
 
 
@@ -73,10 +73,10 @@ _KIND = {"view": "free", "constant": "free", "reduction": "reduce", "elementwise
 
 
 def _complex_fused(op):
-    """Whether a kernel computes `op` on complex64 values: the elementwise
-    ops of `COMPLEX_FUSED`, a cast only to complex (NumPy's complex to real
-    cast drops the imaginary part with a warning)."""
-    return op.name[5:] in COMPLEX_FUSED and not (
+    """Whether a kernel computes `op` on complex64 values: the registry's
+    complex-fused ops, a cast only to complex (NumPy's complex to real cast
+    drops the imaginary part with a warning)."""
+    return lookup(op.name).complex_fused and not (
         op.name == "lazy.cast" and is_complex(op.operands[0].type.dtype))
 
 
@@ -439,19 +439,19 @@ def _after_loop(st, op, deps):
         return None
     k = loop.attrs["carries"]
     computed = [w for w in op.operands if st.group(w) is g]
-    after = [st.producer[w] is loop or g.ops.index(st.producer[w]) > g.ops.index(loop)
-             for w in computed]
-    if not all(after):
-        return None
+    at = g.ops.index(loop)
+    if any(st.producer[w] is not loop and g.ops.index(st.producer[w]) < at for w in computed):
+        return None  # reads work before the loop
     shape = op.results[0].type.shape
     if len(shape) <= len(g.space):  # on the last carries
         ok = shape in (g.space, ()) and all(
             w in loop.results[:k] or st.producer[w] is not loop and len(w.type.shape) <= len(shape)
             for w in computed)
         return g if ok else None
-    steps = (loop.attrs.get("length"),) + g.space
-    if loop.name != "lazy.scan" or shape != steps or any(
-            w.type.shape != steps or w in loop.results[:k] for w in computed):
+    if loop.name != "lazy.scan":
+        return None
+    steps = (loop.attrs["length"],) + g.space
+    if shape != steps or any(w.type.shape != steps or w in loop.results[:k] for w in computed):
         return None
     return g
 

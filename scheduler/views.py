@@ -14,12 +14,13 @@ from ..ir.registry import ELEMENTWISE_OPS, VIEW_OPS, family, lookup
 from ..ir.types import TensorType
 
 
-def _sinkable(op, producer, uses, returned, parted):
+def _sinkable(op, producer, uses, returned, parted, sliced):
     if family(op) != VIEW_OPS:
         return None
     v = op.operands[0]
     e = producer.get(v)
-    if e is None or v in returned or (uses.get(v) != 1 and v not in parted.get(_box(op) is not None, ())):
+    shared = uses.get(v) != 1 and v not in (sliced if _box(op) is not None else parted)
+    if e is None or v in returned or shared:
         return None
     return e if family(e) == ELEMENTWISE_OPS else None
 
@@ -32,23 +33,22 @@ def _box(op):
 
 
 def _parted(readers):
-    """{True: values whose step-1 slices may sink, False: values whose
-    every view may}: values read only by step-1 slices, pairwise disjoint
-    (their views all sink), and values whose step-1 slices hold at most a
-    quarter of their elements together (only those sink)."""
-    out = {True: set(), False: set()}
+    """(values whose every view may sink: read only by step-1 slices,
+    pairwise disjoint; values whose step-1 slices may sink: those, and
+    values whose slices hold at most a quarter of their elements together)."""
+    parted, sliced = set(), set()
     for v, ops in readers.items():
         boxes = [b for b in map(_box, ops) if b is not None]
         if not boxes:
             continue
         if 4 * sum(_size(b) for b in boxes) <= v.type.size:
-            out[True].add(v)
+            sliced.add(v)
         if len(boxes) == len(ops) > 1 and all(
                 any(a1 <= b0 or b1 <= a0 for (a0, a1), (b0, b1) in zip(p, q))
                 for i, p in enumerate(boxes) for q in boxes[i + 1:]):
-            out[True].add(v)
-            out[False].add(v)
-    return out
+            parted.add(v)
+            sliced.add(v)
+    return parted, sliced
 
 
 def _size(box):
@@ -95,12 +95,12 @@ def sink_views(func):
                 uses[v] = uses.get(v, 0) + 1
                 readers.setdefault(v, []).append(op)
         returned = {v for v in func.returns}
-        parted = _parted(readers)
+        parted, sliced = _parted(readers)
         replace, out, dead, left = {}, [], set(), {}
         for op in ops:
             if replace:
                 op.operands = [replace.get(v, v) for v in op.operands]
-            e = _sinkable(op, producer, uses, returned, parted)
+            e = _sinkable(op, producer, uses, returned, parted, sliced)
             if e is None or e in dead:
                 out.append(op)
                 continue
