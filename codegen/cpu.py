@@ -23,7 +23,9 @@ function.
   scan, reassociating so it vectorizes), a serial loop turns each row's
   totals into carries, and the scan `prange` runs each tile from its carry
   in chunks (see `scan_tile`): the work before and after the scan
-  vectorizes, and the carried chain has one update per four elements;
+  vectorizes, and the carried chain has one update per four elements
+  (float sums and products check that regrouping left no prefix or carry
+  out of the float's range where NumPy's order does not, see `_scan`);
 - `recur`: `prange` over the elements of the carries' space, each a serial
   loop over the steps (`for`, or `while` its test holds) with its carries
   in registers.
@@ -41,6 +43,7 @@ or multiply of a sum or product is a call to a reassociating helper (`radd`,
 from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
 import re
 
+from ..ir import dtypes as D
 from .plan import COUNT, INDEX, RECUR_BLOCK, Let, Load, Output, ScanStep, Store, np_name, wrap
 from .printer import Printer
 
@@ -55,6 +58,7 @@ ROW_CHUNKS = 256
 SCAN_TILE = 16384
 SCAN_TASKS = 64
 SCAN_CHUNK = 512
+_EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 RUNS = True  # prints the `runs` form (see launch)
 UNIFORM_0D = True  # reads a uniform input given as a 0-d array (see launch)
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
@@ -300,7 +304,8 @@ class _Printer(Printer):
         # tile totals: the statements up to the scan step, no stores
         cut = next(k for k, st in enumerate(ps.element) if isinstance(st, ScanStep)) + 1
         before = [st for st in ps.element[:cut] if not isinstance(st, Store)]
-        self.emit(1, "for q in prange(m * nt if nt > 1 else 0):")
+        self.emit(1, "tasks = m * nt if nt > 1 else 0  # (a conditional in prange() stops parfors)")
+        self.emit(1, "for q in prange(tasks):")
         self.tile(2)
         self.stmts(2, a.init())
         self.element_loop(2, "hi - lo", "lo + ", before)
@@ -313,11 +318,41 @@ class _Printer(Printer):
             self.emit(3, f"{a.var(f, '_p')} = C{a.k}{f}[o, t]")
             self.emit(3, f"C{a.k}{f}[o, t] = {a.var(f, '_c')}")
         self.stmts(3, a.merge("_p", "_c"), None)
-        self.emit(1, "for q in prange(m * nt):")
-        self.tile(2, sliced=False)
-        self.scan_tile(2, a, ps.element[:cut - 1], ps.element[cut - 1], ps.element[cut:])
+        check = a.recipe.saturates if D.is_float(a.dtype) else None
+        if not check:
+            self.emit(1, "for q in prange(m * nt):")
+            self.tile(2, sliced=False)
+            self.scan_tile(2, a, ps.element[:cut - 1], ps.element[cut - 1], ps.element[cut:])
+        else:
+            self.checked_scan_pass(a, ps.element, cut, check)
 
-    def scan_tile(self, depth, a, before, step, after):
+    def checked_scan_pass(self, a, element, cut, check):
+        """The scan pass of a float sum or product. Carries from regrouped
+        totals can differ in kind from the sequential order's (0 * inf where
+        the running product had underflowed): each tile keeps its end, and a
+        row whose carry differs from the end of the tile before it runs again
+        from there, tile after tile, each from the end of the one before."""
+        tol = 8 * _EPS[a.dtype] ** 0.5  # far above a tile's rounding
+        self.emit(1, f"E{a.k} = np.empty((m, nt), {np_name(a.dtype)})")
+        self.emit(1, "F = np.full(m, nt, np.int64)  # each row's first tile run again")
+        self.emit(1, "for r in range(2 if nt > 1 else 1):")
+        self.emit(2, "tasks = m * nt if r == 0 else m")
+        self.emit(2, "for i in prange(tasks):")
+        self.emit(3, "t0 = i % nt if r == 0 else F[i]")
+        self.emit(3, "for t in range(t0, t0 + 1 if r == 0 else nt):")
+        self.emit(4, "q = (i - t0 if r == 0 else i * nt) + t")
+        self.tile(4, sliced=False)
+        self.emit(4, "if r:")
+        self.emit(5, f"C{a.k}[o, t] = E{a.k}[o, t - 1]")
+        self.scan_tile(4, a, element[:cut - 1], element[cut - 1], element[cut:], check)
+        self.emit(4, f"E{a.k}[o, t] = {a.var()}")
+        self.emit(2, "for w in range(m if r == 0 else 0):")
+        self.emit(3, "for t in range(1, nt):")
+        self.emit(4, f"if {check}_carry_off(C{a.k}[w, t], E{a.k}[w, t - 1], {tol!r}):")
+        self.emit(5, "F[w] = t")
+        self.emit(5, "break")
+
+    def scan_tile(self, depth, a, before, step, after, check=None):
         """A tile scanned from its carry in chunks of SCAN_CHUNK elements:
         the work before the scan, vectorized, into a buffer; the scan in
         blocks of four (each element's prefix within its block off the
@@ -342,6 +377,8 @@ class _Printer(Printer):
         self.emit(d + 1, f"BX[j] = {wrap(step.x, a.dtype)}")
         for st in kept:
             self.emit(d + 1, f"B{st.var}[j] = {st.var}")
+        if check:
+            self.emit(d, f"{acc}_0 = {acc}")
         self.emit(d, "for j in range(0, cl - cl % 4, 4):")
         self.emit(d + 1, "p0 = BX[j]")
         for k in range(1, 4):
@@ -354,6 +391,15 @@ class _Printer(Printer):
         self.emit(d, "for j in range(cl - cl % 4, cl):")
         self.emit(d + 1, f"{acc} = {a.combine(acc, 'BX[j]')}")
         self.emit(d + 1, f"BS[j] = {acc}")
+        if check:  # a prefix past the float's range (or 0): the chunk in order
+            self.emit(d, "g = np.float32(0.0)")
+            self.emit(d, "for j in range(cl):")
+            self.emit(d + 1, f"g = radd(g, {check}_bad(BS[j]))")
+            self.emit(d, "if g != 0:")
+            self.emit(d + 1, f"{acc} = {acc}_0")
+            self.emit(d + 1, "for j in range(cl):")
+            self.emit(d + 2, f"{acc} = {a.combine(acc, 'BX[j]')}")
+            self.emit(d + 2, f"BS[j] = {acc}")
         self.element_loop(d, "cl", "c0 + ", [])
         for st in reads:
             self.emit(d + 1, f"{st.var} = B{st.var}[j]" if isinstance(st, Let) else

@@ -81,6 +81,36 @@ def rmul(acc, x):
     return acc * x
 
 
+# Checks of a regrouped float scan (sums and products, see cpu.py `_scan`):
+# a chunk of prefixes computed in blocks off the carried chain is kept only
+# where none left the float's range (nor, for products, reached 0): the sum
+# of `*_bad` over its prefixes is 0; a tile's carry is kept only where it is
+# of the kind (NaN, +-inf, 0, finite) and, for products, about the size of
+# the previous tile's end.
+@_jit
+def sum_bad(x):
+    return np.float32(x - x)
+
+
+@_jit
+def product_bad(x):
+    return np.float32(x - x) + np.float32(x == 0)
+
+
+@_jit
+def sum_carry_off(c, e, tol):
+    if c != c or e != e:
+        return (c != c) != (e != e)
+    return (abs(c) == math.inf or abs(e) == math.inf) and c != e
+
+
+@_jit
+def product_carry_off(c, e, tol):
+    if sum_carry_off(c, e, tol) or (c == 0) != (e == 0):
+        return True
+    return abs(e) < math.inf and abs(c - e) > tol * abs(e)
+
+
 @_jit
 def maximum(a, b):
     return a if (a > b or a != a) else b
@@ -303,4 +333,5 @@ __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "bf16_to_f32", "f32_to_bf16"
            "arctanh", "erf", "erfinv", "logaddexp", "left_shift", "right_shift", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
            "minimum_first", "sign", "floor_divide",
-           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul"]
+           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul",
+           "sum_bad", "product_bad", "sum_carry_off", "product_carry_off"]

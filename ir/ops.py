@@ -323,8 +323,10 @@ def scan(name, reference, recipe):
          reference=lambda x, axis, dtype: reference(x, axis=axis, dtype=dtype), reduce=recipe)
 
 
-scan("cumsum", np.cumsum, Reduce("zero", lambda d: d, "({acc} + {x})", regroup="radd({acc}, {x})"))
-scan("cumprod", np.cumprod, Reduce("one", lambda d: d, "({acc} * {x})", regroup="rmul({acc}, {x})"))
+scan("cumsum", np.cumsum, Reduce("zero", lambda d: d, "({acc} + {x})", regroup="radd({acc}, {x})",
+                                saturates="sum"))
+scan("cumprod", np.cumprod, Reduce("one", lambda d: d, "({acc} * {x})", regroup="rmul({acc}, {x})",
+                                 saturates="product"))
 # The scans `associative_scan` finds in its function (see lazyops/loops.py);
 # NaN propagates, as through np.maximum and np.minimum. (No logaddexp scan: a
 # scan kernel uses its combine about ten times; inlined, logaddexp's exp and

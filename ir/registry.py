@@ -51,6 +51,11 @@ class Reduce:
     nan: bool = False               # NaN tracked apart (ordered selects lose it)
     arg: str = None                 # "max" / "min": the index of the extreme element
     regroup: str = None             # update as a call a target may reassociate (so it vectorizes)
+    # "sum" / "product": regrouped float updates can leave the float's range
+    # (or, for products, underflow to 0) where the sequential order does not,
+    # and the sequential order saturates where the regrouped one may not; a
+    # target that regroups a scan checks for it (see codegen/cpu.py `_scan`)
+    saturates: str = None
 
     def merge_template(self):
         return self.merge or self.update.replace("{x}", "{other}")

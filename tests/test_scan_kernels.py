@@ -91,6 +91,44 @@ def test_cumprod_tiled():
     assert (got[SCAN_TILE:] == 0).all()
 
 
+def _saturating_rows():
+    """Rows whose sequential running product (or sum) leaves the float's
+    range where the tiles' regrouped totals or a block of four's prefixes do
+    not, or the reverse: NumPy's order keeps 0 (or inf) where a carry times
+    a tile total gives 0 * inf = NaN, or inf where the product comes back."""
+    rows = np.ones((6, LONG), "float32")
+    rows[0] = 0.5                                    # underflows to 0 in the first tile...
+    rows[0, 2 * SCAN_TILE:2 * SCAN_TILE + 40] = 1e30  # ...then a tile whose total overflows
+    rows[1] = 2.0                                    # overflows, then a tile total underflows
+    rows[1, 3 * SCAN_TILE - 2:3 * SCAN_TILE + 60] = 1e-30
+    rows[2, SCAN_TILE + 5] = 1e-30                   # a dip and back, within one block of four
+    rows[2, SCAN_TILE + 6:SCAN_TILE + 9] = 1e10
+    rows[3] = 3e38                                   # sums: inf - inf in the regrouped order only
+    rows[3, 1::2] = -3e38
+    signs = rng.choice(np.array([-1, 1], "float32"), LONG)
+    rows[4] = signs * (10.0 ** rng.uniform(-40, 38, LONG)).astype("float32")
+    rows[5] = rng.uniform(0.999, 1.001, LONG)        # ordinary: stays tiled
+    return rows
+
+
+@pytest.mark.parametrize("op", ["cumprod", "cumsum"])
+def test_scans_that_saturate_in_one_order_match_numpys_sequential_order(op):
+    rows = _saturating_rows()
+    plain, fused = _compiled(getattr(lo, op)(rows, axis=1), getattr(lo, op)(rows * 1, axis=1) * 0.5)
+    with np.errstate(all="ignore"):
+        want = getattr(np, op)(rows, axis=1)
+    for got in (plain, fused * 2):
+        for k in range(len(rows)):
+            np.testing.assert_array_equal(np.isnan(got[k]), np.isnan(want[k]), err_msg=f"row {k}")
+            np.testing.assert_array_equal(np.isinf(got[k]), np.isinf(want[k]), err_msg=f"row {k}")
+            fine = np.isfinite(want[k]) & (np.abs(want[k]) > 1e-30)
+            np.testing.assert_allclose(got[k][fine], want[k][fine], rtol=1e-3, err_msg=f"row {k}")
+    for k in range(len(rows)):  # each row alone: one row is tiled across both threads
+        (one,) = _compiled(getattr(lo, op)(rows[k]))
+        np.testing.assert_array_equal(np.isnan(one), np.isnan(want[k]), err_msg=f"row {k} alone")
+        np.testing.assert_array_equal(np.isinf(one), np.isinf(want[k]), err_msg=f"row {k} alone")
+
+
 @pytest.mark.parametrize("shape,axis", [((3, LONG // 3), -1), ((200, 300), 1), ((300, 200), 0),
                                         ((4, 5, 3000), 1), ((7, 0), 1), ((0,), 0), ((5, 1), 1)])
 def test_cumsum_axes_and_shapes(shape, axis):
