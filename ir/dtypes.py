@@ -82,6 +82,9 @@ def standardize(dtype, op="convert_to_tensor", arg="dtype", allowed=SUPPORTED):
     one of `allowed`."""
     if dtype is None:
         return FLOATX
+    name = _NAMED.get(dtype) if isinstance(dtype, str) else None
+    if name is not None and name in allowed:  # a name seen before
+        return name
     if dtype is bool:
         return "bool"
     if dtype is int:
@@ -99,7 +102,12 @@ def standardize(dtype, op="convert_to_tensor", arg="dtype", allowed=SUPPORTED):
     if name not in allowed:
         raise TypeError(f"{op}: unsupported dtype {dtype!r} for argument `{arg}`"
                         f"{_suggestion(dtype, allowed)}; supported dtypes are {', '.join(allowed)}")
+    if isinstance(dtype, str) and len(_NAMED) < 1024:
+        _NAMED[dtype] = name
     return name
+
+
+_NAMED = {}  # a dtype's spelling as a string -> its name
 
 
 def _suggestion(dtype, allowed):

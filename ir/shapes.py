@@ -29,23 +29,27 @@ def normalize_axis(op, axis, shape, arg="axis", what="an input"):
     """Axis (int, sequence or None) -> sorted tuple of non-negative ints.
     `shape` is the shape the axes index (or its rank, as an int)."""
     rank = shape if isinstance(shape, int) else len(shape)
-    desc = f"{what} of rank {rank}" + ("" if isinstance(shape, int) else f" (shape {tuple(shape)})")
     if axis is None:
         return tuple(range(rank))
-    if isinstance(axis, (list, tuple)):
-        axes = tuple(axis)
-    else:
-        axes = (axis,)
+    if type(axis) is int and -rank <= axis < rank:  # the common call
+        return (axis % rank,)
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
     out = []
     for a in axes:
         if not isinstance(a, int) or isinstance(a, bool):
             raise TypeError(f"{op}: `{arg}` must be an int or a sequence of ints, got {axis!r}")
         if not -rank <= a < rank:
-            raise ValueError(f"{op}: `{arg}`={axis!r} is out of range for {desc}")
+            raise ValueError(f"{op}: `{arg}`={axis!r} is out of range for {_desc(shape, what)}")
         out.append(a % rank)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in `{arg}`={axis!r} for {desc}")
+        raise ValueError(f"{op}: repeated axis in `{arg}`={axis!r} for {_desc(shape, what)}")
     return tuple(sorted(out))
+
+
+def _desc(shape, what):
+    if isinstance(shape, int):
+        return f"{what} of rank {shape}"
+    return f"{what} of rank {len(shape)} (shape {tuple(shape)})"
 
 
 def reduced_shape(shape, axes, keepdims):

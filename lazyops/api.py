@@ -14,7 +14,7 @@ from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from .ir.types import TensorType
 from . import inputs
-from .recording import leaf, record, record_binary
+from .recording import leaf, record, record_binary, record_unary
 from .tensor import Tensor
 
 # Python scalars with these values are recorded as IR constants, visible to
@@ -370,9 +370,9 @@ def _fast_scalar(name, dtype, x, kind):
     None where it takes the general path (a cast, a wide comparison). Kept in
     `_FAST_SCALARS` except for zeros and NaN, which a dict cannot tell apart
     (-0.0 == 0.0) or find (nan != nan)."""
-    if _COMPUTE.get((name, dtype, kind)) != dtype or name in _COMPARISONS:
-        return None
-    v = _scalar_value(x, dtype, _STATIC_SCALARS, name)
+    if _COMPUTE.get((name, dtype, kind)) != dtype or name in _COMPARISONS and dtype in D.INTS:
+        return None  # (an int comparison may widen: `_compare_dtype`)
+    v = _scalar_value(x, dtype, _POWER_STATIC if name == "power" else _STATIC_SCALARS, name)
     if x != 0 and x == x:
         if len(_FAST_SCALARS) >= 4096:
             _FAST_SCALARS.clear()
@@ -518,6 +518,13 @@ def _op_doc(name):
 
 def _unary(name):
     def f(x):
+        if type(x) is Tensor:  # the common call: a tensor the op computes on as it is
+            v = x._value
+            d = v.type.dtype
+            if d not in _NARROW and _COMPUTE.get((name, d)) == d:
+                v = record_unary(name, v, 2)  # record_unary <- f <- user
+                if v is not None:
+                    return Tensor(v)
         return _elementwise(name, [_narrow(x, name)], ("x",))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = _op_doc(name)
@@ -577,7 +584,8 @@ def power(x1, x2):
         if _promote(lookup("power"), (base, int)) not in D.FLOATS and not empty:
             raise ValueError(f"power: integers to negative integer powers are not allowed "
                              f"(x1 has dtype {getattr(base, '__name__', base)}, x2={x2})")
-    return _elementwise("power", [x1, x2], static=_POWER_STATIC)
+    out = _fast_binary("power", x1, x2)
+    return out if out is not None else _elementwise("power", [x1, x2], static=_POWER_STATIC)
 
 
 def round(x, decimals=0):  # noqa: A001

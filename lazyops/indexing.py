@@ -98,6 +98,14 @@ class _ZeroDimMask:
 
 
 def getitem(t, key):
+    basic = _basic_key(key)
+    if basic is not None:  # ints, slices, None and ... seen before on this type
+        steps = _BASIC.get((t._value.type.key, basic))
+        if steps is not None:
+            v = t._value
+            for name, attrs in steps:
+                v = record(name, [v], attrs)
+            return Tensor(v)
     full = _expand(key, t.shape)
     masks = [k for k in full if isinstance(k, _ZeroDimMask)]
     if masks:
@@ -113,7 +121,7 @@ def getitem(t, key):
             return r
         return _basic(r, [slice(None)] * pos + [slice(0, 0)] + [slice(None)] * (r.ndim - pos - 1))
     if all(_is_basic(k) for k in full):
-        return _basic(t, full)
+        return _basic(t, full, basic)
     out = _gather(t, full)
     return forced_at_call(out, "getitem (boolean mask)") if _has_mask(key) else out
 
@@ -124,7 +132,28 @@ def _has_mask(key):
                isinstance(k, np.ndarray) and k.dtype == np.bool_ for k in parts)
 
 
-def _basic(t, full):
+# (type key, `_basic_key`) -> the (op, attributes) steps of a basic index
+_BASIC = {}
+
+
+def _basic_key(key):
+    """A basic index as a hashable key (slices as their triples), or None
+    where it is not one of ints, slices (of ints), None and ...."""
+    out = []
+    for k in key if type(key) is tuple else (key,):
+        tk = type(k)
+        if tk is slice:
+            if not all(type(b) is int or b is None for b in (k.start, k.stop, k.step)):
+                return None
+            out.append((k.start, k.stop, k.step))
+        elif tk is int or k is None or k is Ellipsis:
+            out.append(k)
+        else:
+            return None
+    return tuple(out)
+
+
+def _basic(t, full, basic=None):
     shape = t.shape
     starts, stops, steps, new_shape = [], [], [], []
     dim = 0
@@ -145,10 +174,17 @@ def _basic(t, full):
             new_shape.append(len(range(a, b, s)))
         dim += 1
     v = t._value
+    done = []
     if (starts, stops, steps) != ([0] * len(shape), list(shape), [1] * len(shape)):
-        v = record("slice", [v], {"start": tuple(starts), "stop": tuple(stops), "step": tuple(steps)})
+        done.append(("slice", {"start": tuple(starts), "stop": tuple(stops), "step": tuple(steps)}))
+        v = record("slice", [v], done[-1][1])
     if tuple(new_shape) != v.type.shape:
-        v = record("reshape", [v], {"shape": tuple(new_shape)})
+        done.append(("reshape", {"shape": tuple(new_shape)}))
+        v = record("reshape", [v], done[-1][1])
+    if basic is not None:
+        if len(_BASIC) >= 4096:
+            _BASIC.clear()
+        _BASIC[t._value.type.key, basic] = done
     return Tensor(v)
 
 

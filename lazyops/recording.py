@@ -3,6 +3,7 @@ types inferred at once, the user's source location and a hash-consed
 structural key (`node`) that lets a force find its plan without walking the
 graph."""
 import itertools
+import operator
 import os
 import sys
 
@@ -100,10 +101,10 @@ def _from_block(v):
         todo.extend(owner.operands)
     return False
 
-# (op, then each operand's shape and dtype, then attribute items) ->
+# (op, then each operand's type key, then attribute items) ->
 # (full name, result types, signature, the signature's interned id)
 _inferred = {}
-_inferred_binary = {}  # (op, operand type keys) -> an entry of `_inferred`
+_TYPE_KEY = operator.attrgetter("type.key")
 
 
 def record(name, operands, attrs=None, result_types=None):
@@ -112,8 +113,7 @@ def record(name, operands, attrs=None, result_types=None):
     sig = None
     if result_types is None:
         try:
-            key = (name, *[x for v in operands for x in (v.type.shape, v.type.dtype)],
-                   *attrs.items())
+            key = (name, *map(_TYPE_KEY, operands), *attrs.items())
             full, result_types, sig, _ = _inferred[key]
         except TypeError:  # unhashable attributes (lists)
             full, result_types, sig, _ = _infer(name, operands, attrs)
@@ -140,19 +140,29 @@ def record(name, operands, attrs=None, result_types=None):
     return r
 
 
-def record_binary(name, a, b, depth):
-    """`record(name, [a, b])` for an op without attributes whose types were
-    inferred before (the hot path of operators); None when they were not.
-    `depth`: `sys._getframe(depth)` here is where the user's code should be."""
-    ta, tb = a.type, b.type
-    entry = _inferred_binary.get((name, ta.key, tb.key))
+# The hot paths of operators and plain elementwise functions: `record(name,
+# [a])` and `record(name, [a, b])` for an op without attributes whose types
+# were inferred before; None when they were not. `depth`:
+# `sys._getframe(depth)` there is where the user's code should be.
+
+def record_unary(name, a, depth):
+    entry = _inferred.get((name, a.type.key))
     if entry is None:
-        entry = _inferred.get((name, ta.shape, ta.dtype, tb.shape, tb.dtype))
-        if entry is None:
-            return None
-        if len(_inferred_binary) > 1 << 16:
-            _inferred_binary.clear()
-        _inferred_binary[name, ta.key, tb.key] = entry
+        return None
+    f = sys._getframe(depth)
+    loc = _locations.get((f.f_code, f.f_lasti)) or user_location(depth + 1)
+    r = Value(entry[1][0])
+    r.recipe = (entry[0], [a], None, loc, entry[2])
+    r.node = _unary_node(entry[3], a)
+    if TRACES:
+        TRACES[-1].add(r.owner)
+    return r
+
+
+def record_binary(name, a, b, depth):
+    entry = _inferred.get((name, a.type.key, b.type.key))
+    if entry is None:
+        return None
     f = sys._getframe(depth)
     loc = _locations.get((f.f_code, f.f_lasti)) or user_location(depth + 1)
     r = Value(entry[1][0])
@@ -204,9 +214,24 @@ def _part(v):
 
 def _node(sig, operands):
     """The node of an op of signature `sig` over `operands`."""
-    if len(operands) != 2:
-        return _general_node(sig, operands)
-    return _binary_node(_ids.get(sig) or _intern(sig), *operands)
+    if len(operands) == 1:
+        return _unary_node(_ids.get(sig) or _intern(sig), operands[0])
+    if len(operands) == 2:
+        return _binary_node(_ids.get(sig) or _intern(sig), *operands)
+    return _general_node(sig, operands)
+
+
+def _unary_node(sig, a):
+    """`_node` of a one-operand op; `sig`: the interned id of its signature."""
+    epoch = FORCES[0]
+    if a.data is not None:
+        key = sig, -1 - a.type.key
+        return _ids.get(key) or _intern(key), (a,), epoch
+    pa = a.node
+    if pa is None:
+        return None
+    key = sig, pa[0]
+    return _ids.get(key) or _intern(key), pa[1], pa[2] if pa[2] < epoch else epoch
 
 
 def _binary_node(sig, a, b):
