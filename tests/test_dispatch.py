@@ -230,3 +230,41 @@ def test_direct_launches_read_each_force_s_scalars_and_arrays():
         t = lo.convert_to_tensor(x) * 2.0 + y
         np.testing.assert_allclose(t.numpy(), x * 2 + y, rtol=1e-6)
         assert engine.computed_by(t._value)[1] is False
+
+
+def test_recording_fast_paths_record_what_the_general_path_does(walks):
+    """Unary ops, basic indices, powers and comparisons with a scalar take
+    memoized paths from their second call on: the same values, dtypes and
+    structure as the first (general) call, and the shape of the tensor is
+    part of a memoized index."""
+    import keras
+    a = np.linspace(-3, 3, 24, dtype=np.float32).reshape(4, 6)
+    i8 = np.array([1, -5, 100, 127], np.int8)
+    calls = {
+        "exp": (lambda t: lo.exp(t), lambda k: keras.ops.exp(k), a),
+        "exp64": (lambda t: lo.exp(t), lambda k: keras.ops.exp(k), a.astype("float64")),
+        "index": (lambda t: t[1:3, None, ::2], lambda k: k[1:3, None, ::2], a),
+        "index_int": (lambda t: t[-1, ...], lambda k: k[-1, ...], a),
+        "index_all": (lambda t: t[:], lambda k: k[:], a),
+        "square": (lambda t: t ** 2, lambda k: k ** 2, a),
+        "power": (lambda t: t ** 2.5, lambda k: keras.ops.power(k, 2.5), np.abs(a)),
+        "greater": (lambda t: t > 0.5, lambda k: keras.ops.greater(k, 0.5), a),
+        "int_wide": (lambda t: t > 300, lambda k: keras.ops.greater(k, 300), i8),
+        "int_eq": (lambda t: t == 127, lambda k: keras.ops.equal(k, 127), i8),
+        "sum_axis": (lambda t: lo.sum(t, axis=-1), lambda k: keras.ops.sum(k, axis=-1), a),
+        "cast": (lambda t: lo.cast(t, "float16"), lambda k: keras.ops.cast(k, "float16"), a),
+    }
+    for name, (f, g, arr) in calls.items():
+        want = np.asarray(g(keras.ops.convert_to_tensor(arr)))
+        for _ in range(3):
+            got = f(lo.convert_to_tensor(arr)).numpy()
+            assert got.dtype == want.dtype and got.shape == want.shape, name
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=name)
+    # a memoized index applies to tensors of its shape only
+    row = lo.convert_to_tensor(np.arange(5, dtype=np.float32))[1:3, None]
+    assert row.shape == (2, 1)
+    np.testing.assert_array_equal(row.numpy(), [[1], [2]])
+    with pytest.raises(IndexError, match="out of bounds"):
+        lo.convert_to_tensor(np.arange(2, dtype=np.float32))[-3]
+    with pytest.raises(ValueError, match="negative integer powers"):
+        lo.convert_to_tensor(i8) ** -1
