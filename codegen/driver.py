@@ -1,14 +1,17 @@
 """Compiled loops over the steps of a scan or while loop whose regions are
-kernels of their own (a body that reduces or reshapes, a while test that
-reduces a vector; see `lazyops/loops.py`): one Numba function calls the
-regions' compiled kernels once per step, the carries in two buffers
-swapped after each step, each step output written into its row of the
-stacked result; nothing returns to Python between steps.
+plans of their own (a body that reduces or reshapes, a while test that
+reduces a vector, a counter beside vector work; see `lazyops/loops.py`):
+one Numba function calls each region's compiled kernels in order once per
+step, the values passed between them in buffers allocated once, the
+carries in two buffers swapped after each step, each step output written
+into its row of the stacked result; nothing returns to Python between
+steps.
 
-Each region's kernel must launch plainly (`launch._Replay`): its call is
-size scalars, then the arguments as they are or reshaped, then one whole
-buffer per result. A loop's source depends on the argument kinds only;
-sizes and shapes are its arguments, so one compile serves every size."""
+Each kernel must launch plainly (`launch._Replay`): its call is size
+scalars, then the arguments as they are or reshaped, then one whole buffer
+per result; a region with a NumPy step has no compiled loop. A loop's
+source depends on the argument kinds only; sizes and shapes are its
+arguments, so one compile serves every size."""
 import numpy as np
 
 from . import background
@@ -45,6 +48,54 @@ class _Step:
         res = [f"{o}.reshape(F{t}{r})" for r, o in enumerate(outs)]
         heads = [f"H{t}{h}" for h in range(len(self.head))]
         return f"step{t}({', '.join(heads + ins + res)})"
+
+
+class Region:
+    """A region's plan as calls of its kernels in order: `launches` holds,
+    per kernel, its plain replay, its operand and result slots (the plan's
+    slots: the `nargs` arguments first) and the arrays a step gave and got;
+    `returns`: the slots the region yields. A value passed between kernels
+    lives in a buffer made once per loop (`temps`); a result a region yields
+    is written where the loop keeps it; an argument it yields as it is, or a
+    value it yields twice, is copied there."""
+
+    def __init__(self, tag, launches, nargs, returns):
+        self.tag, self.nargs, self.returns = tag, nargs, list(returns)
+        self.first = {}
+        for pos, s in enumerate(self.returns):
+            self.first.setdefault(s, pos)
+        self.kernels, self.temps = [], {}
+        for k, (replay, ins, outs, vals, results) in enumerate(launches):
+            self.kernels.append((_Step(f"{tag}{k}_", replay, None, vals), ins, outs))
+            for s, r in zip(outs, results):
+                if s not in self.first:
+                    self.temps[s] = (r.shape, r.dtype)
+
+    def steps(self):
+        return [step for step, _, _ in self.kernels]
+
+    def params(self):
+        return [p for step in self.steps() for p in step.params()] + \
+            [f"I{self.tag}_{s}" for s in self.temps]
+
+    def values(self):
+        """The kernels' parameters and the buffers passed between them."""
+        return [v for step in self.steps() for v in step.values()] + \
+            [np.empty(shape, dtype) for shape, dtype in self.temps.values()]
+
+    def lines(self, args, rets):
+        """Source lines running the region on argument expressions `args`
+        and yielding into `rets`."""
+        def expr(s):
+            if s < self.nargs:
+                return args[s]
+            return rets[self.first[s]] if s in self.first else f"I{self.tag}_{s}"
+        out = [step.call([expr(s) for s in ins], [expr(s) for s in outs])
+               for step, ins, outs in self.kernels]
+        for pos, s in enumerate(self.returns):
+            if s < self.nargs or self.first[s] != pos:
+                out.append(f"{rets[pos]}.reshape(-1)[:] = {expr(s)}.reshape(-1)")
+        return out
 
 
 class _Loop:
@@ -94,58 +145,50 @@ def _buffers(carries):
 
 
 class ScanDriver(_Loop):
-    """A scan whose body is `replay` (a plain launch of its kernel on the
-    region's arguments `order` picks from `k` carries, `m` slices and the
-    captures, `region_args` laid out as a step's), its results the next
-    carries and the step outputs."""
+    """A scan whose body is `region` (a `Region` over `k` carries, `m`
+    slices and `n_caps` captures), yielding the next carries and the step
+    outputs (`n_ys` of them)."""
 
-    def __init__(self, replay, order, k, m, region_args):
-        self.k, self.m = k, m
-        self.n_caps = len(region_args) - k - m
-        self.n_ys = len(replay.allocs) - k
-        self.step = _Step("", replay, order, region_args)
+    def __init__(self, region, k, m, n_caps, n_ys):
+        self.k, self.m, self.region = k, m, region
         args = [f"A{i}" for i in range(k)] + [f"X{j}[t:t + 1]" for j in range(m)] + \
-            [f"K{c}" for c in range(self.n_caps)]
-        outs = [f"B{i}" for i in range(k)] + [f"Y{j}[t:t + 1]" for j in range(self.n_ys)]
+            [f"K{c}" for c in range(n_caps)]
+        outs = [f"B{i}" for i in range(k)] + [f"Y{j}[t:t + 1]" for j in range(n_ys)]
         params = ["T0", "T", "rev"] + [f"{p}{i}" for p in "AB" for i in range(k)] + \
-            [f"X{j}" for j in range(m)] + [f"K{c}" for c in range(self.n_caps)] + \
-            [f"Y{j}" for j in range(self.n_ys)] + self.step.params()
+            [f"X{j}" for j in range(m)] + [f"K{c}" for c in range(n_caps)] + \
+            [f"Y{j}" for j in range(n_ys)] + region.params()
         body = ("    for s in range(T0, T):\n"
-                "        t = T - 1 - s if rev else s\n"
-                f"        {self.step.call(args, outs)}\n" + _swap(k))
-        self._build([self.step], params, body, [f"A{i}" for i in range(k)])
+                "        t = T - 1 - s if rev else s\n" +
+                "".join(f"        {line}\n" for line in region.lines(args, outs)) + _swap(k))
+        self._build(region.steps(), params, body, [f"A{i}" for i in range(k)])
 
     def arguments(self, start, n, reverse, carries, xs, caps, ys):
         """The loop's arguments for steps `start`..`n - 1` (in scan order)."""
         xs, caps = [np.ascontiguousarray(a) for a in xs], [np.ascontiguousarray(c) for c in caps]
         return [start, n, bool(reverse), *_buffers(carries), *xs, *caps, *ys,
-                *self.step.values()]
+                *self.region.values()]
 
 
 class WhileDriver(_Loop):
-    """A while loop whose test is `test` and body `body` (plain launches of
-    their kernels on the carries, `k` of them, and each region's captures;
-    `test_args` and `body_args` laid out as a step's): the test's one result
-    a bool, the body's the next carries."""
+    """A while loop whose test is region `test` (yielding one bool) and body
+    region `body` (yielding the next carries), over `k` carries and each
+    region's captures (`n_test`, `n_body`)."""
 
-    def __init__(self, test, test_order, body, body_order, k, test_args, body_args):
-        self.k = k
-        self.test = _Step("t", test, test_order, test_args)
-        self.body = _Step("b", body, body_order, body_args)
-        nt, nb = len(test_args) - k, len(body_args) - k
+    def __init__(self, test, body, k, n_test, n_body):
+        self.k, self.test, self.body = k, test, body
         carries = [f"A{i}" for i in range(k)]
-        test_caps, body_caps = [f"KT{c}" for c in range(nt)], [f"KB{c}" for c in range(nb)]
+        test_caps, body_caps = [f"KT{c}" for c in range(n_test)], [f"KB{c}" for c in range(n_body)]
         params = ["limit"] + carries + [f"B{i}" for i in range(k)] + test_caps + body_caps + \
-            ["FLAG"] + self.test.params() + self.body.params()
-        test_call = self.test.call(carries + test_caps, ["FLAG"])
-        body_call = self.body.call(carries + body_caps, [f"B{i}" for i in range(k)])
+            ["FLAG"] + test.params() + body.params()
         source = ("    s = 0\n"
-                  "    while limit < 0 or s < limit:\n"
-                  f"        {test_call}\n"
+                  "    while limit < 0 or s < limit:\n" +
+                  "".join(f"        {line}\n" for line in test.lines(carries + test_caps, ["FLAG"])) +
                   "        if not FLAG[0]:\n"
-                  "            break\n"
-                  f"        {body_call}\n" + _swap(k) + "        s += 1\n")
-        self._build([self.test, self.body], params, source, carries)
+                  "            break\n" +
+                  "".join(f"        {line}\n" for line in body.lines(
+                      carries + body_caps, [f"B{i}" for i in range(k)])) +
+                  _swap(k) + "        s += 1\n")
+        self._build(test.steps() + body.steps(), params, source, carries)
 
     def arguments(self, limit, carries, test_caps, body_caps):
         """The loop's arguments for at most `limit` more steps (-1: no limit)."""

@@ -27,6 +27,7 @@ _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
 # what a direct launch checks of each argument (see `Plan.direct`)
 LAYOUT = operator.attrgetter("__class__", "shape", "dtype", "strides")
+_DATA = operator.attrgetter("data")
 _TRIALS = 40  # timed runs, alternately compiled, of a small plan before it picks its path
 
 
@@ -350,13 +351,13 @@ def evaluate_values(values, compiled=None):
     settings = config.SETTINGS
     if settings["check_inputs"]:
         inputs.verify(leaves)
-    args = [leaf.data for leaf in leaves]
+    args = list(map(_DATA, leaves))
     fast = plan.fast
     outs = fast(args) if fast is not None and compiled is None else None
     if outs is not None:  # launched directly (`Plan.direct`): each result a new buffer
         for v, out in zip(pending, outs):
             v.data = out
-            v.owner = None
+            v._owner = v.recipe = None  # (`owner = None`, without the property)
             v.source = plan.done
         return
     if settings["debug"]:

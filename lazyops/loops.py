@@ -9,9 +9,9 @@ a `lazy.while` op). A `map` or `vectorized_map` of an elementwise function is
 that function's ops on the whole tensors (`_vectorized`). A scan or while
 loop whose traced regions are anything else (reductions, reshapes) runs
 their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`),
-in one compiled loop calling their kernels once they are compiled
-(`codegen.driver`); so does a map of any other function (a scan without
-carries).
+in one compiled loop calling their kernels in order once they are
+compiled (`codegen.driver`); so does a map of any other function (a scan
+without carries).
 Otherwise loops are driven from Python as Keras's NumPy backend drives
 them: the body is called once per step on lazy tensors, and each step's
 carries (and per-step outputs) are forced at its end, so the graph never
@@ -25,7 +25,7 @@ from . import config, engine, regions
 from .api import _tensor, cast, reshape, shape, zeros
 from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, stack
-from .codegen.driver import ScanDriver, WhileDriver
+from .codegen.driver import Region, ScanDriver, WhileDriver
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
@@ -248,11 +248,11 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
                 c = done
                 break
             drive = False
-        args = c + [x[t] for x in xs] + caps
+        args = c + [x[t, ...] for x in xs] + caps  # (0-d arrays, not NumPy scalars)
         outs = engine.run_plan(plan, args)
         if ys is None:
             ys = [np.empty((n,) + y.shape, y.dtype) for y in outs[k:]]
-        if drive is None and plan.fast is not None:
+        if drive is None and _steady(plan):
             drive = _driver(plan, args, k, len(xs),
                             lambda d: d.arguments(0, n, reverse, c, xs, caps, ys)) or False
         c = list(outs[:k])
@@ -270,8 +270,9 @@ def _driver(plan, args, k, m, sample):
     key = tuple([engine.LAYOUT(a) for a in args])  # (`map` here is keras.ops.map)
     drive = plan.drivers.get(key)
     if drive is None:
-        replay = _plain(plan, args)
-        drive = plan.drivers[key] = replay and ScanDriver(replay, plan.order, k, m, args)
+        region = _region(plan, args, "")
+        drive = plan.drivers[key] = region and ScanDriver(
+            region, k, m, len(args) - k - m, len(plan.returns[0]) - k)
         if drive:
             drive.compile(sample(drive), ahead=config.get("tiered"))
     return drive or None
@@ -288,11 +289,31 @@ def _drive(drive, args):
         return None
 
 
-def _plain(plan, args):
-    """The replay of `plan`'s one kernel on `args` where it launches plainly
-    (see `codegen.driver`), else None."""
-    replay = plan.launcher.replay_for(plan._read(args)) if plan.launcher else None
-    return replay if replay and replay.plain and replay.plain[2] is not None else None
+def _steady(plan):
+    """Whether `plan`'s latest run was compiled, kernels only (no NumPy
+    step): its kernels' launches on a step's arrays are known."""
+    return bool(plan.ran_compiled and plan.kernels and not plan.numpy_ops)
+
+
+def _region(plan, args, tag):
+    """`plan` as a `codegen.driver.Region` on step arguments laid out as
+    `args`, where each kernel launches plainly on the arrays a step passes
+    it (found by running the step once more); else None."""
+    if not _steady(plan):
+        return None
+    launches = []
+
+    def launch(op, vals):
+        outs = plan.launchers[op](vals)
+        replay = plan.launchers[op].replay_for(vals)
+        plain = replay is not None and replay.plain and replay.plain[2] is not None
+        launches.append(plain and (replay, vals, outs))
+        return outs
+    plan._sweep(args, launch)
+    if not all(launches):
+        return None
+    return Region(tag, [(replay, ins, outs, vals, results) for (replay, vals, results), (_, ins, outs, _)
+                        in zip(launches, plan.steps)], len(args), plan.returns[0])
 
 
 def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iterations):
@@ -323,7 +344,7 @@ def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iter
             break
         c = list(engine.run_plan(body_plan, body_args)[:k])
         steps += 1
-        if drive is None and test_plan.fast is not None and body_plan.fast is not None:
+        if drive is None and _steady(test_plan) and _steady(body_plan):
             drive = _while_driver(test_plan, test_args, body_plan, body_args, k) or False
     return tuple(_result(a) for a in c)
 
@@ -335,9 +356,9 @@ def _while_driver(test_plan, test_args, body_plan, body_args, k):
     key = tuple([engine.LAYOUT(a) for a in test_args + body_args])
     drive = body_plan.drivers.get(key)
     if drive is None:
-        test, body = _plain(test_plan, test_args), _plain(body_plan, body_args)
+        test, body = _region(test_plan, test_args, "t"), _region(body_plan, body_args, "b")
         drive = body_plan.drivers[key] = test and body and WhileDriver(
-            test, test_plan.order, body, body_plan.order, k, test_args, body_args)
+            test, body, k, len(test_args) - k, len(body_args) - k)
         if drive:
             drive.compile(drive.arguments(-1, body_args[:k], test_args[k:], body_args[k:]),
                           ahead=config.get("tiered"))

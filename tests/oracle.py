@@ -183,19 +183,20 @@ def assert_same(got, expected, rtol=None, atol=None, signed_zero=True, what=""):
                                       err_msg=f"{what}: signs of zeros differ")
 
 
-def same_tree(got, want):
+def same_tree(got, want, **tolerances):
     """lazyops's result tree (tuples, lists, dicts of tensors) against Keras's:
     the same structure, and each leaf as `assert_same` compares it."""
     if isinstance(want, dict):
         assert isinstance(got, dict) and sorted(got) == sorted(want)
         for k in want:
-            same_tree(got[k], want[k])
+            same_tree(got[k], want[k], **tolerances)
     elif isinstance(want, (tuple, list)):
         assert type(got) is type(want) and len(got) == len(want)
         for g, w in zip(got, want):
-            same_tree(g, w)
+            same_tree(g, w, **tolerances)
     else:
-        assert_same(np.asarray(lo.convert_to_numpy(got)), np.asarray(K.convert_to_numpy(want)))
+        assert_same(np.asarray(lo.convert_to_numpy(got)), np.asarray(K.convert_to_numpy(want)),
+                    **tolerances)
 
 def check(fn, *args, rtol=None, atol=None, signed_zero=True, lazy_fn=None, **kwargs):
     """Call `fn` (a keras.ops name) on both sides with `args` and compare.

@@ -128,8 +128,7 @@ def test_a_body_that_reduces_runs_as_one_compiled_step_loop(reverse):
     """Once the body's plan (one kernel) is compiled, the steps after run in
     one compiled loop calling its kernel (`codegen.driver`): a captured row,
     a NaN, a scalar and a vector step output; the same values as the steps
-    run from Python, and as Keras's. (A body of several kernels runs them
-    from Python each step.)"""
+    run from Python, and as Keras's."""
     from lazyops import engine
     from lazyops.codegen.driver import ScanDriver
     xs = rng.standard_normal((40, 9)).astype("float32")
@@ -171,6 +170,48 @@ def test_a_while_loop_whose_test_reduces_runs_as_one_compiled_loop():
             same_tree(run(lo, limit), run(K, limit))
     assert any(isinstance(d, WhileDriver) and d.ready
                for p in engine._plans.values() for d in p.drivers.values())
+
+
+def _drivers(kind):
+    from lazyops import engine
+    return [d for p in engine._plans.values() for d in p.drivers.values()
+            if isinstance(d, kind) and d.ready]
+
+
+def test_bodies_of_several_kernels_run_as_one_compiled_loop():
+    """A counter beside vector work (two kernels per body), a step index
+    read beside a reduction, values passed from one kernel to the next, a
+    carry passed through unchanged and a value yielded as two carries: once
+    the plans are compiled, each loop calls its kernels in order in one
+    compiled loop (`codegen.driver.Region`), as Keras computes it."""
+    from lazyops.codegen.driver import ScanDriver, WhileDriver
+    v0 = rng.standard_normal(64).astype("float32")
+    w = rng.standard_normal(64).astype("float32")
+
+    def counted(ops, limit):
+        return ops.while_loop(lambda i, v: i < 25,
+                              lambda i, v: (i + 1, v / (ops.sum(ops.abs(v)) + 1.0) + 0.5), (0, v0),
+                              maximum_iterations=limit)
+
+    def indexed(ops):
+        return ops.fori_loop(2, 40, lambda i, v: v / (ops.max(ops.abs(v)) + 1.0) +
+                             ops.cast(i, "float32") * 1e-2, v0)
+
+    def passing(ops):  # w passes through; the scaled v is yielded twice; its sum feeds a kernel
+        def body(c, x):
+            v, same, _, n = c
+            s = ops.sum(v * x)
+            nv = v - s * 1e-3
+            return (nv, same, nv, n + 1), s
+        return ops.scan(body, (v0, w, v0, np.int32(0)), XS[:30, :1] * np.ones(64, "float32"))
+    with lo.config.override(small_work=0, tiered=False):
+        for _ in range(2):  # the first calls build the loops the later ones run
+            for limit in (None, 7):
+                same_tree(counted(lo, limit), counted(K, limit))
+            same_tree(indexed(lo), indexed(K))
+            same_tree(passing(lo), passing(K), rtol=1e-4, atol=1e-5)  # sums of 64 products
+    assert [d for d in _drivers(WhileDriver) if len(d.body.kernels) == 2]
+    assert [d for d in _drivers(ScanDriver) if len(d.region.kernels) >= 2 and d.region.temps]
 
 
 def test_python_control_flow_on_a_traced_value_is_an_error_naming_the_alternatives():
