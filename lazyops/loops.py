@@ -17,14 +17,16 @@ them: the body is called once per step on lazy tensors, and each step's
 carries (and per-step outputs) are forced at its end, so the graph never
 grows with the number of steps. Each step's body is one fused plan, found
 by structure after the first step.
-associative_scan records Keras's (and JAX's) odd/even recursion lazily: its
-O(log n) levels of slices and combines form one graph."""
+associative_scan of a cheap elementwise combine is the documented left fold,
+a scan compiled as one recurrence kernel (`_left_fold`); of any other, it
+records Keras's (and JAX's) odd/even recursion lazily: its O(log n) levels
+of slices and combines form one graph."""
 import numpy as np
 
 from . import config, engine, regions
 from .api import _tensor, cast, reshape, shape, zeros
 from .api_library import scan_along
-from .api_shape import _axis, broadcast_to, concatenate, flip, stack
+from .api_shape import _axis, broadcast_to, concatenate, flip, moveaxis, stack
 from .codegen.driver import Region, ScanDriver, WhileDriver
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
@@ -154,7 +156,7 @@ def _no_y(ys, carry, n):
     return [zeros((n,) + tuple(c.shape), c.dtype) for c in _leaves(carry)]
 
 
-def _recurrence(f, carry, xs, xs_leaves, n, reverse):
+def _recurrence(f, carry, xs, xs_leaves, n, reverse, only=None):
     """`scan` as one `lazy.scan` op, where its body traces into an
     elementwise recurrence: every carry of one shape S or a scalar, the
     body's ops elementwise (and constants) over values of shape S or
@@ -164,7 +166,8 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     anything else (reductions, reshapes, Python control flow on traced
     values, a forced value): the loop runs the body's plan step by step
     (`_stepped_scan`), or, where that cannot be planned, is driven from
-    Python."""
+    Python. With `only` (a test of the traced region's block), None also
+    where the body is no such recurrence or fails the test."""
     carries = _leaves(carry)
     if n < 1:
         return None
@@ -193,12 +196,16 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse):
     space = _space([c.shape for c in carries])
     if not carries or space is None or not _elementwise_body(region.block, space) or \
             any(y.shape not in ((), space) for y in found["ys"]):
+        if only is not None:
+            return None
         outs = _stepped_scan(region, captures, carries, xs_leaves, n, reverse)
         if outs is None:
             return None
         outs = iter(outs)
         last = _rebuild(_structure(carry), outs)
         return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
+    if only is not None and not only(region.block):
+        return None
     operands = [c._value for c in carries] + [x._value for x in xs_leaves] + list(captures)
     types = [c._value.type for c in carries] + [
         TensorType((n,) + y.shape, y.dtype) for y in found["ys"]]
@@ -541,6 +548,10 @@ def associative_scan(f, elems, reverse=False, axis=0):
         raise ValueError(f"associative_scan: every element needs the same size along axis {ax}, "
                          f"got shapes {[e.shape for e in flat]}")
 
+    folded = _left_fold(f, flat, structure, ax)
+    if folded is not None:
+        return _rebuild(structure, iter([flip(e, ax) for e in folded] if reverse else folded))
+
     def along(e, start, stop=None, step=1):
         return e[(slice(None),) * ax + (slice(start, stop, step),)]
 
@@ -573,6 +584,43 @@ def associative_scan(f, elems, reverse=False, axis=0):
     if reverse:
         out = [flip(e, ax) for e in out]
     return _rebuild(structure, iter(out))
+
+
+# Ops cheap enough that a left fold, one dependent chain per element of the
+# other axes, beats the odd/even recursion's log n vectorized levels
+_CHEAP_COMBINES = frozenset("""
+    lazy.add lazy.subtract lazy.multiply lazy.divide lazy.maximum lazy.minimum lazy.negative
+    lazy.absolute lazy.where lazy.constant lazy.cast lazy.equal lazy.not_equal lazy.less
+    lazy.less_equal lazy.greater lazy.greater_equal""".split())
+
+
+def _left_fold(f, flat, structure, ax):
+    """The scan of float leaves `flat` along `ax` as a left fold (`f` applied
+    step by step from the first slices, its results kept in float64 as
+    Keras's are), compiled as one recurrence kernel, where `f` traces into
+    cheap elementwise ops (`_CHEAP_COMBINES`) keeping the slices' shapes;
+    else None. `h = a * h + b` written as a combine of pairs runs
+    as the recurrence it is."""
+    n = flat[0].shape[ax]
+    if n < 2 or not all(is_float(e.dtype) for e in flat):
+        return None
+    moved = [moveaxis(cast(e, "float64"), ax, 0) for e in flat]
+    first, rest = [e[0] for e in moved], [e[1:] for e in moved]
+
+    def body(c, x):  # (f computes float64 operands in 32 bits, as Keras's ops convert them)
+        out = [cast(_tensor(t, "associative_scan", "f's result"), "float64") for t in _leaves(
+            f(_rebuild(structure, iter(c)), _rebuild(structure, iter(x))))]
+        return out, out
+    try:
+        folded = _recurrence(body, first, rest, rest, n - 1, False,
+                             only=lambda block: all(op.name in _CHEAP_COMBINES for op in block.ops[:-1]))
+    except TracedValueError:
+        raise
+    except Exception:  # noqa: BLE001 - the recursion reports f's errors as Keras's does
+        return None
+    if folded is None:
+        return None
+    return [moveaxis(concatenate([e[None], y], axis=0), 0, ax) for e, y in zip(first, folded[1])]
 
 
 # f's one op over its two arguments -> the scan op it makes, and the input

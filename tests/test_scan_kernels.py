@@ -234,14 +234,73 @@ def test_associative_scan_matches_keras(combine, dtype, shape, axis, reverse):
 
 
 def test_associative_scan_of_other_functions_keeps_the_general_path():
-    """A combine that is not one known op (two ops; an argument twice; a
-    tree of elements) still scans, as Keras does."""
+    """A combine of transcendental ops keeps Keras's odd/even recursion
+    (recorded lazily), and matches Keras's values."""
     import keras
     x = rng.standard_normal((6, 3)).astype("float32")
-    for f, kf in [(lambda a, b: a * 0.5 + b, lambda a, b: a * 0.5 + b),
-                  (lambda a, b: lo.add(a, a), lambda a, b: keras.ops.add(a, a))]:
-        got = lo.associative_scan(f, x).numpy()
-        want = keras.ops.convert_to_numpy(keras.ops.associative_scan(kf, x))
-        assert got.dtype == want.dtype
-        np.testing.assert_allclose(got, want, rtol=1e-6)
-        assert "lazy.cum" not in str(lo.explain(lo.associative_scan(f, x)))
+    f, kf = (lambda a, b: lo.log(lo.exp(a) + lo.exp(b)),
+             lambda a, b: keras.ops.log(keras.ops.exp(a) + keras.ops.exp(b)))
+    got = lo.associative_scan(f, x)
+    want = keras.ops.convert_to_numpy(keras.ops.associative_scan(kf, x))
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    assert "lazy.scan" not in str(lo.explain(lo.associative_scan(f, x), show="all"))
+
+
+def _fold(f, elems, axis, reverse):
+    """The documented result [a, f(a, b), f(f(a, b), c), ...] of a scan of
+    a tuple of NumPy arrays along `axis`, in float64."""
+    moved = [np.moveaxis(e.astype("float64"), axis, 0) for e in elems]
+    if reverse:
+        moved = [m[::-1] for m in moved]
+    acc, out = [m[0] for m in moved], [[m[0]] for m in moved]
+    for k in range(1, len(moved[0])):
+        acc = [np.asarray(v, "float64") for v in f(tuple(acc), tuple(m[k] for m in moved))]
+        for o, v in zip(out, acc):
+            o.append(v)
+    out = [np.stack(o) for o in out]
+    return [np.moveaxis(o[::-1] if reverse else o, 0, axis) for o in out]
+
+
+@pytest.mark.parametrize("shape, axis, reverse", [((3000,), 0, False), ((40, 300), 1, True),
+                                                  ((300, 40), 0, True), ((2,), 0, False)])
+def test_associative_scan_of_cheap_combines_is_one_recurrence_kernel(shape, axis, reverse):
+    """A combine of cheap elementwise ops over a tree of elements (the
+    linear recurrence `h = a * h + b` as pairs, a maximum through `where`)
+    is the documented left fold [a, f(a, b), f(f(a, b), c), ...], compiled
+    as one `lazy.scan` recurrence kernel: Keras's values and float64 dtype
+    (its grouping differs only in rounding, f being associative), with a
+    NaN and an inf on the way; a function that is not associative gets the
+    documented left fold too."""
+    import keras
+    a = rng.uniform(0.5, 1.0, shape).astype("float32")
+    b = rng.standard_normal(shape).astype("float32")
+    b.flat[len(b.flat) // 3] = np.inf
+    b.flat[len(b.flat) // 2] = np.nan
+
+    def pairs(ops):
+        return lambda l, r: (l[0] * r[0], r[0] * l[1] + r[1])
+
+    def biggest(ops):
+        return lambda p, q: ops.where(p > q, p, q)
+
+    def lopsided(ops):  # not associative
+        return lambda p, q: p * 0.5 + q
+    cases = [(pairs, (a, b)), (biggest, a), (lopsided, b)]
+    with lo.config.override(small_work=0):
+        for make, elems in cases:
+            got = lo.associative_scan(make(lo), elems, reverse=reverse, axis=axis)
+            assert "lazy.scan" in str(lo.explain(got if make is not pairs else got[1], show="all"))
+            got = [t.numpy() for t in (got if isinstance(got, tuple) else (got,))]
+            tree = elems if isinstance(elems, tuple) else (elems,)
+            want = _fold(lambda l, r: make(np)(l, r) if len(tree) > 1 else (make(np)(l[0], r[0]),),
+                         tree, axis, reverse)
+            for g, w in zip(got, want):
+                assert g.dtype == np.float64 and g.shape == w.shape
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, equal_nan=True)
+            if make is not lopsided:
+                kwant = keras.ops.associative_scan(make(keras.ops), elems, reverse=reverse, axis=axis)
+                for g, w in zip(got, kwant if isinstance(kwant, (tuple, list)) else (kwant,)):
+                    w = keras.ops.convert_to_numpy(w)
+                    assert g.dtype == w.dtype
+                    np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, equal_nan=True)
