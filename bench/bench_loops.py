@@ -3,9 +3,11 @@
 (keras.ops.scan), against a Python loop over NumPy, `jax.lax.scan` (CPU jit)
 and a hand-written Numba loop; the same over rows of 1000 elements, with
 elementwise work before and after it that lazyops runs inside the loop; a
-body that reduces its carry each step (1000 steps of 256 elements);
-cumsum of 10M float32 (with and without fused work) against NumPy; a
-running maximum and logaddexp through associative_scan against Keras, JAX and NumPy.
+body that reduces its carry each step (1000 steps of 256 elements), and
+a fori_loop reading its index beside it; cumsum of 10M float32 (with and
+without fused work) against NumPy; the linear recurrence as an
+associative_scan of pairs, and a running maximum and logaddexp through
+associative_scan, against Keras, JAX, NumPy and Numba.
 NumPy arrays in, a NumPy array out, conversion inside the timed call;
 contenders interleaved, min over repeats.
 
@@ -178,9 +180,10 @@ def contenders_associative(x, combine="maximum"):
     import lazyops as lo
     f, kf = getattr(lo, combine), getattr(keras.ops, combine)
     out = {"lazyops": lambda: lo.associative_scan(f, x).numpy(),
-           # the same values through a function of two ops: Keras's odd/even
-           # recursion, recorded lazily (the path of any other function)
-           "lazyops (recursion)": lambda: lo.associative_scan(
+           # the same values through a function of two ops: a left fold (one
+           # recurrence kernel) for maximum, Keras's odd/even recursion
+           # recorded lazily for logaddexp (transcendental ops)
+           "lazyops (f of two ops)": lambda: lo.associative_scan(
                lambda a, b: f(a, b) * 1.0, x).numpy(),
            "keras (numpy)": lambda: keras.ops.convert_to_numpy(keras.ops.associative_scan(kf, x)),
            "numpy accumulate": lambda: getattr(np, combine).accumulate(x).astype(np.float64)}
@@ -192,6 +195,90 @@ def contenders_associative(x, combine="maximum"):
                                                          dtype=np.float64)
     except ImportError:
         pass
+    return out
+
+
+def contenders_indexed(h0, steps):
+    """`h = h / (sum(|h|) + 1) + i * 1e-3` for i in range(steps)
+    (`fori_loop` reading its index beside a reduction: two kernels per
+    step, run by lazyops in one compiled loop), against Keras's NumPy
+    backend, a Python loop over NumPy, `jax.lax.fori_loop` and a
+    hand-written Numba loop."""
+    import keras
+    import lazyops as lo
+    from numba import njit
+
+    def body(ops):
+        return lambda i, h: h / (ops.sum(ops.abs(h)) + 1.0) + ops.cast(i, "float32") * 1e-3
+
+    def python_numpy():
+        h = h0
+        for i in range(steps):
+            h = h / (np.abs(h).sum() + np.float32(1)) + np.float32(i) * np.float32(1e-3)
+        return h
+
+    @njit(cache=True)
+    def loop(h0, steps):
+        h = h0.copy()
+        for i in range(steps):
+            s = np.float32(0)
+            for j in range(h.size):
+                s += abs(h[j])
+            for j in range(h.size):
+                h[j] = h[j] / (s + np.float32(1)) + np.float32(i) * np.float32(1e-3)
+        return h
+    out = {"lazyops": lambda: lo.fori_loop(0, steps, body(lo), h0).numpy(),
+           "keras (numpy)": lambda: keras.ops.convert_to_numpy(
+               keras.ops.fori_loop(0, steps, body(keras.ops), h0)),
+           "python+numpy": python_numpy, "numba (hand-written)": lambda: loop(h0, steps)}
+    try:
+        import jax
+        import jax.numpy as jnp
+        jloop = jax.jit(lambda h: jax.lax.fori_loop(
+            0, steps, lambda i, h: h / (jnp.abs(h).sum() + 1.0) + i.astype(h.dtype) * 1e-3, h))
+        out["jax fori_loop"] = lambda: np.asarray(jloop(h0).block_until_ready())
+    except ImportError:
+        pass
+    return out
+
+
+def contenders_linear_pairs(a, b):
+    """`h = a_t * h + b_t` written as `associative_scan` of pairs with the
+    combine `(l[0] * r[0], r[0] * l[1] + r[1])` (the linear recurrence's
+    usual parallel form): lazyops, Keras's NumPy backend and JAX's
+    `associative_scan`, against a hand-written Numba loop (results in
+    float64, as Keras's)."""
+    import keras
+    import lazyops as lo
+    from numba import njit
+
+    def comb(ops):
+        return lambda l, r: (l[0] * r[0], r[0] * l[1] + r[1])
+
+    @njit(cache=True)
+    def loop(a, b, out):
+        h = np.float64(b[0])
+        out[0] = h
+        for t in range(1, a.size):
+            h = np.float64(np.float32(a[t] * np.float32(h)) + b[t])
+            out[t] = h
+    out = {"lazyops": lambda: lo.associative_scan(comb(lo), (a, b))[1].numpy(),
+           "keras (numpy)": lambda: keras.ops.convert_to_numpy(
+               keras.ops.associative_scan(comb(keras.ops), (a, b))[1]),
+           "numba (hand-written)": lambda: _filled(loop, a, b)}
+    try:
+        import jax
+        jscan = jax.jit(lambda p, q: jax.lax.associative_scan(comb(jax.numpy), (p, q))[1])
+        out["jax associative_scan"] = lambda: np.asarray(jscan(a, b).block_until_ready(),
+                                                         dtype=np.float64)
+    except ImportError:
+        pass
+    return out
+
+
+def _filled(loop, a, b):
+    out = np.empty(a.size, np.float64)
+    loop(a, b, out)
     return out
 
 
@@ -251,6 +338,12 @@ def main():
     report(f"h = h / (sum(|h|) + 1) + x_t, {x.shape[0]:,} steps of {x.shape[1]} float32",
            timed(fns, args.repeats, slow={"keras (numpy)"}), "python+numpy")
 
+    h0 = rng.standard_normal(256, dtype=np.float32)
+    fns = contenders_indexed(h0, args.steps // 1000)
+    checked(fns, fns["numba (hand-written)"]())
+    report(f"fori_loop: h = h / (sum(|h|) + 1) + i*1e-3, {args.steps // 1000:,} steps of 256 "
+           "float32", timed(fns, args.repeats, slow={"keras (numpy)"}), "python+numpy")
+
     x = rng.standard_normal(args.size, dtype=np.float32)
     exact = {"cumsum": np.cumsum(x.astype(np.float64)),
              "cumsum(exp(x))*2": np.cumsum(np.exp(x.astype(np.float64))) * 2}
@@ -268,6 +361,12 @@ def main():
             assert err < 1e-2, (title, k, err)
 
     x = x[:args.size // 10]
+    a = rng.uniform(0.5, 1.0, x.size).astype(np.float32)
+    fns = contenders_linear_pairs(a, x)
+    checked(fns, fns["numba (hand-written)"]())
+    report(f"associative_scan of (a_t, x_t) pairs: h = a_t*h + x_t, {x.size:,} float32",
+           timed(fns, args.repeats, slow={"keras (numpy)"}), "numba (hand-written)")
+
     for combine in ("maximum", "logaddexp"):
         fns = contenders_associative(x, combine)
         want = getattr(np, combine).accumulate(x.astype(np.float64))
