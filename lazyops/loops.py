@@ -24,7 +24,7 @@ of slices and combines form one graph."""
 import numpy as np
 
 from . import config, engine, regions
-from .api import _tensor, cast, reshape, shape, zeros
+from .api import _tensor, cast, reshape, shape, where, zeros
 from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, moveaxis, stack
 from .codegen.driver import Region, ScanDriver, WhileDriver
@@ -605,14 +605,21 @@ def _left_fold(f, flat, structure, ax):
     if n < 2 or not all(is_float(e.dtype) for e in flat):
         return None
     moved = [moveaxis(cast(e, "float64"), ax, 0) for e in flat]
-    first, rest = [e[0] for e in moved], [e[1:] for e in moved]
+    first = [e[0] for e in moved]
+    begun = _tensor(np.array(True), "associative_scan")
 
-    def body(c, x):  # (f computes float64 operands in 32 bits, as Keras's ops convert them)
-        out = [cast(_tensor(t, "associative_scan", "f's result"), "float64") for t in _leaves(
-            f(_rebuild(structure, iter(c)), _rebuild(structure, iter(x))))]
-        return out, out
+    # each step's output is f(carry, x_t), except the first step's, x_0 (a
+    # bool carry tells): the scan's outputs are the whole result, with no
+    # concatenation after it (f computes float64 operands in 32 bits, as
+    # Keras's ops convert them)
+    def body(c, x):
+        out = [_tensor(t, "associative_scan", "f's result") for t in _leaves(
+            f(_rebuild(structure, iter(c[:-1])), _rebuild(structure, iter(x))))]
+        out = [cast(where(c[-1], o, xt), "float64") for o, xt in zip(out, x)]
+        return out + [begun], out
     try:
-        folded = _recurrence(body, first, rest, rest, n - 1, False,
+        folded = _recurrence(body, first + [_tensor(np.array(False), "associative_scan")], moved,
+                             moved, n, False,
                              only=lambda block: all(op.name in _CHEAP_COMBINES for op in block.ops[:-1]))
     except TracedValueError:
         raise
@@ -620,7 +627,7 @@ def _left_fold(f, flat, structure, ax):
         return None
     if folded is None:
         return None
-    return [moveaxis(concatenate([e[None], y], axis=0), 0, ax) for e, y in zip(first, folded[1])]
+    return [moveaxis(y, 0, ax) for y in folded[1]]
 
 
 # f's one op over its two arguments -> the scan op it makes, and the input
