@@ -252,7 +252,10 @@ class Step:
 
 # Control flow, each with its Python function, on a float tensor `x` (`m`:
 # the module, lo or K): a linear recurrence (scan, forward and reverse), a
-# fori_loop, a map, a cond on an exact predicate.
+# fori_loop, a map, a cond on an exact predicate; loops whose bodies reduce
+# beside a counter or the step index (several kernels a step), and an
+# associative_scan of two ops (a left fold); those compute exactly or round
+# once per step in the same order as Keras.
 LOOPS = {
     "scan": "{m}.scan(lambda h, r: ({m}.add({m}.multiply(h, 0.5), r),) * 2, "
             "{m}.zeros_like({x}[0]), {x})[1]",
@@ -262,6 +265,11 @@ LOOPS = {
     "map": "{m}.map(lambda r: {m}.add({m}.multiply(r, r), 1.0), {x})",
     "cond": "{m}.cond({m}.max({x}) > 0, lambda: {m}.multiply({x}, 2.0), "
             "lambda: {m}.subtract({x}, 1.0))",
+    "while_counted": "{m}.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, {m}.add("
+                     "{m}.multiply(v, 0.5), {m}.multiply({m}.max(v), 0.25))), (0, {x}))[1]",
+    "fori_index": "{m}.fori_loop(1, 4, lambda i, v: {m}.add({m}.multiply(v, 0.5), {m}.multiply("
+                  "{m}.min(v), {m}.cast(i, v.dtype))), {x})",
+    "assoc_max": "{m}.associative_scan(lambda p, q: {m}.maximum({m}.maximum(p, q), q), {x})",
 }
 
 
