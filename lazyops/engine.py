@@ -14,13 +14,10 @@ from . import config, inputs
 from .recording import FORCES
 from .codegen import background, backend
 from .codegen.cache import build_report, builds
-from .codegen.launch import Launcher
 from .ir.core import build, walk
 from .ir.registry import KERNEL_OPS, family
 from .ir.interpreter import Program, quiet_fp, restore_fp, run_op
-from .ir.passes import default_pipeline
 from .ir.printer import print_function
-from .scheduler import schedule
 
 _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
@@ -37,6 +34,11 @@ class Plan:
     rewritten."""
 
     def __init__(self, func):
+        # the passes, the scheduler and the code generator load with the
+        # first plan, so that `import lazyops` stays light
+        from .codegen.launch import Launcher
+        from .ir.passes import default_pipeline
+        from .scheduler import schedule
         self.recorded = print_function(func)
         debug = config.get("debug") >= 3
         default_pipeline().run(func, callback=_print_pass if debug else None)

@@ -27,7 +27,7 @@ from . import config, engine, regions
 from .api import _tensor, cast, reshape, shape, where, zeros
 from .api_library import scan_along
 from .api_shape import _axis, broadcast_to, concatenate, flip, moveaxis, stack
-from .codegen.driver import Region, ScanDriver, WhileDriver
+from .codegen import driver  # (its classes used on first use only)
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
@@ -278,7 +278,7 @@ def _driver(plan, args, k, m, sample):
     drive = plan.drivers.get(key)
     if drive is None:
         region = _region(plan, args, "")
-        drive = plan.drivers[key] = region and ScanDriver(
+        drive = plan.drivers[key] = region and driver.ScanDriver(
             region, k, m, len(args) - k - m, len(plan.returns[0]) - k)
         if drive:
             drive.compile(sample(drive), ahead=config.get("tiered"))
@@ -319,7 +319,7 @@ def _region(plan, args, tag):
     plan._sweep(args, launch)
     if not all(launches):
         return None
-    return Region(tag, [(replay, ins, outs, vals, results) for (replay, vals, results), (_, ins, outs, _)
+    return driver.Region(tag, [(replay, ins, outs, vals, results) for (replay, vals, results), (_, ins, outs, _)
                         in zip(launches, plan.steps)], len(args), plan.returns[0])
 
 
@@ -364,7 +364,7 @@ def _while_driver(test_plan, test_args, body_plan, body_args, k):
     drive = body_plan.drivers.get(key)
     if drive is None:
         test, body = _region(test_plan, test_args, "t"), _region(body_plan, body_args, "b")
-        drive = body_plan.drivers[key] = test and body and WhileDriver(
+        drive = body_plan.drivers[key] = test and body and driver.WhileDriver(
             test, body, k, len(test_args) - k, len(body_args) - k)
         if drive:
             drive.compile(drive.arguments(-1, body_args[:k], test_args[k:], body_args[k:]),
