@@ -9,6 +9,7 @@ verified when a graph reading it is forced; so is the array of a forced
 tensor when it is handed to the user (`Tensor.numpy()`, `np.asarray`,
 `evaluate`), since the user may write into it (see `watch`).
 """
+import collections
 import weakref
 import zlib
 
@@ -24,6 +25,12 @@ _WATCHED = weakref.WeakKeyDictionary()
 # several ops is one graph input, read once by a fused kernel.
 _LEAVES = {}  # id(array) -> weak reference to its leaf; dead ones are swept in bulk
 _SWEEP = [1 << 12]  # sweep the dead references past this many entries
+# The leaves of the latest small arrays stay alive after their graphs are
+# forced, so a pipeline called again on the same small arrays (where
+# recording costs as much as computing) finds them: at most _RECENT.maxlen
+# arrays of at most _SMALL bytes each are kept from being freed meanwhile.
+_RECENT = collections.deque(maxlen=16)
+_SMALL = 1 << 16
 
 
 def _sweep():
@@ -75,13 +82,22 @@ def reference(a):
     v = None if ref is None else ref()
     if v is None or v.data is not a:
         v = leaf(a)
+        if a.nbytes <= _SMALL and not config.SETTINGS["check_inputs"]:
+            _RECENT.append(v)  # (checked inputs are checksummed at each recording)
         if len(_LEAVES) > _SWEEP[0]:
             _sweep()
         # no callback: a dead reference is replaced or swept, more cheaply
         # than a callback per leaf would remove it
         _LEAVES[key] = weakref.ref(v)
-    if config.SETTINGS["check_inputs"] and v not in _WATCHED:
-        _WATCHED[v] = (_checksum(a), user_location(), "input")
+    if config.SETTINGS["check_inputs"]:
+        now, entry = _checksum(a), _WATCHED.get(v)
+        if entry is not None and entry[0] != now:
+            # written since that leaf was recorded: the graphs reading it
+            # still find the write when forced; this recording reads anew
+            v = leaf(a)
+            _LEAVES[key] = weakref.ref(v)
+        if v not in _WATCHED:
+            _WATCHED[v] = (now, user_location(), "input")
     return v
 
 

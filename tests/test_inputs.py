@@ -126,3 +126,24 @@ def test_check_inputs_names_the_modified_input():
         assert not bad.is_materialized  # nothing half-built: it can be forced again
         y[1] = 1.0
         np.testing.assert_array_equal(bad.numpy(), np.full(4, 2.0, "float32"))
+
+
+def test_small_inputs_written_between_calls_give_each_call_s_values():
+    """The leaves of recent small arrays outlive their graphs (a pipeline
+    called again finds them), so each call must still read the array as it
+    is when forced, with and without `check_inputs`; large arrays and
+    checked inputs are not kept, and at most `_RECENT.maxlen` are."""
+    from lazyops import inputs
+    x = np.arange(1000, dtype="float32")
+    for check in (False, True):
+        with lo.config.override(check_inputs=check):
+            for k in range(3):
+                x[:] = k
+                np.testing.assert_array_equal((lo.convert_to_tensor(x) * 2 + x).numpy(),
+                                              np.full(1000, 3 * k, "float32"))
+    big = np.ones(inputs._SMALL // 4 + 1, "float32")
+    (lo.convert_to_tensor(big) + 1).numpy()
+    assert all(v.data is not big for v in inputs._RECENT)
+    for _ in range(2 * inputs._RECENT.maxlen):
+        (lo.convert_to_tensor(np.ones(3, "float32")) + 1).numpy()
+    assert len(inputs._RECENT) == inputs._RECENT.maxlen
