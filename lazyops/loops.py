@@ -529,8 +529,12 @@ def _stacked(ys, api):
 
 def associative_scan(f, elems, reverse=False, axis=0):
     """The inclusive scan of `elems` (a tensor or a tree of them) along `axis`
-    with the associative `f`, grouped as Keras's NumPy backend groups it, its
-    dtype quirk included (after the first level the results are float64)."""
+    with the associative `f`, in float64 as Keras's NumPy backend gives it.
+
+    Element k is `f` folding the first k + 1 elements from the left (a, then
+    f(a, b), then f(f(a, b), c)). A combine of cheap elementwise ops runs
+    as that left fold, one compiled loop; any other is grouped as Keras's
+    NumPy backend groups it."""
     _callables("associative_scan", f=f)
     structure = _structure(elems)
     flat = [_tensor(e, "associative_scan", "elems") for e in _leaves(elems)]
