@@ -19,18 +19,17 @@ from .cache import describe, kernel_for, launch, precompile
 
 
 class _Step:
-    """One region's kernel in a loop's source: `call(args, outs)` is its call
-    on the expressions `args` (per argument of the region) and `outs` (per
-    result), with its sizes, reshapes and flat result shapes as parameters
-    named after `tag` (`values` gives them)."""
+    """One kernel in a loop's source: `call(args, outs)` is its call on the
+    expressions `args` (per operand; `operands`: the arrays a step passed
+    it) and `outs` (per result), with its sizes, reshapes and flat result
+    shapes as parameters named after `tag` (`values` gives them)."""
 
-    def __init__(self, tag, replay, order, region_args):
+    def __init__(self, tag, replay, operands):
         head, shapes, _ = replay.plain
         self.tag, self.module = tag, replay.fn.__module__
-        self.order = list(range(len(region_args))) if order is None else list(order)
         self.head = list(head)
-        self.reshape = [tuple(s if s is not None else region_args[i].shape)
-                        for i, s in zip(self.order, shapes or [None] * len(self.order))]
+        self.reshape = [tuple(s if s is not None else a.shape)
+                        for a, s in zip(operands, shapes or [None] * len(operands))]
         self.flat = [tuple(shape) for shape, _ in replay.allocs]
 
     def params(self):
@@ -44,7 +43,7 @@ class _Step:
 
     def call(self, args, outs):
         t = self.tag
-        ins = [f"{args[i]}.reshape(R{t}{p})" for p, i in enumerate(self.order)]
+        ins = [f"{a}.reshape(R{t}{p})" for p, a in enumerate(args)]
         res = [f"{o}.reshape(F{t}{r})" for r, o in enumerate(outs)]
         heads = [f"H{t}{h}" for h in range(len(self.head))]
         return f"step{t}({', '.join(heads + ins + res)})"
@@ -66,7 +65,7 @@ class Region:
             self.first.setdefault(s, pos)
         self.kernels, self.temps = [], {}
         for k, (replay, ins, outs, vals, results) in enumerate(launches):
-            self.kernels.append((_Step(f"{tag}{k}_", replay, None, vals), ins, outs))
+            self.kernels.append((_Step(f"{tag}{k}_", replay, vals), ins, outs))
             for s, r in zip(outs, results):
                 if s not in self.first:
                     self.temps[s] = (r.shape, r.dtype)
@@ -150,7 +149,7 @@ class ScanDriver(_Loop):
     outputs (`n_ys` of them)."""
 
     def __init__(self, region, k, m, n_caps, n_ys):
-        self.k, self.m, self.region = k, m, region
+        self.region = region
         args = [f"A{i}" for i in range(k)] + [f"X{j}[t:t + 1]" for j in range(m)] + \
             [f"K{c}" for c in range(n_caps)]
         outs = [f"B{i}" for i in range(k)] + [f"Y{j}[t:t + 1]" for j in range(n_ys)]
@@ -175,7 +174,7 @@ class WhileDriver(_Loop):
     region's captures (`n_test`, `n_body`)."""
 
     def __init__(self, test, body, k, n_test, n_body):
-        self.k, self.test, self.body = k, test, body
+        self.test, self.body = test, body
         carries = [f"A{i}" for i in range(k)]
         test_caps, body_caps = [f"KT{c}" for c in range(n_test)], [f"KB{c}" for c in range(n_body)]
         params = ["limit"] + carries + [f"B{i}" for i in range(k)] + test_caps + body_caps + \

@@ -31,7 +31,7 @@ from .codegen import driver  # (its classes used on first use only)
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
 from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
-from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
+from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family, lookup
 from .ir.core import Function, Operation
 from .ir.types import TensorType
 from .recording import TracedValueError, leaf, record
@@ -319,8 +319,9 @@ def _region(plan, args, tag):
     plan._sweep(args, launch)
     if not all(launches):
         return None
-    return driver.Region(tag, [(replay, ins, outs, vals, results) for (replay, vals, results), (_, ins, outs, _)
-                        in zip(launches, plan.steps)], len(args), plan.returns[0])
+    kernels = [(replay, ins, outs, vals, results)
+               for (replay, vals, results), (_, ins, outs, _) in zip(launches, plan.steps)]
+    return driver.Region(tag, kernels, len(args), plan.returns[0])
 
 
 def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iterations):
@@ -590,20 +591,20 @@ def associative_scan(f, elems, reverse=False, axis=0):
     return _rebuild(structure, iter(out))
 
 
-# Ops cheap enough that a left fold, one dependent chain per element of the
-# other axes, beats the odd/even recursion's log n vectorized levels
-_CHEAP_COMBINES = frozenset("""
-    lazy.add lazy.subtract lazy.multiply lazy.divide lazy.maximum lazy.minimum lazy.negative
-    lazy.absolute lazy.where lazy.constant lazy.cast lazy.equal lazy.not_equal lazy.less
-    lazy.less_equal lazy.greater lazy.greater_equal""".split())
+# The registry cost (per element) of the dearest op a left fold takes: one
+# dependent chain per element of the other axes beats the odd/even
+# recursion's log n vectorized levels for arithmetic, selects and
+# comparisons (cost 1), square roots and divisions (2-4), not for
+# transcendental ops (16 and up)
+_FOLD_COST = 4
 
 
 def _left_fold(f, flat, structure, ax):
     """The scan of float leaves `flat` along `ax` as a left fold (`f` applied
     step by step from the first slices, its results kept in float64 as
     Keras's are), compiled as one recurrence kernel, where `f` traces into
-    cheap elementwise ops (`_CHEAP_COMBINES`) keeping the slices' shapes;
-    else None. `h = a * h + b` written as a combine of pairs runs
+    cheap elementwise ops (registry cost at most `_FOLD_COST`) keeping the
+    slices' shapes; else None. `h = a * h + b` written as a combine of pairs runs
     as the recurrence it is."""
     n = flat[0].shape[ax]
     if n < 2 or not all(is_float(e.dtype) for e in flat):
@@ -624,7 +625,8 @@ def _left_fold(f, flat, structure, ax):
     try:
         folded = _recurrence(body, first + [_tensor(np.array(False), "associative_scan")], moved,
                              moved, n, False,
-                             only=lambda block: all(op.name in _CHEAP_COMBINES for op in block.ops[:-1]))
+                             only=lambda block: all(lookup(op.name).cost <= _FOLD_COST
+                                                    for op in block.ops[:-1]))
     except TracedValueError:
         raise
     except Exception:  # noqa: BLE001 - the recursion reports f's errors as Keras's does
