@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 from numba import njit, types
-from numba.extending import overload
+from llvmlite import ir as llir
+from numba.extending import intrinsic, overload
 
 from . import mathlib
 
@@ -79,6 +80,49 @@ def radd(acc, x):
 @njit(fastmath={"reassoc"}, error_model="numpy")
 def rmul(acc, x):
     return acc * x
+
+
+# Extremes that may be regrouped: LLVM vectorizes no reduction through an
+# ordered select of floats, but does through `llvm.maximum`/`llvm.minimum`
+# (NaN-propagating, -0.0 below +0.0: a tie of zeros gives the same zero in
+# any order). Integers keep the select, which vectorizes.
+def _float_extreme(name):
+    def impl(typingctx, a, b):
+        if not (isinstance(a, types.Float) and a == b):
+            return None
+
+        def codegen(context, builder, sig, args):
+            t = args[0].type
+            fn = builder.module.declare_intrinsic(name, [t], llir.FunctionType(t, [t, t]))
+            return builder.call(fn, args)
+        return a(a, b), codegen
+    impl.__name__ = name.replace(".", "_")
+    return intrinsic(impl)
+
+
+_fmaximum, _fminimum = _float_extreme("llvm.maximum"), _float_extreme("llvm.minimum")
+
+
+def rmax(acc, x):
+    return acc if acc > x else x
+
+
+def rmin(acc, x):
+    return acc if acc < x else x
+
+
+@overload(rmax, inline="always")
+def _rmax(acc, x):
+    if isinstance(acc, types.Float) and acc == x:
+        return lambda acc, x: _fmaximum(acc, x)
+    return rmax
+
+
+@overload(rmin, inline="always")
+def _rmin(acc, x):
+    if isinstance(acc, types.Float) and acc == x:
+        return lambda acc, x: _fminimum(acc, x)
+    return rmin
 
 
 # Checks of a regrouped float scan (sums and products, see cpu.py `_scan`):
@@ -333,5 +377,5 @@ __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "bf16_to_f32", "f32_to_bf16"
            "arctanh", "erf", "erfinv", "logaddexp", "left_shift", "right_shift", "sqrt", "floor", "ceil",
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
            "minimum_first", "sign", "floor_divide",
-           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul",
+           "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul", "rmax", "rmin",
            "sum_bad", "product_bad", "sum_carry_off", "product_carry_off"]

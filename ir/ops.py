@@ -291,12 +291,15 @@ reduction("prod", _np_reduce(lambda x, **k: np.prod(
     x, dtype="float32" if x.dtype.name in D.HALF else sum_dtype(x.dtype.name), **k)),
           sum_dtype, Reduce("one", lambda d: "float32" if d in D.HALF else sum_dtype(d),
                             "({acc} * {x})", regroup="rmul({acc}, {x})"))
-# max/min: an ordered select (the later element wins ties, as in NumPy) that
-# vectorizes, with NaN tracked apart and propagated at the end.
+# max/min: an ordered select (the later element wins ties, as in NumPy),
+# with NaN tracked apart and propagated at the end; regrouped, an extreme
+# that orders -0.0 below +0.0 (see codegen/scalar.py `rmax`).
 reduction("max", _np_reduce(np.max), lambda d: d,
-          Reduce("lowest", lambda d: d, "({acc} if {acc} > {x} else {x})", nan=True))
+          Reduce("lowest", lambda d: d, "({acc} if {acc} > {x} else {x})", nan=True,
+                 regroup="rmax({acc}, {x})"))
 reduction("min", _np_reduce(np.min), lambda d: d,
-          Reduce("highest", lambda d: d, "({acc} if {acc} < {x} else {x})", nan=True))
+          Reduce("highest", lambda d: d, "({acc} if {acc} < {x} else {x})", nan=True,
+                 regroup="rmin({acc}, {x})"))
 reduction("any", _np_reduce(np.any), lambda d: "bool",
           Reduce("false", lambda d: "bool", "({acc} | ({x} != 0))", merge="({acc} | {other})"))
 reduction("all", _np_reduce(np.all), lambda d: "bool",

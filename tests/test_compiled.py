@@ -110,6 +110,41 @@ def test_nan_propagates_through_reductions():
         assert_same(g, w)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_regrouped_extremes_and_chunked_sums_across_blocks(dtype):
+    """Max/min regroup through `rmax`/`rmin` and float32 sums add runs of
+    SUM_CHUNK elements before a float64 add: over several parallel blocks
+    (full: 5 blocks of 8192) and several runs per row (rows of 600), with
+    NaN and inf at block and run edges, as accurate as NumPy's sums."""
+    import keras
+    from lazyops.codegen.cpu import BLOCK, SUM_CHUNK
+    rng = np.random.default_rng(11)
+    flat = rng.standard_normal(5 * BLOCK - 3).astype(dtype)
+    rows = rng.standard_normal((9, 600)).astype(dtype)
+    flat[BLOCK - 1], flat[2 * BLOCK] = np.inf, -np.inf
+    rows[1, SUM_CHUNK - 1], rows[2, SUM_CHUNK], rows[3, 599] = np.nan, np.inf, -np.inf
+    rows[4, :] = -0.0
+    rows[4, 300] = 0.0
+    nan_flat = flat.copy()
+    nan_flat[3 * BLOCK] = np.nan
+    fns = [lo.max, lo.min, lo.sum, lo.mean]
+    outs = [f(a, axis=ax) for f in fns for a, ax in ((flat, None), (nan_flat, None), (rows, 1))]
+    with lo.config.override(small_work=0, tiered=False), np.errstate(all="ignore"):
+        got = lo.evaluate(*outs)
+        want = [np.asarray(getattr(keras.ops, f.__name__)(a, axis=ax)) for f in fns
+                for a, ax in ((flat, None), (nan_flat, None), (rows, 1))]
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.dtype == w.dtype and g.shape == w.shape, k
+        np.testing.assert_allclose(g, w, rtol=1e-6 if dtype == "float32" else 1e-13,
+                                   atol=1e-4 if k >= 6 else 0, equal_nan=True, err_msg=str(k))
+    # a cancelling float32 sum within an ulp of the sum of magnitudes
+    x = rng.standard_normal((64, 3000)).astype("float32")
+    with lo.config.override(small_work=0, tiered=False):
+        g = lo.sum(x, axis=1).numpy()
+    exact, scale = x.sum(1, dtype=np.float64), np.abs(x).sum(1, dtype=np.float64)
+    assert (np.abs(g - exact) <= 2.0 ** -24 * scale).all()
+
+
 def test_views_and_broadcasts_compiled():
     a = sample("float32", (6, 5, 4), 6)
     x = lo.convert_to_tensor(a)

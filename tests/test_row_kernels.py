@@ -276,6 +276,13 @@ def test_chunks_of_rows_keep_nan_and_inf_in_their_rows():
         e = np.exp(x - x.max(1, keepdims=True))
         want = [logsumexp(x, axis=1), x.max(1), np.argmax(x, 1), x.sum(1, dtype=np.float64),
                 e / e.sum(1, keepdims=True)]
-    for g, w in zip(got, want):
+    # a float32 sum is as accurate as NumPy's pairwise one: within an ulp of
+    # the sum of magnitudes (a cancelling row's relative error is larger)
+    scale = np.abs(np.where(np.isfinite(x), x, 0)).sum(1, dtype=np.float64)
+    for k, (g, w) in enumerate(zip(got, want)):
         np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
-        np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6, equal_nan=True)
+        if k == 3:
+            ok = np.isnan(w) | (g == w) | (np.abs(g - w) <= 2.0 ** -23 * scale)
+            assert ok.all(), (g[~ok], w[~ok])
+        else:
+            np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6, equal_nan=True)
