@@ -45,7 +45,7 @@ import re
 
 from ..ir import dtypes as D
 from .plan import (COUNT, INDEX, RECUR_BLOCK, Let, Load, Output, ScanStep, Store, Update,
-                   np_name, wrap)
+                   extreme, np_name, wrap)
 from .printer import Printer
 
 BLOCK = 8192
@@ -95,8 +95,15 @@ class _Printer(Printer):
         # reductions, and a scan's tile totals (`scan_tile` prints the scan
         # itself): in any order, so they vectorize
         if id(s.acc) in self.partial:
-            part = s.acc.var("", "_s")
-            self.emit(depth, f"{part} = np.float32(radd({part}, np.float32({s.x})))")
+            a, part = s.acc, s.acc.var("", "_s")
+            if not a.recipe.arg:
+                self.emit(depth, f"{part} = np.float32(radd({part}, np.float32({s.x})))")
+                return
+            # in the kernel type, unrounded: -0.0 as float32's -tiny stays below +0.0
+            e, kt = f"e{a.k}", "float32" if a.dtype in D.HALF else a.dtype
+            self.emit(depth, f"{e} = {wrap(a.arg_value(s.x), kt)}")
+            self.emit(depth, f"B{a.k}[j] = {e}")
+            self.emit(depth, f"{part} = {wrap(f'r{a.recipe.arg}({part}, {e})', kt)}")
             return
         self.stmts(depth, s.acc.update(s.x, INDEX, regroup=True), sub)
 
@@ -134,20 +141,26 @@ class _Printer(Printer):
         """`stmts` for each of `count` elements from `base` (flat position
         `base + j`), over buffers sliced to start there."""
         wide = [s.acc for s in stmts if isinstance(s, Update) and _widens(s.acc)]
-        if wide:
-            return self.chunked_loop(depth, count, base, stmts, wide)
+        args = [s.acc for s in stmts if isinstance(s, Update) and s.acc.recipe.arg]
+        if wide or args:
+            return self.chunked_loop(depth, count, base, stmts, wide, args)
         self.emit(depth, f"for j in range({count}):")
         if self.plan.uses_index:
             self.emit(depth + 1, f"{INDEX} = {base}j")
         self.stmts(depth + 1, stmts, lambda b: f"{b.name.lower()}[j]")
 
-    def chunked_loop(self, depth, count, base, stmts, wide):
+    def chunked_loop(self, depth, count, base, stmts, wide, args):
         """The element loop in chunks of SUM_CHUNK elements, where float32
-        values are summed into float64 accumulators: each chunk sums in
-        float32 (regrouped, so it vectorizes 16 wide; widening each element
-        halved the width and cost a row softmax 40%), and its total is added
-        in float64 (so a sum is as accurate as NumPy's pairwise one or more).
-        Buffers are sliced to the chunk: indices from 0 vectorize."""
+        values are summed into float64 accumulators (`wide`) or an arg
+        reduction is folded (`args`); neither vectorizes element by element.
+        A `wide` sum adds each chunk in float32 (regrouped, so it vectorizes
+        16 wide; widening each element halved the width and cost a row
+        softmax 40%), and the chunk's total in float64 (so a sum is as
+        accurate as NumPy's pairwise one or more). An arg reduction keeps the
+        chunk's values (buffer `B<k>`, see `scratch`) and their extreme (a
+        vectorized `rmax`/`rmin`); only a chunk whose extreme beats the state
+        is searched for its first index. Buffers are sliced to the chunk:
+        indices from 0 vectorize."""
         sliced = {}
         for st in stmts:
             buf = st.src if isinstance(st, Load) else st.dst if isinstance(st, Store) else None
@@ -157,18 +170,41 @@ class _Printer(Printer):
         d = depth + 1
         for name in sliced:
             self.emit(d, f"{name}_c = {name}[jc:jc + {SUM_CHUNK}]")
+        self.emit(d, f"cl = min({SUM_CHUNK}, {count} - jc)")
         for a in wide:
             self.emit(d, f"{a.var('', '_s')} = np.float32(0.0)")
-        self.emit(d, f"for j in range(min({SUM_CHUNK}, {count} - jc)):")
+        for a in args:
+            self.emit(d, f"{a.var('', '_s')} = {extreme(a.recipe.init, a.dtype)}")
+        self.emit(d, "for j in range(cl):")
         if self.plan.uses_index:
             self.emit(d + 1, f"{INDEX} = {base}jc + j")
-        self.partial = {id(a) for a in wide}
+        self.partial = {id(a) for a in wide + args}
         try:
             self.stmts(d + 1, stmts, lambda b: f"{b.name.lower()}_c[j]")
         finally:
             self.partial = ()
         for a in wide:
             self.emit(d, f"{a.var()} = np.float64({a.var()} + np.float64({a.var('', '_s')}))")
+        for a in args:  # the first element equal to a better extreme (or the first NaN)
+            v, m, cmp = a.var(), a.var("", "_s"), ">" if a.recipe.arg == "max" else "<"
+            is_float = D.is_float(a.dtype)
+            hit = f"B{a.k}[j] == {m}" + (f" or ({m} != {m} and B{a.k}[j] != B{a.k}[j])"
+                                         if is_float else "")
+            self.emit(d, f"if {m} {cmp} {v}" + (f" or ({m} != {m} and {v} == {v})"
+                                                 if is_float else "") + ":")
+            self.emit(d + 1, "f = cl")
+            self.emit(d + 1, "for j in range(cl):  # a min over all: it vectorizes, a break does not")
+            self.emit(d + 2, f"f = min(f, j if ({hit}) else cl)")
+            self.emit(d + 1, f"{v} = {m}")
+            self.emit(d + 1, f"{a.var('i')} = {base}jc + f")
+
+    def scratch(self, depth, passes):
+        """The chunk buffers of the arg reductions of `passes` (see
+        `chunked_loop`), made once per parallel task."""
+        for ps in passes:
+            for a in ps.accs:
+                if a.recipe.arg:
+                    self.emit(depth, f"B{a.k} = np.empty({SUM_CHUNK}, {np_name(a.dtype)})")
 
     def blocks(self, depth):
         self.emit(depth + 1, f"lo = b * {BLOCK}")
@@ -237,6 +273,7 @@ class _Printer(Printer):
                     self.emit(1, f"P{a.k}{f} = np.empty(nb, {np_name(dt)})")
             self.emit(1, "for b in prange(nb):")
             self.blocks(1)
+            self.scratch(2, [ps])
             for a in ps.accs:
                 self.stmts(2, a.init())
             self.element_loop(2, "hi - lo", "lo + ", ps.element)
@@ -258,6 +295,7 @@ class _Printer(Printer):
         self.emit(1, "for c in prange((m + rows - 1) // rows):")
         for t in p.temps:
             self.emit(2, f"{t.name.lower()} = np.empty(n, {np_name(t.dtype)})")
+        self.scratch(2, p.passes)
         self.emit(2, "for o in range(c * rows, min(m, (c + 1) * rows)):")
         self.stmts(3, p.row)
         self.sliced(3, None, None)

@@ -223,10 +223,7 @@ class Acc:
         state; `regroup`: through the recipe's reassociating call, if any."""
         a = self.var("", tag)
         if self.recipe.arg:
-            if D.is_float(self.x_dtype):  # -0.0 sorts below +0.0, as in Keras, at >= float32
-                tiny = literal(-np.finfo(np.result_type(self.x_dtype, np.float32)).tiny, self.x_dtype)
-                x = f"({tiny} if ({x} == 0 and math.copysign(1.0, {x}) < 0) else {x})"
-            return self._take(x, index, tag)
+            return self._take(self.arg_value(x), index, tag)
         out = []
         if "n" in self.fields:
             out.append(Let(self.var("n", tag), f"{self.var('n', tag)} | ({x} != {x})"))
@@ -251,6 +248,14 @@ class Acc:
         out.append(Let(a, wrap(self.recipe.merge_template().format(acc=a, other=self.var("", other)),
                                self.dtype)))
         return out
+
+    def arg_value(self, x):
+        """An arg reduction's element `x` as compared: -0.0 sorts below +0.0,
+        as in Keras, at >= float32."""
+        if not D.is_float(self.x_dtype):
+            return x
+        tiny = literal(-np.finfo(np.result_type(self.x_dtype, np.float32)).tiny, self.x_dtype)
+        return f"({tiny} if ({x} == 0 and math.copysign(1.0, {x}) < 0) else {x})"
 
     def _take(self, x, index, tag, merge=False):
         """Arg reductions: the first extreme wins, and the first NaN over all.

@@ -184,7 +184,9 @@ Results match `keras.ops` on its NumPy backend in value, shape and dtype
   accumulate in float32 (Keras's NumPy backend accumulates bfloat16 in
   bfloat16, which stagnates on long sums); compiled float32 sums add runs
   of 256 elements in float32 and the runs' totals in float64, as accurate
-  as NumPy's pairwise sums or more, though the last bits can differ. `cumsum`/`cumprod` over long rows run as tiled parallel
+  as NumPy's pairwise sums or more, though the last bits can differ;
+  compiled float32 products accumulate in float64 (NumPy's chain of
+  float32 products drifts about sqrt(n) ulps). `cumsum`/`cumprod` over long rows run as tiled parallel
   scans: a float32 running sum rounds in another order than NumPy's
   sequential loop (both drift about sqrt(k) ulps after k steps).
 - **Empty inputs.** `logsumexp(x)` of an empty `x` of rank 2 or more is -inf

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import lazyops as lo  # noqa: E402
 from lazyops.codegen import cuda  # noqa: E402
 from lazyops.ir.core import walk  # noqa: E402
-from lazyops.ir.registry import all_ops, family  # noqa: E402
+from lazyops.ir.registry import all_ops, family, lookup  # noqa: E402
 
 SPEC = pathlib.Path(__file__).resolve().parent / "keras_ops.txt"  # the keras.ops names
 CONTROL_FLOW = set()
@@ -110,6 +110,10 @@ def describe(name):
         sorted({n for n, _ in ops})
     if not ops:
         how = "forces its input" if name in FORCES else "input conversion"
+    elif "library" in fams and any(lookup(n).decompose for n, f in ops if f == "library"):
+        return ("fused where its decomposition applies (norm: vector and Frobenius norms of "
+                "floats), else library (NumPy)"), " ".join(sorted({n for n, _ in ops})), \
+            "compiled / NumPy", "compiled (2-norms) / NumPy on host"
     elif "library" in fams:
         how = "library (NumPy)" + (", forces" if name in FORCES else "")
     elif fams <= {"view", "constant"}:

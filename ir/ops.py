@@ -286,10 +286,12 @@ def _arg_ref(f):
 reduction("sum", _sum_ref, sum_dtype,
           Reduce("zero", lambda d: acc_dtype(sum_dtype(d)), "({acc} + {x})",
                  regroup="radd({acc}, {x})"))
-# NumPy multiplies float16 in float32 and rounds once
+# NumPy multiplies float16 in float32 and rounds once; compiled, float32
+# products accumulate in float64 (regrouped float32 lanes drifted 60 ulps
+# from the exact product of 3500 values near 1, NumPy's chain 20)
 reduction("prod", _np_reduce(lambda x, **k: np.prod(
     x, dtype="float32" if x.dtype.name in D.HALF else sum_dtype(x.dtype.name), **k)),
-          sum_dtype, Reduce("one", lambda d: "float32" if d in D.HALF else sum_dtype(d),
+          sum_dtype, Reduce("one", lambda d: acc_dtype(sum_dtype(d)),
                             "({acc} * {x})", regroup="rmul({acc}, {x})"))
 # max/min: an ordered select (the later element wins ties, as in NumPy),
 # with NaN tracked apart and propagated at the end; regrouped, an extreme

@@ -3,23 +3,26 @@ underneath), each with its shape rule and the result dtype Keras's NumPy
 backend gives (the front end casts operands to the compute dtype first)."""
 import numpy as np
 
+from . import dtypes as D
 from .ops import _reg
 from .registry import LIBRARY
 from .shapes import broadcast_shapes, reduced_shape
 from .types import TensorType
 
 
-def library(name, arity, shape, dtype, reference, attrs=None):
+def library(name, arity, shape, dtype, reference, attrs=None, decompose=None):
     """Register a library op. `shape(types, **attrs)` gives the result shape
     (or a list of them, one per result), `dtype(types, **attrs)` the result
-    dtype (or a list)."""
+    dtype (or a list); `decompose`, where given, rewrites the cases kernels
+    compute into fusable ops (None for the others)."""
     def infer(types, a):
         shapes, dts = shape(types, **a), dtype(types, **a)
         if isinstance(shapes, list):
             dts = dts if isinstance(dts, list) else [dts] * len(shapes)
             return [TensorType(tuple(s), d) for s, d in zip(shapes, dts)]
         return [TensorType(tuple(shapes), dts)]
-    _reg(name, [LIBRARY], arity, attrs=attrs or {}, infer=infer, reference=reference)
+    _reg(name, [LIBRARY], arity, attrs=attrs or {}, infer=infer, reference=reference,
+         decompose=decompose)
 
 
 def same(types, **a):
@@ -129,10 +132,45 @@ def _ord(o):
     return None if o == "" else (o if o in ("fro", "nuc") else float(o))
 
 
+def _norm_parts(rw, operands, attrs):
+    """Vector norms (one axis) and the Frobenius norm of real floats as
+    np.linalg.norm computes them, in fusable ops: sqrt(sum(x * x)), sum or
+    extreme of |x|, count of nonzeros, (sum |x|**p)**(1/p). The others
+    (matrix norms by SVD or of two reductions, complex or empty inputs to
+    an extreme) stay NumPy's."""
+    (x,) = operands
+    dt, axis, keep = x.type.dtype, attrs["axis"], attrs["keepdims"]
+    o = _ord(attrs["ord"])
+    if not D.is_float(dt) or (len(axis) == 2 and o not in (None, "fro")) or len(axis) > 2 \
+            or (len(axis) == 1 and isinstance(o, str)):
+        return None
+    if o in (np.inf, -np.inf) and any(x.type.shape[a] == 0 for a in axis):
+        return None  # NumPy raises on an empty extreme
+
+    def reduce(name, v):
+        return rw.create(name, [v], {"axis": axis, "keepdims": keep})
+
+    def const(value):
+        return rw.create("constant", [], {"value": float(value), "dtype": dt})
+    if o in (None, "fro", 2.0):
+        return [rw.create("sqrt", [reduce("sum", rw.create("multiply", [x, x]))])]
+    a = rw.create("absolute", [x])
+    if o in (np.inf, -np.inf):
+        return [reduce("max" if o > 0 else "min", a)]
+    if o == 0:
+        nonzero = rw.create("cast", [rw.create("not_equal", [x, const(0)])], {"dtype": dt})
+        return [reduce("sum", nonzero)]
+    if o == 1:
+        return [reduce("sum", a)]
+    powered = reduce("sum", rw.create("power", [a, const(o)]))
+    return [rw.create("power", [powered, const(np.reciprocal(np.asarray(o, dt)))])]
+
+
 library("norm", 1, lambda types, axis, keepdims, **a: reduced_shape(types[0].shape, axis, keepdims),
         lambda types, dtype, **a: dtype,
         lambda x, ord, axis, keepdims, dtype: _norm_ref(x, _ord(ord), axis, keepdims, dtype),
-        {"ord": "str", "axis": "ints", "keepdims": "bool", "dtype": "dtype"})
+        {"ord": "str", "axis": "ints", "keepdims": "bool", "dtype": "dtype"},
+        decompose=_norm_parts)
 
 
 def _slogdet_ref(x, dtype):

@@ -130,8 +130,8 @@ class OpDef:
 
     @property
     def family(self):
-        if self.decompose is not None:
-            return COMPOSITE_OPS
+        if self.decompose is not None and not self.has(LIBRARY):  # a library op keeps
+            return COMPOSITE_OPS  # the cases its decomposition declines
         if self.has(STRUCTURAL):
             return CONSTANT_OPS if self.has(SOURCE) else self.structural
         for trait, fam in ((ELEMENTWISE, ELEMENTWISE_OPS), (REDUCTION, REDUCTION_OPS),

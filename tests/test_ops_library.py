@@ -274,3 +274,25 @@ def test_explain_lists_what_was_read_at_the_call():
         text = str(lo.explain(t))
         assert "read at the call" in text and name in text and "test_ops_library.py" in text
     assert "read at the call" not in str(lo.explain(x + 1))
+
+
+def test_vector_norms_fuse_into_kernels():
+    """Vector norms and the Frobenius norm of floats decompose into fusable
+    ops (compiled here over several runs of a row, NaN and inf in rows);
+    matrix norms by SVD stay NumPy's; `x / norm(x)` is one kernel."""
+    x = np.random.default_rng(3).standard_normal((5, 600)).astype("float32")
+    x[1, 7], x[2, 300], x[3, 0] = np.inf, np.nan, 0.0
+    cases = [dict(axis=-1), dict(axis=1, ord=1), dict(axis=1, ord=np.inf),
+             dict(axis=1, ord=-np.inf), dict(axis=1, ord=0), dict(axis=1, ord=3, keepdims=True),
+             dict(axis=0, ord=0.5), dict(ord="fro"), dict(), dict(axis=(0, 1), keepdims=True)]
+    t = lo.convert_to_tensor(x)
+    with lo.config.override(small_work=0, tiered=False), np.errstate(all="ignore"):
+        got = lo.evaluate(*[lo.norm(t, **kw) for kw in cases])
+        plan = engine.plan_of([lo.norm(t, axis=-1)._value])[0]
+        assert plan.kernels and not plan.numpy_ops
+        assert engine.plan_of([lo.norm(t, ord="nuc")._value])[0].kernels == []
+        unit = t / lo.norm(t, axis=-1, keepdims=True)
+        assert len(engine.plan_of([unit._value])[0].kernels) == 1
+        assert_same(unit.numpy(), x / np.linalg.norm(x, axis=-1, keepdims=True), rtol=1e-5)
+    for g, kw in zip(got, cases):
+        assert_same(g, np.asarray(K.norm(x, **kw)), rtol=1e-5, what=str(kw))

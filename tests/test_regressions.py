@@ -38,7 +38,13 @@ def _check_all(shape, axis, keepdims, dtype):
             x = lo.convert_to_tensor(a)
             got, want, plan = both_paths(_reductions(x, axis, keepdims))
             assert plan.launchers, "the reductions must run compiled"
-            for g, w in zip(got, want):
+            for k, (g, w) in enumerate(zip(got, want)):
+                if REDUCE[k] == "prod" and dtype == "float32":
+                    # NumPy's chain of float32 products drifts about sqrt(n)
+                    # ulps; the kernel accumulates in float64
+                    assert g.dtype == w.dtype
+                    np.testing.assert_allclose(g, w, rtol=2e-5, equal_nan=True)
+                    continue
                 assert_same(g, w, f"{special} at {pos}, axis={axis}")
             ref = [np.max(a, axis=axis, keepdims=keepdims), np.min(a, axis=axis, keepdims=keepdims)]
             assert_same(want[2], ref[0].astype(want[2].dtype), "max against NumPy")
