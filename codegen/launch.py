@@ -184,7 +184,7 @@ class Launcher:
             return self._elementwise(arrays, tuple(access), dests)
         if dests is not None:
             raise ValueError("launch: only elementwise kernels write into given arrays")
-        return self._reduce(arrays, access)
+        return self._reduce(arrays, access, [_bits(env[v]) for v in info.loads])
 
     def _recur(self, env):
         """A compiled loop: the carries' space flattened to n elements; a
@@ -242,7 +242,8 @@ class Launcher:
         args = [next(it) if k == "elem" else a for a, k in zip(arrays, access)] + list(it)
         return "nd", len(shape), access, list(shape) + args, results
 
-    def _reduce(self, arrays, access):
+    def _reduce(self, arrays, access, loaded):
+        """`arrays`: the loads broadcast to the space; `loaded`: as given."""
         info, space, axes = self.info, self.info.space, self.info.axes
         keep = [i for i in range(len(space)) if i not in axes]
         m = int(np.prod([space[i] for i in keep], dtype=np.int64))
@@ -265,13 +266,13 @@ class Launcher:
                 # constant along the reduced axes (e.g. a row max): one value per row
                 access[k] = "row"
                 at = [0 if i in red else slice(None) for i in range(len(perm))]
-                args.append(t[tuple(at)].reshape(m))
+                args.append(_unbroadcast(t[tuple(at)].reshape(m), loaded[k]))
             elif form in ("rows", "scan") and m > 1 and all(t.strides[i] == 0
                                                              for i in range(len(keep))):
                 # the same row for every row (`y` in `sum((x[:, None] - y) ** 2, 1)`):
                 # read that one row, never the broadcast (a reshape would copy it)
                 access[k] = "col"
-                args.append(t[(0,) * len(keep)].reshape(n))
+                args.append(_unbroadcast(t[(0,) * len(keep)].reshape(n), loaded[k]))
             else:
                 # np.reshape copies only where the permuted input cannot be viewed as rows
                 args.append(t.reshape(flat))
@@ -525,6 +526,17 @@ def _inside(view, bases):
         if blo <= lo and hi <= bhi:
             found.append(i)
     return found[0] if len(found) == 1 else None
+
+
+def _unbroadcast(v, given):
+    """`v`, a read-only view of a broadcast, as a reshape of the array it
+    came from where that array holds exactly its elements in its order: the
+    kernel's argument then has the given array's type and geometry, so a
+    later launch passes it as it is (see `_Replay`)."""
+    if given.size == v.size and given.dtype == v.dtype and v.flags.c_contiguous \
+            and given.flags.c_contiguous and byte_bounds(v) == byte_bounds(given):
+        return given.reshape(v.shape)
+    return v
 
 
 def _how(v, base):

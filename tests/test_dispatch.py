@@ -232,6 +232,26 @@ def test_direct_launches_read_each_force_s_scalars_and_arrays():
         assert engine.computed_by(t._value)[1] is False
 
 
+def test_row_kernels_with_broadcast_rows_launch_directly():
+    """A row kernel reading a row every row shares (`col`: layer norm's gain)
+    and a value per row (`row`) passes the given arrays, not read-only
+    views of their broadcasts, so its later forces launch directly and
+    read each force's arrays."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 300)).astype(np.float32)
+    with lo.config.override(small_work=0, tiered=False):
+        for k in range(3):
+            g, r = rng.random(300).astype(np.float32), rng.random((64, 1)).astype(np.float32)
+            t = lo.convert_to_tensor(x)
+            out = (t - lo.mean(t, axis=-1, keepdims=True)) * g + r
+            plan = engine.plan_of([out._value])[0]
+            want = (x - x.mean(-1, keepdims=True)) * g + r
+            np.testing.assert_allclose(out.numpy(), want, rtol=1e-5, atol=1e-6)
+            assert k == 0 or plan.fast is not None
+        (launcher,) = plan.launchers.values()
+        assert {"col", "row"} <= set(launcher.last[2])
+
+
 def test_recording_fast_paths_record_what_the_general_path_does(walks):
     """Unary ops, basic indices, powers and comparisons with a scalar take
     memoized paths from their second call on: the same values, dtypes and
