@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from ..ir.interpreter import run_op
+from . import buffers
 from .cache import why_new
 from .pieces import Split, piecewise
 from .plan import RECUR_BLOCK, KernelInfo, build_plan, loop_layout, loop_result
@@ -208,7 +209,7 @@ class Launcher:
                 access.append("elem")
                 a = np.broadcast_to(a, space).reshape(n)
             args.append(_bits(a))
-        results = [np.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
+        results = [buffers.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
         outs = []
         for r, v in zip(results, self.info.outputs):
             per_step, one = loop_result(op, v, space)  # one: a scalar carry or step output
@@ -219,7 +220,7 @@ class Launcher:
 
     def _elementwise(self, arrays, access, dests=None):
         info, space = self.info, self.info.space
-        results = [np.empty(space, v.type.dtype) if d is None else d
+        results = [buffers.empty(space, v.type.dtype) if d is None else d
                    for v, d in zip(info.outputs, dests or [None] * len(info.outputs))]
         outs = [_bits(o) for o in results]
         loads = [a for a, k in zip(arrays, access) if k == "elem"]
@@ -279,10 +280,10 @@ class Launcher:
         outs, results = [], []
         for v in info.outputs:
             if v in info.outer:
-                o = np.empty(1 if form == "full" else m, v.type.dtype)
+                o = buffers.empty(1 if form == "full" else m, v.type.dtype)
                 results.append(o.reshape(v.type.shape))
             else:
-                o = np.empty(flat, v.type.dtype)
+                o = buffers.empty(flat, v.type.dtype)
                 inv = np.argsort(perm)
                 results.append(o.reshape([space[i] for i in perm]).transpose(inv))
             outs.append(_bits(o))
@@ -324,7 +325,7 @@ class Piecewise(Launcher):
         """The result arrays (`dests` where given) and, per segment, its
         launch's `dests`: its box of each result over the whole space."""
         space, pieces = self.split.space, self.split.pieces
-        results = [None if p is not None else np.empty(space, v.type.dtype)
+        results = [None if p is not None else buffers.empty(space, v.type.dtype)
                    if d is None else d
                    for p, v, d in zip(pieces, self.kernel.results,
                                       dests or [None] * len(pieces))]
@@ -346,7 +347,7 @@ class Piecewise(Launcher):
                 results[i] = r
         for i, t in enumerate(self.split.pieces):  # an empty piece's values
             if results[i] is None:
-                results[i] = np.empty(t.shape, t.dtype)
+                results[i] = buffers.empty(t.shape, t.dtype)
         return results
 
     def direct(self, args):
@@ -452,10 +453,10 @@ class _Replay:
     def __call__(self, args):
         if self.plain is not None and self.plain[1] is None and self.plain[2] is not None:
             head, _, whole = self.plain  # the common launch: no view to remake
-            results = [np.empty(shape, dtype) for shape, dtype in whole]
+            results = [buffers.empty(shape, dtype) for shape, dtype in whole]
             outs = [r if r.shape == s else r.reshape(s) for r, (s, _) in zip(results, self.allocs)]
             return [*head, *args, *outs], results
-        outs = [np.empty(shape, dtype) for shape, dtype in self.allocs]
+        outs = [buffers.empty(shape, dtype) for shape, dtype in self.allocs]
         call_args = [how if src is None else _remake(args[src], how) for src, how in self.recipe]
         results = [_remake(outs[j], how) for j, how in self.result_views]
         return call_args + outs, results
@@ -479,7 +480,7 @@ class _Replay:
         flat = self.allocs[0][0]
 
         def go(args):
-            out = np.empty(shape, dtype)
+            out = buffers.empty(shape, dtype)
             if shapes is not None:  # arguments viewed flat: C-contiguous reshapes
                 args = [a if s is None else a.reshape(s) for a, s in zip(args, shapes)]
             launch(fn, [*head, *args, out if flat == shape else out.reshape(flat)])

@@ -20,9 +20,15 @@
 - `device`: "cpu" (the CUDA target is selected here).
 - `check_inputs`: checksum each referenced input array when recorded and
   verify it when forced (env `LAZYOPS_CHECK_INPUTS`; on with `LAZYOPS_DEBUG`).
+- `pool_bytes`: how much memory of dropped results (of 1 MiB or more) is
+  kept to hold later results (`codegen/buffers.py`: writing into fresh
+  memory costs the system's page zeroing, as much as a kernel's own work);
+  0 keeps none (env `LAZYOPS_POOL_BYTES`, default 512 MiB).
 """
 import contextlib
 import os
+
+from .codegen import buffers
 
 SETTINGS = {
     "small_work": int(os.environ.get("LAZYOPS_SMALL_WORK", 1 << 15)),
@@ -31,6 +37,7 @@ SETTINGS = {
     "device": os.environ.get("LAZYOPS_DEVICE", "cpu"),
     "tiered": bool(int(os.environ.get("LAZYOPS_TIERED", 1))),
     "hot_seconds": float(os.environ.get("LAZYOPS_HOT_SECONDS", 0.05)),
+    "pool_bytes": int(os.environ.get("LAZYOPS_POOL_BYTES", 512 << 20)),
 }
 SETTINGS["check_inputs"] = bool(int(os.environ.get("LAZYOPS_CHECK_INPUTS", 0))
                                  or SETTINGS["debug"])
@@ -44,7 +51,7 @@ def get(name):
 
 _KINDS = {"small_work": "count", "serial_work": "count", "debug": "level",
           "device": "device", "tiered": "flag", "check_inputs": "flag",
-          "hot_seconds": "seconds"}
+          "hot_seconds": "seconds", "pool_bytes": "count"}
 
 
 def _checked(name, v):
@@ -72,7 +79,12 @@ def set(**settings):  # noqa: A001
         if k not in SETTINGS:
             raise KeyError(f"config.set: unknown setting {k!r}; known: {sorted(SETTINGS)}")
     checked = {k: _checked(k, v) for k, v in settings.items()}
-    SETTINGS.update(checked)
+    _update(checked)
+
+
+def _update(settings):
+    SETTINGS.update(settings)
+    buffers.set_limit(SETTINGS["pool_bytes"])
     VERSION[0] += 1
 
 
@@ -84,5 +96,7 @@ def override(**settings):
     try:
         yield
     finally:
-        SETTINGS.update(old)
-        VERSION[0] += 1
+        _update(old)
+
+
+buffers.set_limit(SETTINGS["pool_bytes"])

@@ -13,6 +13,7 @@ import numpy as np
 from . import config, inputs
 from .recording import FORCES
 from .codegen import background, backend
+from .codegen.buffers import is_fresh
 from .codegen.cache import build_report, builds
 from .ir.core import build, walk
 from .ir.registry import KERNEL_OPS, family
@@ -411,7 +412,8 @@ def owned(out, shape, args, plan, given=None):
     copied where it is memory a result must not share (read-only, an
     argument or a constant of the plan, or in `given`: a buffer already
     handed out by this run, as results merged by CSE share one)."""
-    if type(out) is np.ndarray and out.base is None and given is None and out.shape == shape:
+    if type(out) is np.ndarray and (out.base is None or is_fresh(out)) and given is None \
+            and out.shape == shape:
         flags = out.flags  # the common case: a fresh array the run allocated
         if flags.c_contiguous and flags.writeable and id(out) not in plan.constants():
             for a in args:

@@ -56,7 +56,7 @@ def test_guide_examples_run(tmp_path, monkeypatch, capsys):
 
 def test_guide_settings_table_states_the_defaults():
     rows = re.findall(r"^\| `(\w+)` \| `(LAZYOPS_\w+)` \| ([^|]+) \|", GUIDE.read_text(), re.M)
-    assert len(rows) == 7
+    assert len(rows) == 8
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAZYOPS_")}
     out = subprocess.run([sys.executable, "-c", "import lazyops.config as c; print(c.SETTINGS)"],
                          env=env, capture_output=True, text=True, check=True).stdout
