@@ -60,6 +60,7 @@ SCAN_TILE = 16384
 SCAN_TASKS = 64
 SCAN_CHUNK = 512
 SUM_CHUNK = 256  # float32 elements summed in float32 before a float64 add (see chunked_loop)
+COL_SUM_ROWS = 64  # `cols`: rows of float32 sums added per column before a float64 add
 _EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 RUNS = True  # prints the `runs` form (see launch)
 UNIFORM_0D = True  # reads a uniform input given as a 0-d array (see launch)
@@ -329,26 +330,48 @@ class _Printer(Printer):
             self.emit(2, "hi = min(lo + rows, n)")
             for a, f, dt in fields:
                 self.emit(2, f"A{a.k}{f} = np.empty(m, {np_name(dt)})")
+                if _widens(a):
+                    self.emit(2, f"S{a.k} = np.empty(m, np.float32)")
             if fields:
                 self.emit(2, "for c in range(m):")
                 for a in ps.accs:
                     self.stmts(3, a.init())
                 for a, f, dt in fields:
                     self.emit(3, f"A{a.k}{f}[c] = {a.var(f)}")
-            self.emit(2, f"for {INDEX if p.uses_index else 'r'} in range(lo, hi):")
-            r = INDEX if p.uses_index else "r"
+            # float32 values summed into float64: float32 partial sums per
+            # group of COL_SUM_ROWS rows, added in float64 (see `chunked_loop`)
+            wide = [a for a in ps.accs if _widens(a)]
+            d, r = 2, INDEX if p.uses_index else "r"
+            if wide:
+                self.emit(2, f"for rg in range(lo, hi, {COL_SUM_ROWS}):")
+                self.emit(3, "for c in range(m):")
+                for a in wide:
+                    self.emit(4, f"S{a.k}[c] = np.float32(0.0)")
+                d = 3
+            self.emit(d, f"for {r} in " + (f"range(rg, min(hi, rg + {COL_SUM_ROWS})):" if wide
+                                            else "range(lo, hi):"))
             for b in p.inputs + p.outputs + p.temps:
                 if getattr(b, "access", "elem") == "elem" and not getattr(b, "outer", False):
-                    self.emit(3, f"{b.name.lower()} = {b.name}[{r}]")
-            self.emit(3, "for c in range(m):")
+                    self.emit(d + 1, f"{b.name.lower()} = {b.name}[{r}]")
+            self.emit(d + 1, "for c in range(m):")
             for v, _ in ps.reads:
-                self.emit(4, f"{v} = R{v}[c]")
-            for a, f, dt in fields:
-                self.emit(4, f"{a.var(f)} = A{a.k}{f}[c]")
-            self.stmts(4, p.row, lambda b: f"{b.name}[c]")
-            self.stmts(4, ps.element, lambda b: f"{b.name.lower()}[c]")
-            for a, f, dt in fields:
-                self.emit(4, f"A{a.k}{f}[c] = {a.var(f)}")
+                self.emit(d + 2, f"{v} = R{v}[c]")
+            state = [(f"{a.var('', '_s')}", f"S{a.k}") if a in wide else (a.var(f), f"A{a.k}{f}")
+                     for a, f, dt in fields]
+            for var, arr in state:
+                self.emit(d + 2, f"{var} = {arr}[c]")
+            self.stmts(d + 2, p.row, lambda b: f"{b.name}[c]")
+            self.partial = {id(a) for a in wide}
+            try:
+                self.stmts(d + 2, ps.element, lambda b: f"{b.name.lower()}[c]")
+            finally:
+                self.partial = ()
+            for var, arr in state:
+                self.emit(d + 2, f"{arr}[c] = {var}")
+            if wide:
+                self.emit(3, "for c in range(m):")
+                for a in wide:
+                    self.emit(4, f"A{a.k}[c] = np.float64(A{a.k}[c] + np.float64(S{a.k}[c]))")
             if fields:  # element by element: a row slice assignment here compiles for seconds
                 self.emit(2, "for c in range(m):")
                 for a, f, dt in fields:

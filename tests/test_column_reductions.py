@@ -9,7 +9,7 @@ from lazyops.engine import plan_of
 
 rng = np.random.default_rng(11)
 N, M = 3000, 37  # 221 rows per chunk: 14 chunks
-EDGES = [0, 220, 221, 1547, 2999]
+EDGES = [0, 220, 221, 284, 2999]  # 284: the end of a group of COL_SUM_ROWS (64) rows
 
 
 def _form(t, args):
@@ -35,8 +35,23 @@ def test_column_reductions_with_specials_at_chunk_edges(op):
     (got,) = _compiled(t)
     want = getattr(np, op)(a.astype("float64") if op in ("sum", "mean", "prod") else a, axis=0)
     assert got.shape == want.shape
+    if op in ("sum", "mean"):
+        _assert_sum_close(got, want, a, 0, op)
+        return
     np.testing.assert_allclose(got.astype("float64"), want.astype("float64"), rtol=1e-5,
                                equal_nan=True)
+
+
+def _assert_sum_close(got, want, a, axis, op="sum"):
+    """A float32 sum within a few ulps of the sum of magnitudes of its terms
+    (float32 partial sums added in float64: far closer than NumPy's float32
+    column sums; a cancelling sum's relative error is larger)."""
+    scale = np.abs(np.where(np.isfinite(a), a, 0)).astype("float64").sum(axis)
+    if op == "mean":
+        scale /= a.shape[axis]
+    got, want = got.astype("float64"), want.astype("float64")
+    ok = (np.isnan(got) & np.isnan(want)) | (got == want) | (np.abs(got - want) <= 2.0 ** -22 * scale)
+    assert ok.all(), (got[~ok], want[~ok])
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "float16", "bool"])
@@ -78,7 +93,7 @@ def test_transposed_input_reduced_over_its_last_axis_uses_cols():
     t = lo.sum(a, axis=1)
     assert _form(t, [a]) == "cols"
     (got,) = _compiled(t)
-    np.testing.assert_allclose(got, a.astype("float64").sum(1), rtol=1e-5)
+    _assert_sum_close(got, a.astype("float64").sum(1), a, 1)
 
 
 def test_strict_math_with_column_sums():
