@@ -11,6 +11,7 @@ An array handed out views a `_Lease`, an object exposing the memory through
 `__array_interface__`: NumPy makes the lease the base of every view of the
 array, so the memory returns to the pool only when no view is left.
 """
+import functools
 import threading
 
 import numpy as np
@@ -55,6 +56,15 @@ def empty(shape, dtype):
     if raw is None:
         raw = np.empty(nbytes, np.uint8)
     return np.asarray(_Lease(raw, shape, dtype))
+
+
+def maker(shape, dtype):
+    """A function of no arguments making new arrays of `shape` and `dtype`
+    as `empty` does, with nothing in between for small ones."""
+    dtype = np.dtype(dtype)
+    if dtype.itemsize * int(np.prod(shape, dtype=np.int64)) < MIN_BYTES:
+        return functools.partial(np.empty, shape, dtype)
+    return functools.partial(empty, shape, dtype)
 
 
 def is_fresh(a):

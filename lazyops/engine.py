@@ -137,14 +137,10 @@ class Plan:
         if go is None:
             return None
         version, now, order = config.VERSION[0], config.VERSION, self.order
-        layout = list(map(LAYOUT, args))
+        same = _same_layout(args)
 
         def fast(args):
-            try:  # one C-level pass over the arguments
-                same = list(map(LAYOUT, args)) == layout
-            except AttributeError:  # not an array
-                return None
-            if not same or now[0] != version:
+            if not same(args) or now[0] != version:
                 return None
             return go(args if order is None else [args[i] for i in order])
         return fast
@@ -245,6 +241,26 @@ class Plan:
                 job()
         finally:
             self.tier = "ready"  # a failed compile fails again, in the foreground
+
+
+def _same_layout(args):
+    """A function telling whether a list of as many arguments as `args` holds
+    arrays of their classes, shapes, strides and dtypes (dtypes by identity:
+    an equal dtype that is another object fails, which only costs the general
+    path). Written out per argument: half the time of comparing tuples of
+    attributes, a third of a direct launch's Python."""
+    names = [f"a{i}" for i in range(len(args))]
+    env = {}
+    tests = []
+    for i, a in enumerate(args):
+        env.update({f"C{i}": type(a), f"S{i}": a.shape, f"T{i}": a.strides, f"D{i}": a.dtype})
+        tests.append(f"type(a{i}) is C{i} and a{i}.shape == S{i} and a{i}.strides == T{i} "
+                     f"and a{i}.dtype is D{i}")
+    src = (f"def same(args):\n    if len(args) != {len(args)}:\n        return False\n"
+           f"    {', '.join(names)}, = args\n    return {' and '.join(tests)}\n") if args else \
+        "def same(args):\n    return not args\n"
+    exec(src, env)  # noqa: S102  (our own text over our own names)
+    return env["same"]
 
 
 def wait_for_kernels():

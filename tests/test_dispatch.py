@@ -232,6 +232,25 @@ def test_direct_launches_read_each_force_s_scalars_and_arrays():
         assert engine.computed_by(t._value)[1] is False
 
 
+def test_direct_launches_check_each_argument_s_class_shape_strides_and_dtype():
+    class Sub(np.ndarray):
+        pass
+    x = np.linspace(-2, 2, 3000, dtype=np.float32)
+    y = x[::-1].copy()
+    with lo.config.override(small_work=0, tiered=False):
+        for _ in range(2):
+            t = lo.convert_to_tensor(x) * 2.0 + y
+            np.testing.assert_allclose(t.numpy(), x * 2 + y, rtol=1e-6)
+        fast = engine.plan_of([(lo.convert_to_tensor(x) * 2.0 + y)._value])[0].fast
+        assert fast is not None
+        wide = np.linspace(0, 1, 6000, dtype=np.float32)
+        for args in ([x], [x, y, y], [x, wide[::2]], [x, y.astype(np.float64)],
+                     [x, y.view(Sub)], [x, y[:2999]], [x, 2.0]):
+            assert fast(args) is None
+        np.testing.assert_allclose(fast([y, x])[0], y * 2 + x, rtol=1e-6)
+    assert fast([y, x]) is None  # the settings changed
+
+
 def test_row_kernels_with_broadcast_rows_launch_directly():
     """A row kernel reading a row every row shares (`col`: layer norm's gain)
     and a value per row (`row`) passes the given arrays, not read-only
