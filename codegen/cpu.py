@@ -331,7 +331,7 @@ class _Printer(Printer):
             for a, f, dt in fields:
                 self.emit(2, f"A{a.k}{f} = np.empty(m, {np_name(dt)})")
                 if _widens(a):
-                    self.emit(2, f"S{a.k} = np.empty(m, np.float32)")
+                    self.emit(2, f"Z{a.k} = np.empty(m, np.float32)")  # (S<k> names a temp)
             if fields:
                 self.emit(2, "for c in range(m):")
                 for a in ps.accs:
@@ -346,7 +346,7 @@ class _Printer(Printer):
                 self.emit(2, f"for rg in range(lo, hi, {COL_SUM_ROWS}):")
                 self.emit(3, "for c in range(m):")
                 for a in wide:
-                    self.emit(4, f"S{a.k}[c] = np.float32(0.0)")
+                    self.emit(4, f"Z{a.k}[c] = np.float32(0.0)")
                 d = 3
             self.emit(d, f"for {r} in " + (f"range(rg, min(hi, rg + {COL_SUM_ROWS})):" if wide
                                             else "range(lo, hi):"))
@@ -356,7 +356,7 @@ class _Printer(Printer):
             self.emit(d + 1, "for c in range(m):")
             for v, _ in ps.reads:
                 self.emit(d + 2, f"{v} = R{v}[c]")
-            state = [(f"{a.var('', '_s')}", f"S{a.k}") if a in wide else (a.var(f), f"A{a.k}{f}")
+            state = [(f"{a.var('', '_s')}", f"Z{a.k}") if a in wide else (a.var(f), f"A{a.k}{f}")
                      for a, f, dt in fields]
             for var, arr in state:
                 self.emit(d + 2, f"{var} = {arr}[c]")
@@ -371,7 +371,7 @@ class _Printer(Printer):
             if wide:
                 self.emit(3, "for c in range(m):")
                 for a in wide:
-                    self.emit(4, f"A{a.k}[c] = np.float64(A{a.k}[c] + np.float64(S{a.k}[c]))")
+                    self.emit(4, f"A{a.k}[c] = np.float64(A{a.k}[c] + np.float64(Z{a.k}[c]))")
             if fields:  # element by element: a row slice assignment here compiles for seconds
                 self.emit(2, "for c in range(m):")
                 for a, f, dt in fields:

@@ -383,3 +383,23 @@ def test_reductions_do_not_regroup_chained_float_ops():
     got, interpreted, plan = both_paths([t])
     assert plan.launchers
     np.testing.assert_array_equal(got[0], interpreted[0])
+
+
+def test_column_variance_with_a_temp_beside_grouped_sums():
+    """A `cols` kernel keeping a value between passes (temp `S0`) beside a
+    float32 sum of 64-row groups: their names once clashed (fuzzer)."""
+    x0 = np.array([[0, 1, 0, 1], [1, 1, 0, 1], [0, 1, 1, 0]], dtype=bool)
+    x2 = np.array([[True, False, True, True]])
+
+    def program():
+        v3 = lo.add(np.zeros((1, 4), bool), x0)
+        v8 = lo.var(lo.convert_to_tensor(x2) - -1, axis=(0,))
+        return lo.evaluate(lo.concatenate((v8, v8), axis=0), lo.cast(v3, "uint8"),
+                           lo.divide(v3, x2), lo.minimum(1.0, v8))
+    with lo.config.override(small_work=0, tiered=False, serial_work=0):
+        got = program()
+    with lo.config.override(small_work=1 << 62):
+        want = program()
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-6)
