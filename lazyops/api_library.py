@@ -287,7 +287,8 @@ def count_nonzero(x, axis=None):
     x = _tensor(x, "count_nonzero")
     if x.dtype in D.FLOAT8:  # nonzero-ness survives the exact widening
         x = cast(x, "float32")
-    return sum(cast(not_equal(x, 0), "int32"), axis=axis)
+    nonzero = x if x.dtype == "bool" else not_equal(x, 0)  # (a bool compared to 0 widens)
+    return sum(cast(nonzero, "int32"), axis=axis)
 
 
 def average(x, axis=None, weights=None):
