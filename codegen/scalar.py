@@ -18,9 +18,9 @@ from . import mathlib
 # Transcendentals: vectorizable polynomial implementations (within 1 ulp).
 exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
 log2, log10, tanh, sin, cos = mathlib.log2, mathlib.log10, mathlib.tanh, mathlib.sin, mathlib.cos
-tan, sinh, cosh = np.tan, np.sinh, np.cosh
-arcsin, arccos, arctan, arctan2 = np.arcsin, np.arccos, np.arctan, np.arctan2
-arcsinh, arccosh, arctanh = np.arcsinh, np.arccosh, np.arctanh
+sinh, cosh, arcsinh, arctanh = mathlib.sinh, mathlib.cosh, mathlib.arcsinh, mathlib.arctanh
+tan, arcsin, arccos, arctan, arctan2, arccosh = np.tan, np.arcsin, np.arccos, np.arctan, \
+    np.arctan2, np.arccosh
 sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc
 isnan, isinf, isfinite = np.isnan, np.isinf, np.isfinite
 

@@ -427,3 +427,40 @@ def test_f64_to_f16():
     with np.errstate(all="ignore"):
         expected = x.astype(np.float16)
     _assert_same_half_bits(_f2h(x), expected)
+
+
+# --------------------------------------------------------------------------
+# float32-only functions, computed through the float64 primitives
+# --------------------------------------------------------------------------
+
+F32_FUNCS = ["sinh", "cosh", "arcsinh", "arctanh"]
+_LIBM_HYPERBOLIC = re.compile(r"call [^@\n]*@(?:sinh|cosh|asinh|atanh|exp|expm1|log|log1p)f?\(")
+
+
+@pytest.mark.parametrize("name", F32_FUNCS)
+def test_float32_hyperbolics_are_faithful_vectorized_and_keep_special_values(name):
+    loop = _make_loop(getattr(ml, name))
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    if name == "arctanh":
+        x = np.concatenate([rng.uniform(-1, 1, N), 1 - _logu(rng, -24, -1, N // 4, sign=False),
+                            _logu(rng, -149, 0, N // 4)])
+    else:
+        x = np.concatenate([_logu(rng, -149, 7, N), rng.uniform(-90, 90, N // 4),
+                            _logu(rng, -149, 127, N // 4)])
+    with np.errstate(all="ignore"):
+        x = x.astype(np.float32)
+        x = np.concatenate([x[np.isfinite(x)], special_inputs(np.float32)])
+        want = getattr(np, name)(x.astype(np.float64)).astype(np.float32)
+        y_np = getattr(np, name)(x)
+    y = loop(x)
+    assert y.dtype == np.float32
+    assert same_class(y, y_np).all(), [(a, b, c) for a, b, c in zip(x, y, y_np)
+                                       if not same_class(np.array([b]), np.array([c]))[0]][:5]
+    d = ulp_diff(y, want)
+    assert d.max() <= 1, (name, x[np.argmax(d)], y[np.argmax(d)], want[np.argmax(d)])
+    ir = loop.inspect_llvm(loop.signatures[0])
+    assert max(_vector_widths(ir, "double"), default=0) >= 2, name
+    assert not _LIBM_HYPERBOLIC.findall(ir), name
+    # float64 arguments keep NumPy's functions (libm's, as Numba calls them)
+    np.testing.assert_allclose(loop(x.astype(np.float64)[:100]),
+                               getattr(np, name)(x.astype(np.float64)[:100]), rtol=1e-15)
