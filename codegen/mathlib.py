@@ -622,22 +622,6 @@ def arctanh_f32(x):
     return F32(0.5 * log1p_f64(_div(a + a, 1.0 - a)))
 
 
-def _float32_dispatcher(name, f32impl, npfunc):
-    """`name` for float32 scalars in @njit code; float64 and integers call
-    NumPy's function (libm) as Numba compiles it."""
-    def func(x):
-        return npfunc(x)
-    func.__name__ = func.__qualname__ = name
-    func.__doc__ = f"Vectorizable float32 {name}(x); np.{npfunc.__name__} otherwise."
-
-    def ov(x):
-        if x == types.float32:
-            return f32impl.py_func
-        return lambda x: npfunc(x)
-    overload(func, inline="always")(ov)
-    return func
-
-
 # --------------------------------------------------------------------------
 # sin / cos
 # --------------------------------------------------------------------------
@@ -966,18 +950,22 @@ def _ov_f32_to_f16(x):
 # --------------------------------------------------------------------------
 
 def _make_dispatcher(name, f32impl, f64impl, npfunc):
+    """`name` for float32/float64 scalars in @njit code; without `f64impl`,
+    float64 and integer arguments call `npfunc` as Numba compiles it."""
     def func(x):
         return npfunc(x)
     func.__name__ = name
     func.__qualname__ = name
-    func.__doc__ = (f"Vectorizable {name}(x) for float32/float64 scalars in @njit code "
-                    f"(np.{npfunc.__name__} when called from Python).")
+    func.__doc__ = (f"Vectorizable {name}(x) for float32{'/float64' if f64impl else ''} "
+                    f"scalars in @njit code (np.{npfunc.__name__} otherwise).")
 
     # Returning the implementations' Python functions (rather than a lambda
     # calling the dispatcher) saves one level of IR inlining at compile time.
     def ov(x):
         if x == types.float32:
             return f32impl.py_func
+        if f64impl is None:
+            return lambda x: npfunc(x)
         if x == types.float64:
             return f64impl.py_func
         if isinstance(x, (types.Integer, types.Boolean)):
@@ -995,7 +983,7 @@ log10 = _make_dispatcher("log10", log10_f32, log10_f64, np.log10)
 tanh = _make_dispatcher("tanh", tanh_f32, tanh_f64, np.tanh)
 sin = _make_dispatcher("sin", sin_f32, sin_f64, np.sin)
 cos = _make_dispatcher("cos", cos_f32, cos_f64, np.cos)
-sinh = _float32_dispatcher("sinh", sinh_f32, np.sinh)
-cosh = _float32_dispatcher("cosh", cosh_f32, np.cosh)
-arcsinh = _float32_dispatcher("arcsinh", arcsinh_f32, np.arcsinh)
-arctanh = _float32_dispatcher("arctanh", arctanh_f32, np.arctanh)
+sinh = _make_dispatcher("sinh", sinh_f32, None, np.sinh)
+cosh = _make_dispatcher("cosh", cosh_f32, None, np.cosh)
+arcsinh = _make_dispatcher("arcsinh", arcsinh_f32, None, np.arcsinh)
+arctanh = _make_dispatcher("arctanh", arctanh_f32, None, np.arctanh)
