@@ -19,8 +19,8 @@ from . import mathlib
 exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
 log2, log10, tanh, sin, cos = mathlib.log2, mathlib.log10, mathlib.tanh, mathlib.sin, mathlib.cos
 sinh, cosh, arcsinh, arctanh = mathlib.sinh, mathlib.cosh, mathlib.arcsinh, mathlib.arctanh
-tan, arcsin, arccos, arctan, arctan2, arccosh = np.tan, np.arcsin, np.arccos, np.arctan, \
-    np.arctan2, np.arccosh
+arcsin, arccos, arctan = mathlib.arcsin, mathlib.arccos, mathlib.arctan
+tan, arctan2, arccosh = np.tan, np.arctan2, np.arccosh
 sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc
 isnan, isinf, isfinite = np.isnan, np.isinf, np.isfinite
 

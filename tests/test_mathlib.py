@@ -433,15 +433,15 @@ def test_f64_to_f16():
 # float32-only functions, computed through the float64 primitives
 # --------------------------------------------------------------------------
 
-F32_FUNCS = ["sinh", "cosh", "arcsinh", "arctanh"]
-_LIBM_HYPERBOLIC = re.compile(r"call [^@\n]*@(?:sinh|cosh|asinh|atanh|exp|expm1|log|log1p)f?\(")
+F32_FUNCS = ["sinh", "cosh", "arcsinh", "arctanh", "arctan", "arcsin", "arccos"]
+_LIBM_F32 = re.compile(r"call [^@\n]*@(?:sinh|cosh|asinh|atanh|atan|asin|acos|exp|expm1|log|log1p)f?\(")
 
 
 @pytest.mark.parametrize("name", F32_FUNCS)
-def test_float32_hyperbolics_are_faithful_vectorized_and_keep_special_values(name):
+def test_float32_functions_over_float64_are_faithful_vectorized_and_keep_special_values(name):
     loop = _make_loop(getattr(ml, name))
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    if name == "arctanh":
+    if name in ("arctanh", "arcsin", "arccos"):
         x = np.concatenate([rng.uniform(-1, 1, N), 1 - _logu(rng, -24, -1, N // 4, sign=False),
                             _logu(rng, -149, 0, N // 4)])
     else:
@@ -460,7 +460,7 @@ def test_float32_hyperbolics_are_faithful_vectorized_and_keep_special_values(nam
     assert d.max() <= 1, (name, x[np.argmax(d)], y[np.argmax(d)], want[np.argmax(d)])
     ir = loop.inspect_llvm(loop.signatures[0])
     assert max(_vector_widths(ir, "double"), default=0) >= 2, name
-    assert not _LIBM_HYPERBOLIC.findall(ir), name
+    assert not _LIBM_F32.findall(ir), name
     # float64 arguments keep NumPy's functions (libm's, as Numba calls them)
     np.testing.assert_allclose(loop(x.astype(np.float64)[:100]),
                                getattr(np, name)(x.astype(np.float64)[:100]), rtol=1e-15)
