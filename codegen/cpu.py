@@ -97,8 +97,9 @@ class _Printer(Printer):
         # itself): in any order, so they vectorize
         if id(s.acc) in self.partial:
             a, part = s.acc, s.acc.var("", "_s")
-            if not a.recipe.arg:
-                self.emit(depth, f"{part} = np.float32(radd({part}, np.float32({s.x})))")
+            if not a.recipe.arg:  # the recipe's regrouped update, in float32
+                x = wrap(s.x, "float32")
+                self.emit(depth, f"{part} = {wrap(a.recipe.regroup.format(acc=part, x=x), 'float32')}")
                 return
             # in the kernel type, unrounded: -0.0 as float32's -tiny stays below +0.0
             e, kt = f"e{a.k}", "float32" if a.dtype in D.HALF else a.dtype
@@ -185,7 +186,7 @@ class _Printer(Printer):
         finally:
             self.partial = ()
         for a in wide:
-            self.emit(d, f"{a.var()} = np.float64({a.var()} + np.float64({a.var('', '_s')}))")
+            self.emit(d, f"{a.var()} = {_flush(a, a.var(), a.var('', '_s'))}")
         for a in args:  # the first element equal to a better extreme (or the first NaN)
             v, m, cmp = a.var(), a.var("", "_s"), ">" if a.recipe.arg == "max" else "<"
             is_float = D.is_float(a.dtype)
@@ -371,7 +372,7 @@ class _Printer(Printer):
             if wide:
                 self.emit(3, "for c in range(m):")
                 for a in wide:
-                    self.emit(4, f"A{a.k}[c] = np.float64(A{a.k}[c] + np.float64(Z{a.k}[c]))")
+                    self.emit(4, f"A{a.k}[c] = {_flush(a, f'A{a.k}[c]', f'Z{a.k}[c]')}")
             if fields:  # element by element: a row slice assignment here compiles for seconds
                 self.emit(2, "for c in range(m):")
                 for a, f, dt in fields:
@@ -601,9 +602,18 @@ class _Printer(Printer):
 
 
 def _widens(acc):
-    """Whether `acc` sums float32 elements into a float64 accumulator."""
-    return acc.recipe.regroup is not None and acc.recipe.regroup.startswith("radd") \
-        and acc.dtype == "float64" and acc.x_dtype == "float32" and not acc.fields.keys() - {""}
+    """Whether `acc` sums float32 elements into a float64 accumulator (a
+    regrouped recipe from zero: a sum or mean, whose float32 partial sums
+    start at 0 and fold into the state by its merge)."""
+    r = acc.recipe
+    return r.regroup is not None and r.init == "zero" and acc.dtype == "float64" \
+        and acc.x_dtype == "float32" and not acc.fields.keys() - {""}
+
+
+def _flush(acc, state, part):
+    """A `_widens` accumulator's state with float32 partial sum `part` merged in."""
+    return wrap(acc.recipe.merge_template().format(acc=state, other=f"np.float64({part})"),
+                "float64")
 
 
 def _stmt_words(st):

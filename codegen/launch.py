@@ -478,23 +478,16 @@ class _Replay:
             return go
         (shape, dtype), = whole  # one result: its buffer, and the kernel's view of it
         flat = self.allocs[0][0]
-        stats, new = STATS, buffers.maker(shape, dtype)
-        if shapes is None and flat == shape:  # the common launch: arguments as they are
-            def go(args):
-                out = new()
-                # the signature compiled at the first launch: nothing to count but the launch
-                fn(*head, *args, out)
-                stats["launches"] += 1
-                launcher.last = layout  # what explain() shows after a force
-                return [out]
-            return go
+        stats, new, whole_flat = STATS, buffers.maker(shape, dtype), flat == shape
 
         def go(args):
             out = new()
             if shapes is not None:  # arguments viewed flat: C-contiguous reshapes
                 args = [a if s is None else a.reshape(s) for a, s in zip(args, shapes)]
-            launch(fn, [*head, *args, out if flat == shape else out.reshape(flat)])
-            launcher.last = layout
+            # the signature compiled at the first launch: nothing to count but the launch
+            fn(*head, *args, out if whole_flat else out.reshape(flat))
+            stats["launches"] += 1
+            launcher.last = layout  # what explain() shows after a force
             return [out]
         return go
 

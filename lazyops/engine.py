@@ -23,7 +23,7 @@ from .ir.printer import print_function
 _plans = {}  # structural key (see ir.core.walk) -> plan
 _by_node = {}  # recorded node id -> plan (see recording._node)
 _MAX_PLANS = 512
-# what a direct launch checks of each argument (see `Plan.direct`)
+# an argument's layout, as compiled step loops key their drivers (lazyops/loops.py)
 LAYOUT = operator.attrgetter("__class__", "shape", "dtype", "strides")
 _DATA = operator.attrgetter("data")
 _TRIALS = 40  # timed runs, alternately compiled, of a small plan before it picks its path
@@ -375,11 +375,8 @@ def evaluate_values(values, compiled=None):
     args = list(map(_DATA, leaves))
     fast = plan.fast
     outs = fast(args) if fast is not None and compiled is None else None
-    if outs is not None:  # launched directly (`Plan.direct`): each result a new buffer
-        for v, out in zip(pending, outs):
-            v.data = out
-            v._owner = v.recipe = None  # (`owner = None`, without the property)
-            v.source = plan.done
+    if outs is not None:
+        _computed_directly(pending, outs, plan)
         return
     if settings["debug"]:
         outs = _run_reporting(plan, args, compiled, settings["debug"])
@@ -408,10 +405,17 @@ def _launched(v):
     if outs is None:
         return False
     FORCES[0] += 1
-    v.data = outs[0]
-    v._owner = v.recipe = None
-    v.source = plan.done
+    _computed_directly([v], outs, plan)
     return True
+
+
+def _computed_directly(pending, outs, plan):
+    """Hand `plan`'s direct launch results `outs` to `pending` (each result a
+    new buffer: no ownership checks), dropping their graphs."""
+    for v, out in zip(pending, outs):
+        v.data = out
+        v._owner = v.recipe = None  # (`owner = None`, without the property)
+        v.source = plan.done
 
 
 def arrays_of(values):
