@@ -14,12 +14,11 @@ from llvmlite import ir as llir
 from numba.extending import intrinsic, overload
 
 from . import mathlib
+from .mathlib_wide import arccos, arcsin, arctan, arcsinh, arctanh, cosh, sinh  # noqa: F401
 
 # Transcendentals: vectorizable polynomial implementations (within 1 ulp).
 exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
 log2, log10, tanh, sin, cos = mathlib.log2, mathlib.log10, mathlib.tanh, mathlib.sin, mathlib.cos
-sinh, cosh, arcsinh, arctanh = mathlib.sinh, mathlib.cosh, mathlib.arcsinh, mathlib.arctanh
-arcsin, arccos, arctan = mathlib.arcsin, mathlib.arccos, mathlib.arctan
 tan, arctan2, arccosh = np.tan, np.arctan2, np.arccosh
 sqrt, floor, ceil, trunc = np.sqrt, np.floor, np.ceil, np.trunc
 isnan, isinf, isfinite = np.isnan, np.isinf, np.isfinite
