@@ -37,9 +37,10 @@ class Launcher:
         self.launch = target.launch
         self.settings = settings or {}
         self.size = int(np.prod(self.info.space, dtype=np.int64))
-        # elements computed per launch: a compiled loop runs its space once per step
-        self.work = self.size * int(np.prod([_steps(op) for op in self.info.loops],
-                                            dtype=np.int64))
+        # steps of the compiled loops (1: none; an interpreted step is Python's)
+        # and elements computed per launch: a loop runs its space once per step
+        self.steps = int(np.prod([_steps(op) for op in self.info.loops], dtype=np.int64))
+        self.work = self.size * self.steps
         self.fns = {}
         self.replays = {}  # (serial, argument strides) -> _Replay, or None where none fits
 
@@ -320,6 +321,7 @@ class Piecewise(Launcher):
         self.settings = settings or {}
         self.parts = [Launcher(s.kernel, target, settings) for s in self.split.segments]
         self.size = self.work = int(np.prod(self.split.space, dtype=np.int64))
+        self.steps = 1
 
     def _boxes(self, dests):
         """The result arrays (`dests` where given) and, per segment, its

@@ -16,6 +16,7 @@
 - `tiered`: the first force of a graph that would run compiled runs on the
   NumPy interpreter while its kernels compile on a background thread; later
   forces run compiled once they are ready (env `LAZYOPS_TIERED`, default 1).
+  A plan with a compiled loop of many steps compiles first (see engine).
   `lazyops.wait_for_kernels()` waits for them.
 - `device`: "cpu" (the CUDA target is selected here).
 - `check_inputs`: checksum each referenced input array when recorded and

@@ -27,6 +27,10 @@ _MAX_PLANS = 512
 LAYOUT = operator.attrgetter("__class__", "shape", "dtype", "strides")
 _DATA = operator.attrgetter("data")
 _TRIALS = 40  # timed runs, alternately compiled, of a small plan before it picks its path
+# A compiled loop of more steps compiles before its first run: interpreted,
+# each step is Python's (about 45 us for a few ops: 1M steps took 47 s,
+# against a compile of about 1 s)
+_INTERPRETED_STEPS = 10_000
 
 
 class Plan:
@@ -50,6 +54,8 @@ class Plan:
         target = backend(config.get("device"))
         self.launchers = {op: Launcher(op, target, config.SETTINGS) for op in self.kernels}
         self.work = sum(launcher.work for launcher in self.launchers.values())
+        self.loop_steps = max([launcher.steps for launcher in self.launchers.values()],
+                              default=1)
         self.steps, self.returns, direct = _steps(self.scheduled)
         self.numpy_ops = len(self.scheduled.ops) - 1 > len(self.kernels)
         # a plan of one kernel reading the arguments and returning its
@@ -94,7 +100,9 @@ class Plan:
             settings = config.SETTINGS
             if self.work >= settings["small_work"] or self.repeats:
                 if self.tier != "ready" and settings["tiered"]:
-                    return self._run_tiered(args)
+                    if self.loop_steps < _INTERPRETED_STEPS:
+                        return self._run_tiered(args)
+                    self.tier = "ready"  # compiled now: see _INTERPRETED_STEPS
                 compiled = True
             elif self.small is not None:
                 compiled = self.small

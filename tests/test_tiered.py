@@ -88,6 +88,24 @@ def test_forces_while_compiling_stay_on_the_interpreter(tiered):
     assert computed_by(t3)[1] is True
 
 
+def test_a_long_loop_compiles_before_its_first_run(tiered):
+    """Interpreted, each step of a loop is Python's: a recurrence over more
+    than `_INTERPRETED_STEPS` steps runs compiled from its first force."""
+    n = engine._INTERPRETED_STEPS + 1
+    xs = np.random.default_rng(5).standard_normal(n).astype(np.float32)
+    _, ys = lo.scan(lambda h, x: (h * 0.625 + x,) * 2, np.float32(0.5), xs)
+    got = ys.numpy()
+    assert computed_by(ys)[1] is True
+    h, want = np.float32(0.5), np.empty_like(xs)
+    for t in range(n):
+        h = h * np.float32(0.625) + xs[t]
+        want[t] = h
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    short = lo.scan(lambda h, x: (h * 0.375 + x,) * 2, np.float32(0.5), xs[:1000])[1]
+    short.numpy()
+    assert computed_by(short)[1] is False  # interpreted while it compiles
+
+
 def test_off_runs_compiled_at_once():
     x = np.arange(N, dtype=np.float32)
     with lo.config.override(tiered=False, small_work=0):
