@@ -44,7 +44,7 @@ from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the 
 import re
 
 from ..ir import dtypes as D
-from .plan import (COUNT, INDEX, RECUR_BLOCK, Let, Load, Output, ScanStep, Store, Update,
+from .plan import (CHAIN_BLOCK, COUNT, INDEX, RECUR_BLOCK, Let, Load, Output, ScanStep, Store, Update,
                    extreme, np_name, wrap)
 from .printer import Printer
 
@@ -532,7 +532,7 @@ class _Printer(Printer):
         (ps,) = p.passes
         self.header(["n", "T"])
         self.stmts(1, p.hoisted)
-        if p.rank == 2:
+        if p.rank >= 2:
             return self._recur_blocks()
         self.emit(1, "for i in prange(n):")
         self.recur_stmts(2, p.row)
@@ -561,8 +561,10 @@ class _Printer(Printer):
         (ps,) = p.passes
         kept = [(st.var, st.dtype if isinstance(st, Let) else st.src.dtype) for st in p.row]
         assigned = {st.var for st in ps.element if isinstance(st, Let)}
-        # blocks of up to 4 * RECUR_BLOCK elements, at least two of them
-        self.emit(1, f"B = max({RECUR_BLOCK}, min({4 * RECUR_BLOCK}, n // 2))")
+        if p.rank == 3:  # chain-major operands: a few chains at a time
+            self.emit(1, f"B = {CHAIN_BLOCK}")
+        else:  # blocks of up to 4 * RECUR_BLOCK elements, at least two of them
+            self.emit(1, f"B = max({RECUR_BLOCK}, min({4 * RECUR_BLOCK}, n // 2))")
         self.emit(1, "for b in prange((n + B - 1) // B):")
         self.emit(2, "lo = b * B")
         self.emit(2, "m = min(n, lo + B) - lo")

@@ -13,7 +13,7 @@ from ..ir.interpreter import run_op
 from . import buffers
 from .cache import STATS, why_new
 from .pieces import Split, piecewise
-from .plan import RECUR_BLOCK, KernelInfo, build_plan, loop_layout, loop_result
+from .plan import CHAIN_BLOCK, RECUR_BLOCK, KernelInfo, build_plan, loop_layout, loop_result
 
 _BUILD = threading.Lock()  # the compile thread and the caller may want one kernel at once
 
@@ -21,8 +21,9 @@ _BUILD = threading.Lock()  # the compile thread and the caller may want one kern
 class Launcher:
     """Launches one kernel. A launch's layout is (form, rank, access, serial):
     each layout is its own compiled function. `settings` (the engine's live
-    settings) gives `serial_work`: a kernel over fewer elements runs on one
-    thread, where waking the others costs more than they save. A kernel
+    settings) gives `serial_work`: a kernel with less work (elements, times
+    the steps of a compiled loop) runs on one thread, where waking the
+    others costs more than they save. A kernel
     holding a concatenation gets a `Piecewise` launcher."""
 
     def __new__(cls, kernel, target, settings=None):
@@ -47,7 +48,7 @@ class Launcher:
     def _layout(self, args, dests=None):
         """(layout, call arguments, result arrays) of a launch on `args`."""
         form, rank, access, call_args, results = self.configure(args, dests)
-        serial = self.size < self.settings.get("serial_work", 0)
+        serial = self.work < self.settings.get("serial_work", 0)
         return (form, rank, access, serial), call_args, results
 
     def _fn(self, layout):
@@ -116,7 +117,7 @@ class Launcher:
             self.last = layout
             return results
         # serial? and the arguments' strides: the plan fixes shapes and dtypes
-        key = (self.size < self.settings.get("serial_work", 0), *map(_STRIDES, args))
+        key = (self.work < self.settings.get("serial_work", 0), *map(_STRIDES, args))
         replay = self.replays.get(key, False)
         if replay:
             if replay.go is not None:
@@ -145,7 +146,7 @@ class Launcher:
 
     def replay_for(self, args):
         """The replay of launches on arrays laid out as `args`, or None."""
-        key = (self.size < self.settings.get("serial_work", 0), *map(_STRIDES, args))
+        key = (self.work < self.settings.get("serial_work", 0), *map(_STRIDES, args))
         return self.replays.get(key)
 
     def explain_last(self):
@@ -191,11 +192,13 @@ class Launcher:
     def _recur(self, env):
         """A compiled loop: the carries' space flattened to n elements; a
         scanned input is (T, n), or (T,) where one step is one value; a
-        while loop's T is its iteration limit (-1: none)."""
+        while loop's T is its iteration limit (-1: none). Where every
+        scanned input keeps each element's steps together (chain-major, as
+        the tiles of a long scan are), the step outputs are laid out alike."""
         (op,) = self.info.loops
         _, _, steps = loop_layout(op)
         n, space = self.size, self.info.space
-        access, args = [], []
+        access, args, scanned = [], [], []
         for v in self.info.loads:
             a = env[v]
             if v in self.info.stepped:
@@ -203,6 +206,7 @@ class Launcher:
                 access.append("step" if one else "stepelem")
                 a = a.reshape(steps) if one else \
                     np.broadcast_to(a, (steps,) + space).reshape(steps, n)
+                scanned += [] if one else [a]
             elif a.size == 1:
                 access.append("uniform")
                 a = a.reshape(1)
@@ -210,14 +214,24 @@ class Launcher:
                 access.append("elem")
                 a = np.broadcast_to(a, space).reshape(n)
             args.append(_bits(a))
-        results = [buffers.empty(v.type.shape, v.type.dtype) for v in self.info.outputs]
-        outs = []
-        for r, v in zip(results, self.info.outputs):
+        chains = n > 1 and steps > 1 and scanned and all(
+            0 < a.strides[0] < a.strides[1] for a in scanned)
+        results, outs = [], []
+        for v in self.info.outputs:
             per_step, one = loop_result(op, v, space)  # one: a scalar carry or step output
+            if chains and per_step and not one:  # (steps, n) over each chain's steps
+                buf = buffers.empty(space + (steps,), v.type.dtype)
+                results.append(np.moveaxis(buf, -1, 0))
+                outs.append(_bits(buf.reshape(n, steps).T))
+                continue
+            r = buffers.empty(v.type.shape, v.type.dtype)
+            results.append(r)
             each = () if one and per_step else ((1,) if one else (n,))
             outs.append(_bits(r.reshape(((steps,) if per_step else ()) + each)))
-        blocks = op.name == "lazy.scan" and n >= 2 * RECUR_BLOCK  # steps over blocks
-        return "recur", 2 if blocks else 1, tuple(access), [n, steps] + args + outs, results
+        rank = 1  # rank 2, 3: steps over blocks of elements, of chains
+        if op.name == "lazy.scan" and n >= 2 * (CHAIN_BLOCK if chains else RECUR_BLOCK):
+            rank = 3 if chains else 2
+        return "recur", rank, tuple(access), [n, steps] + args + outs, results
 
     def _elementwise(self, arrays, access, dests=None):
         info, space = self.info, self.info.space

@@ -350,10 +350,12 @@ class LoopPlan:
                         "accumulators; merge: the chunks' states per column",
                 "scan": "parallel loop over m rows (long rows in tiles: tile totals, their "
                         "prefix, then each tile scanned from its carry)",
-                "recur": (f"parallel loop over blocks of {RECUR_BLOCK}-{4 * RECUR_BLOCK} of the n "
-                          "elements of the carries, each a serial loop over the steps"
+                "recur": ("parallel loop over blocks of " + (
+                          f"{RECUR_BLOCK}-{4 * RECUR_BLOCK} of the n elements of the carries"
+                          if self.rank == 2 else f"{CHAIN_BLOCK} of the n chains (each chain's "
+                          "steps together in memory)") + ", each a serial loop over the steps"
                           f"{' (last to first)' if self.reverse else ''}, each step over the "
-                          "block's elements" if self.rank == 2 else
+                          "block's elements" if self.rank >= 2 else
                           "parallel loop over the n elements of the carries, each a serial "
                           + ("loop while its test holds (at most T steps if T >= 0)"
                              if self.loop == "while" else
@@ -666,6 +668,12 @@ class _Lowering:
 # over blocks of neighbouring elements (the `recur` form's rank 2): between
 # this many and four times as many, and at least two blocks
 RECUR_BLOCK = 64
+# a scan whose chains each keep their steps together in memory (scanned
+# operands laid out chain-major: tiles of a long scan) runs its steps over
+# blocks of this many chains (rank 3): their lines stay in cache from one
+# step to the next, and their independent updates overlap (in blocks of 64
+# or more, a step's loads missed the cache and its TLB)
+CHAIN_BLOCK = 8
 
 
 def loop_layout(op):

@@ -18,7 +18,8 @@ from .api_shape import (append, concatenate, copy, diag, diagonal, empty,  # noq
 from .codegen import cache as _cache
 from .codegen.cache import cache_info
 from .control import cond, switch
-from .loops import (associative_scan, fori_loop, map, scan, vectorized_map,  # noqa: A004
+from .associative import associative_scan
+from .loops import (fori_loop, map, scan, vectorized_map,  # noqa: A004
                     while_loop)
 from .engine import evaluate, wait_for_kernels
 from .explain import Explanation, explain, visualize

@@ -6,7 +6,8 @@
   (summed over its forces) compiles its kernels in the background, with
   `tiered` on, then times a few compiled forces and keeps whichever path was
   faster (env `LAZYOPS_HOT_SECONDS`, default 0.05; 0 never compiles them).
-- `serial_work`: compiled kernels over fewer elements run on one thread
+- `serial_work`: compiled kernels over fewer elements (a loop: its elements
+  times its steps) run on one thread
   (waking the others costs more than they save; `bench/bench_serial.py`
   measures where: about 16k elements on a quiet 2-core machine, far more on
   a loaded one, where a parallel launch can wait milliseconds for a busy

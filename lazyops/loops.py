@@ -17,21 +17,17 @@ them: the body is called once per step on lazy tensors, and each step's
 carries (and per-step outputs) are forced at its end, so the graph never
 grows with the number of steps. Each step's body is one fused plan, found
 by structure after the first step.
-associative_scan of a cheap elementwise combine is the documented left fold,
-a scan compiled as one recurrence kernel (`_left_fold`); of any other, it
-records Keras's (and JAX's) odd/even recursion lazily: its O(log n) levels
-of slices and combines form one graph."""
+associative_scan lives in `lazyops/associative.py`."""
 import numpy as np
 
 from . import config, engine, regions
-from .api import _tensor, cast, reshape, shape, where, zeros
-from .api_library import scan_along
-from .api_shape import _axis, broadcast_to, concatenate, flip, moveaxis, stack
+from .api import _tensor, shape, zeros
+from .api_shape import broadcast_to, stack
 from .codegen import driver  # (its classes used on first use only)
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
-from .ir.dtypes import FLOAT8, is_complex, is_float, is_int
-from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family, lookup
+from .ir.dtypes import FLOAT8, is_complex
+from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
 from .ir.core import Function, Operation
 from .ir.types import TensorType
 from .recording import TracedValueError, leaf, record
@@ -526,140 +522,3 @@ def _stacked(ys, api):
     structure = _structure(ys[0])
     columns = zip(*[_leaves(y) for y in ys])
     return _rebuild(structure, iter([stack(list(c)) for c in columns]))
-
-
-def associative_scan(f, elems, reverse=False, axis=0):
-    """The inclusive scan of `elems` (a tensor or a tree of them) along `axis`
-    with the associative `f`, in float64 as Keras's NumPy backend gives it.
-
-    Element k is `f` folding the first k + 1 elements from the left (a, then
-    f(a, b), then f(f(a, b), c)). A combine of cheap elementwise ops runs
-    as that left fold, one compiled loop; any other is grouped as Keras's
-    NumPy backend groups it."""
-    _callables("associative_scan", f=f)
-    structure = _structure(elems)
-    flat = [_tensor(e, "associative_scan", "elems") for e in _leaves(elems)]
-    ax = _axis("associative_scan", axis, flat[0].ndim)
-    if len(flat) == 1 and structure is None and flat[0].shape[ax] >= 2:
-        found = _known_scan(f, flat[0])
-        if found is not None:  # a tiled parallel scan kernel, in Keras's float64
-            x = cast(flat[0], "float64")
-            if reverse:
-                return flip(scan_along(found, flip(x, ax), ax, "float64"), ax)
-            return scan_along(found, x, ax, "float64")
-    if reverse:
-        flat = [flip(e, ax) for e in flat]
-    if any(e.shape[ax] != flat[0].shape[ax] for e in flat):
-        raise ValueError(f"associative_scan: every element needs the same size along axis {ax}, "
-                         f"got shapes {[e.shape for e in flat]}")
-
-    folded = _left_fold(f, flat, structure, ax)
-    if folded is not None:
-        return _rebuild(structure, iter([flip(e, ax) for e in folded] if reverse else folded))
-
-    def along(e, start, stop=None, step=1):
-        return e[(slice(None),) * ax + (slice(start, stop, step),)]
-
-    def combine(a, b):
-        out = [_tensor(t, "associative_scan", "f's result") for t in _leaves(
-            f(_rebuild(structure, iter(a)), _rebuild(structure, iter(b))))]
-        if [t.shape for t in out] != [t.shape for t in a]:
-            raise ValueError(f"associative_scan: `f` must keep its operands' shapes "
-                             f"{[t.shape for t in a]}, got {[t.shape for t in out]}")
-        return out
-
-    def interleave(a, b):  # a0 b0 a1 b1 ...; in float64, as Keras's zeros-and-add does
-        a, b = cast(a, "float64"), cast(b, "float64")
-        if a.shape[ax] != b.shape[ax]:  # a is one longer
-            return concatenate([interleave(along(a, 0, -1), b), along(a, -1)], axis=ax)
-        pairs = stack([a, b], axis=ax + 1)
-        return reshape(pairs, a.shape[:ax] + (2 * a.shape[ax],) + a.shape[ax + 1:])
-
-    def scan_(es):
-        n = es[0].shape[ax]
-        if n < 2:
-            return es
-        odd = scan_(combine([along(e, 0, -1, 2) for e in es], [along(e, 1, None, 2) for e in es]))
-        rest = [along(e, 2, None, 2) for e in es]
-        even = combine([along(e, 0, -1) for e in odd] if n % 2 == 0 else odd, rest)
-        even = [concatenate([along(e, 0, 1), r], axis=ax) for e, r in zip(es, even)]
-        return [interleave(e, o) for e, o in zip(even, odd)]
-
-    out = scan_(flat)
-    if reverse:
-        out = [flip(e, ax) for e in out]
-    return _rebuild(structure, iter(out))
-
-
-# The registry cost (per element) of the dearest op a left fold takes: one
-# dependent chain per element of the other axes beats the odd/even
-# recursion's log n vectorized levels for arithmetic, selects and
-# comparisons (cost 1), square roots and divisions (2-4), not for
-# transcendental ops (16 and up)
-_FOLD_COST = 4
-
-
-def _left_fold(f, flat, structure, ax):
-    """The scan of float leaves `flat` along `ax` as a left fold (`f` applied
-    step by step from the first slices, its results kept in float64 as
-    Keras's are), compiled as one recurrence kernel, where `f` traces into
-    cheap elementwise ops (registry cost at most `_FOLD_COST`) keeping the
-    slices' shapes; else None. `h = a * h + b` written as a combine of pairs runs
-    as the recurrence it is."""
-    n = flat[0].shape[ax]
-    if n < 2 or not all(is_float(e.dtype) for e in flat):
-        return None
-    moved = [moveaxis(cast(e, "float64"), ax, 0) for e in flat]
-    first = [e[0] for e in moved]
-    begun = _tensor(np.array(True), "associative_scan")
-
-    # each step's output is f(carry, x_t), except the first step's, x_0 (a
-    # bool carry tells): the scan's outputs are the whole result, with no
-    # concatenation after it (f computes float64 operands in 32 bits, as
-    # Keras's ops convert them)
-    def body(c, x):
-        out = [_tensor(t, "associative_scan", "f's result") for t in _leaves(
-            f(_rebuild(structure, iter(c[:-1])), _rebuild(structure, iter(x))))]
-        out = [cast(where(c[-1], o, xt), "float64") for o, xt in zip(out, x)]
-        return out + [begun], out
-    try:
-        folded = _recurrence(body, first + [_tensor(np.array(False), "associative_scan")], moved,
-                             moved, n, False,
-                             only=lambda block: all(lookup(op.name).cost <= _FOLD_COST
-                                                    for op in block.ops[:-1]))
-    except TracedValueError:
-        raise
-    except Exception:  # noqa: BLE001 - the recursion reports f's errors as Keras's does
-        return None
-    if folded is None:
-        return None
-    return [moveaxis(y, 0, ax) for y in folded[1]]
-
-
-# f's one op over its two arguments -> the scan op it makes, and the input
-# dtypes it is taken for: Keras combines the first pairs in the input dtype
-# and the rest in float64, so a sum or product of bools or integers (logical
-# on bools, wrapping on small integers) may differ from a float64 scan
-_KNOWN_SCANS = {"lazy.add": ("cumsum", "float"), "lazy.multiply": ("cumprod", "float"),
-                "lazy.maximum": ("cummax", "number"), "lazy.minimum": ("cummin", "number")}
-
-
-def _known_scan(f, x):
-    """The scan op `associative_scan(f, x)` is, where `f` traces on two
-    scalars of x's dtype into one op of `_KNOWN_SCANS` over both, in that
-    dtype; else None."""
-    t = TensorType((), x.dtype)
-    traced = _traced(lambda args: [_tensor(f(*args), "associative_scan", "f's result")._value],
-                     [t, t])
-    if traced is None or traced[1]:
-        return None
-    block = traced[0].block
-    if len(block.ops) != 2:
-        return None
-    op, done = block.ops
-    found = _KNOWN_SCANS.get(op.name)
-    if found is None or set(op.operands) != set(block.args) or len(block.args) != 2 or \
-            done.operands != op.results or op.results[0].type != t:
-        return None
-    scan, kind = found
-    return scan if is_float(x.dtype) or kind == "number" and is_int(x.dtype) else None

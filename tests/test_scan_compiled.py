@@ -300,6 +300,32 @@ def test_wide_scans_run_their_steps_over_blocks_of_elements(reverse):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
+def test_chains_laid_out_together_scan_in_small_blocks_into_the_same_layout(reverse):
+    """Scanned arrays that keep each element's steps together in memory (a
+    scan over a transposed array: 35 chains of 700 steps) run in blocks of
+    a few chains (rank 3), the step outputs laid out alike, with carries of
+    two dtypes, a scalar counter, a float16 chain, a NaN and work on the
+    outputs in the loop; values and dtypes as Keras's."""
+    data = rng.standard_normal((35, 700)).astype("float32")
+    data[20, 333] = np.nan
+    half = rng.standard_normal((35, 700)).astype("float16")
+
+    def f(ops):
+        return lambda c, x: ((c[0] * 0.5 + x[0], c[1] + 1, c[2] * 0.5 + x[1]),
+                             (ops.sqrt(ops.abs(c[0])) + 1.0, c[2]))
+    init = (np.zeros(35, "float32"), np.int32(0), np.zeros(35, "float16"))
+
+    def pipeline(ops):
+        return ops.scan(f(ops), init, (ops.transpose(data), ops.transpose(half)),
+                        reverse=reverse)
+    got = pipeline(lo)
+    plan = compiled(got)
+    _one_loop_kernel(plan)
+    assert plan.launchers[plan.kernels[0]].explain_last()[1].rank == 3
+    same_tree(got, pipeline(K))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
 def test_work_around_the_loop_runs_inside_it(reverse):
     """`scan(f, h, exp(xs * 0.1) * w + col)` and `tanh(ys) * xs + 1` on its
     step outputs: the elementwise work computing the scanned operand (with a

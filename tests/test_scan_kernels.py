@@ -304,3 +304,62 @@ def test_associative_scan_of_cheap_combines_is_one_recurrence_kernel(shape, axis
                     w = keras.ops.convert_to_numpy(w)
                     assert g.dtype == w.dtype
                     np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
+def _recur_ranks(plan):
+    """The rank each recurrence kernel of `plan` last launched with."""
+    return sorted(plan.launchers[k].last[1] for k in plan.kernels
+                  if plan.launchers[k].last[0] == "recur")
+
+
+@pytest.mark.parametrize("shape, reverse", [((6000,), False), ((4099,), True), ((3, 2600), False)])
+def test_associative_scan_of_a_dear_combine_runs_in_parallel_tiles(shape, reverse):
+    """A combine with a division along a long last axis with few other
+    elements runs in tiles, each a chain of the recurrence kernels laid out
+    chain-major (rank 3): tile totals, their fold, each tile from the fold
+    before it; a length the tiles do not divide (4099, prime) is padded.
+    The documented left fold's values (f is associative: the grouping
+    changes only rounding) and Keras's, in float64, over a tree of
+    elements with a NaN at a tile edge and an inf."""
+    import keras
+    from lazyops.associative import _tiles
+    a = rng.uniform(0.5, 2.0, shape).astype("float32")
+    b = rng.standard_normal(shape).astype("float32")
+    tiles = _tiles(shape[-1], shape, len(shape) - 1)
+    assert tiles > 1
+    step = -(-shape[-1] // tiles)
+    a.reshape(-1, shape[-1])[-1, 2 * step] = np.nan  # the first element of the third tile
+    b.reshape(-1, shape[-1])[0, step - 1] = np.inf  # the last of the first
+
+    def make(ops):  # resistors in parallel, beside a running sum
+        return lambda l, r: (l[0] * r[0] / (l[0] + r[0]), l[1] + r[1])
+    with lo.config.override(small_work=0):
+        got = lo.associative_scan(make(lo), (a, b), reverse=reverse, axis=-1)
+        plan = _plan(*got)
+        got = [np.asarray(t) for t in lo.evaluate(*got)]
+    assert 3 in _recur_ranks(plan)
+    want = _fold(make(np), (a, b), len(shape) - 1, reverse)
+    kwant = keras.ops.associative_scan(make(keras.ops), (a, b), reverse=reverse, axis=-1)
+    for g, w, k in zip(got, want, kwant):
+        k = keras.ops.convert_to_numpy(k)
+        assert g.dtype == k.dtype == np.float64 and g.shape == k.shape == shape
+        assert np.array_equal(np.isnan(g), np.isnan(w))
+        # float32 roundings: the running sum's near its zeros are large relative errors
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-4, equal_nan=True)
+        np.testing.assert_allclose(g, k, rtol=2e-5, atol=1e-4, equal_nan=True)
+
+
+def test_associative_scan_tiles_only_long_folds_of_dear_combines():
+    """Cheap combines, short axes, other axes than the last and many other
+    elements keep one chain per element."""
+    from lazyops.associative import _tiles
+    assert _tiles(6000, (6000,), 0) > 1
+    assert _tiles(6000, (6000, 3), 0) == 1  # not the last axis
+    assert _tiles(400, (400,), 0) == 1  # too short
+    assert _tiles(6000, (600, 6000), 1) == 1  # chains enough
+    x = rng.uniform(0.5, 2.0, 6000).astype("float32")
+    with lo.config.override(small_work=0):
+        cheap = lo.associative_scan(lambda p, q: p * 0.5 + q * 0.5, x)
+        plan = _plan(cheap)
+        cheap.numpy()
+    assert _recur_ranks(plan) == [1]
