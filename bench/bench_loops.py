@@ -6,8 +6,9 @@ elementwise work before and after it that lazyops runs inside the loop; a
 body that reduces its carry each step (1000 steps of 256 elements), and
 a fori_loop reading its index beside it; cumsum of 10M float32 (with and
 without fused work) against NumPy; the linear recurrence as an
-associative_scan of pairs, and a running maximum and logaddexp through
-associative_scan, against Keras, JAX, NumPy and Numba.
+associative_scan of pairs, of a combine with a division (tiled), and a
+running maximum and logaddexp through associative_scan, against Keras, JAX,
+NumPy and Numba.
 NumPy arrays in, a NumPy array out, conversion inside the timed call;
 contenders interleaved, min over repeats.
 
@@ -276,6 +277,39 @@ def contenders_linear_pairs(a, b):
     return out
 
 
+def contenders_harmonic(x):
+    """`associative_scan` of `p * q / (p + q)` (resistors in parallel: a
+    combine with a division, which lazyops runs in parallel tiles along the
+    axis), against Keras's NumPy backend, JAX's `associative_scan` and a
+    hand-written Numba loop (one chain; results in float64, as Keras's)."""
+    import keras
+    import lazyops as lo
+    from numba import njit
+
+    def comb(ops):
+        return lambda p, q: p * q / (p + q)
+
+    @njit(cache=True)
+    def loop(a, _, out):
+        h = np.float32(a[0])
+        out[0] = h
+        for t in range(1, a.size):
+            h = np.float32(h * a[t] / (h + a[t]))
+            out[t] = h
+    out = {"lazyops": lambda: lo.associative_scan(comb(lo), x).numpy(),
+           "keras (numpy)": lambda: keras.ops.convert_to_numpy(
+               keras.ops.associative_scan(comb(keras.ops), x)),
+           "numba (hand-written)": lambda: _filled(loop, x, x)}
+    try:
+        import jax
+        jscan = jax.jit(lambda v: jax.lax.associative_scan(comb(jax.numpy), v))
+        out["jax associative_scan"] = lambda: np.asarray(jscan(x).block_until_ready(),
+                                                         dtype=np.float64)
+    except ImportError:
+        pass
+    return out
+
+
 def _filled(loop, a, b):
     out = np.empty(a.size, np.float64)
     loop(a, b, out)
@@ -365,6 +399,12 @@ def main():
     fns = contenders_linear_pairs(a, x)
     checked(fns, fns["numba (hand-written)"]())
     report(f"associative_scan of (a_t, x_t) pairs: h = a_t*h + x_t, {x.size:,} float32",
+           timed(fns, args.repeats, slow={"keras (numpy)"}), "numba (hand-written)")
+
+    r = rng.uniform(0.5, 2.0, x.size).astype(np.float32)
+    fns = contenders_harmonic(r)
+    checked(fns, fns["numba (hand-written)"]())
+    report(f"associative_scan(p*q/(p+q)), {x.size:,} float32 (tiled)",
            timed(fns, args.repeats, slow={"keras (numpy)"}), "numba (hand-written)")
 
     for combine in ("maximum", "logaddexp"):
