@@ -51,13 +51,18 @@ class CacheWarning(RuntimeWarning):
     """The on-disk kernel cache is not used, or could not be written."""
 
 
+# The modules generated kernels call into (`from lazyops.codegen.scalar import *`
+# and what scalar imports); tests/test_cache.py checks the list is whole.
+LIBRARY = ("scalar.py", "mathlib.py", "mathlib_wide.py")
+
+
 @functools.lru_cache(maxsize=None)
 def _library_hash():
     """Hash of the code that generated kernels call into. Numba's cache checks
     only a kernel's own file, so a change here must change the folder."""
     h = hashlib.sha256()
     here = os.path.dirname(os.path.abspath(__file__))
-    for name in ("scalar.py", "mathlib.py"):
+    for name in LIBRARY:
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     return h.hexdigest()[:12]

@@ -1,6 +1,9 @@
 """Vectorizable float32 sinh, cosh, arcsinh, arctanh, arctan, arcsin, arccos
 for generated Numba kernels: float64 formulas over `mathlib`'s float64
-functions, rounded once.
+functions, rounded once. And float32 sin, cos and tan for elementwise
+kernels (see codegen/cpu.py, `versioned_loop`): a float64 reduction where
+it is exact (`sin_near`, `cos_near`, `tan_near`: |x| < NEAR), else
+mathlib's full one, or libm's tan (`sin_split` & co. choose per element).
 
 Their float64 error (a few float64 ulps) is far below a float32 half-ulp,
 so the results are faithful (tests/test_mathlib.py); they vectorize 8 wide
@@ -8,11 +11,15 @@ where libm's scalar calls took 3-8x longer. float64 and integer arguments
 call NumPy's functions (libm's, as Numba compiles them).
 """
 import numpy as np
+from numba import njit
 
-from .mathlib import (F32, F64, _copysign_f32, _div, _jit, _mad, _make_dispatcher, exp_f64,
-                      expm1_f64, log1p_f64, log_f64)
+from . import mathlib
+from .mathlib import (F32, F64, _copysign_f32, _div, _jit, _mad, _make_dispatcher, cos_f64,
+                      exp_f64, expm1_f64, log1p_f64, log_f64, sin_f64)
 
-__all__ = ["sinh", "cosh", "arcsinh", "arctanh", "arctan", "arcsin", "arccos"]
+__all__ = ["sinh", "cosh", "arcsinh", "arctanh", "arctan", "arcsin", "arccos", "sin_near",
+           "cos_near", "tan_near", "sin_split", "cos_split", "tan_split", "sin_split_call",
+           "cos_split_call", "tan_split_call", "NEAR"]
 
 _LN2 = 0.6931471805599453
 
@@ -98,3 +105,106 @@ arctanh = _make_dispatcher("arctanh", arctanh_f32, None, np.arctanh)
 arctan = _make_dispatcher("arctan", arctan_f32, None, np.arctan)
 arcsin = _make_dispatcher("arcsin", arcsin_f32, None, np.arcsin)
 arccos = _make_dispatcher("arccos", arccos_f32, None, np.arccos)
+
+
+# float32 sin and cos reduced in float64 by pi/2 in two parts, pi/2's first
+# 25 bits (so n * _PIO2_1 is exact for n < 2**28) and the next 53, as
+# fdlibm's float functions reduce medium arguments; then fdlibm's float64
+# kernels of degree 9 and 8 on |r| <= pi/4 (tan: their quotient, rounded
+# once). Every float32 with |x| < NEAR
+# comes within 0.501 ulp of the correctly rounded result, tan 0.502 (tested
+# over every positive float32 from 2**-20 to NEAR, every third for tan); larger arguments need the full Payne-Hanek reduction
+# (mathlib's sin/cos, 3x slower: 64-bit integer products, 8 lanes wide;
+# libm's tan, one element at a time, 9x slower).
+# `sin_split` and `cos_split` choose per element; a loop computing both ways
+# for every element costs their sum, so elementwise kernels run blocks with
+# the near reduction alone where no argument is NEAR or more (other kernels
+# call mathlib's sin and cos: both faithful, they may differ in the last bit).
+NEAR = 268435456.0  # 2**28
+_INVPIO2 = 6.36619772367581382433e-01
+_PIO2_1 = 1.57079631090164184570e+00
+_PIO2_1T = 1.58932547735281966916e-08
+_S1, _S2 = -0.166666666416265235595, 0.0083333293858894631756
+_S3, _S4 = -0.000198393348360966317347, 0.0000027183114939898219064
+_C0, _C1 = -0.499999997251031003120, 0.0416666233237390631894
+_C2, _C3 = -0.00138867637746099294692, 0.0000243904487962774090654
+
+
+@_jit
+def _reduced(x):
+    """(sin r, cos r, n & 3) in float64, x = n * pi/2 + r, for float32 |x| < NEAR."""
+    xd = F64(x)
+    fn = np.floor(xd * _INVPIO2 + 0.5)
+    r = (xd - fn * _PIO2_1) - fn * _PIO2_1T
+    n = np.int64(fn if abs(fn) < 1e18 else 0.0) & 3  # (fn: NaN for inf and NaN)
+    z = r * r
+    w = z * z
+    s = r + r * z * _mad(w, _mad(z, _S4, _S3), _mad(z, _S2, _S1))
+    c = 1.0 + z * _C0 + w * _C1 + w * z * _mad(z, _C3, _C2)
+    return s, c, n
+
+
+_TINY = F32(0.000244140625)  # 2**-12: below, sin(x) and tan(x) round to x
+
+
+@_jit
+def sin_near_f32(x):
+    s, c, n = _reduced(x)
+    r = c if (n & 1) == 1 else s
+    return x if abs(x) < _TINY else F32(-r if n >= 2 else r)
+
+
+@_jit
+def cos_near_f32(x):
+    s, c, n = _reduced(x)
+    r = s if (n & 1) == 1 else c
+    return F32(-r if n == 1 or n == 2 else r)
+
+
+@_jit
+def tan_near_f32(x):  # tan(r), or -cot(r) an odd number of quarter turns away
+    s, c, n = _reduced(x)
+    r = -_div(c, s) if (n & 1) == 1 else _div(s, c)
+    return x if abs(x) < _TINY else F32(r)
+
+
+# The full reductions, each compiled once per process, not inlined: a split
+# call computes one where an argument is far, in loops that run rarely and
+# need not vectorize, and a kernel compiles only the near code (inlining
+# both doubled the transcendental kernel's compile time). Not cached on disk:
+# Numba's cache would check only this file, not mathlib's; kernels loaded
+# from lazyops's cache hold their code.
+_far = njit(fastmath=False)
+_far_sin = _far(lambda x: mathlib.sin_f32(x))
+_far_cos = _far(lambda x: mathlib.cos_f32(x))
+_far_tan = _far(lambda x: np.tan(x))
+
+
+@_jit
+def sin_split_f32(x):
+    return sin_near_f32(x) if abs(x) < NEAR else _far_sin(x)
+
+
+@_jit
+def cos_split_f32(x):
+    return cos_near_f32(x) if abs(x) < NEAR else _far_cos(x)
+
+
+@_jit
+def tan_split_f32(x):
+    return tan_near_f32(x) if abs(x) < NEAR else _far_tan(x)
+
+
+sin_near = _make_dispatcher("sin_near", sin_near_f32, sin_f64, np.sin)
+cos_near = _make_dispatcher("cos_near", cos_near_f32, cos_f64, np.cos)
+tan_near = _make_dispatcher("tan_near", tan_near_f32, None, np.tan)
+sin_split = _make_dispatcher("sin_split", sin_split_f32, sin_f64, np.sin)
+cos_split = _make_dispatcher("cos_split", cos_split_f32, cos_f64, np.cos)
+tan_split = _make_dispatcher("tan_split", tan_split_f32, None, np.tan)
+# `split` as a call (compiled once per process and argument type), for the
+# loops run again where an argument is far: a second inlined copy of the
+# near code cost a kernel 0.4-0.9 s more to compile
+_call = njit(fastmath=False)
+sin_split_call = _call(lambda x: sin_split(x))
+cos_split_call = _call(lambda x: cos_split(x))
+tan_split_call = _call(lambda x: tan_split(x))

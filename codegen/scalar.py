@@ -14,7 +14,9 @@ from llvmlite import ir as llir
 from numba.extending import intrinsic, overload
 
 from . import mathlib
-from .mathlib_wide import arccos, arcsin, arctan, arcsinh, arctanh, cosh, sinh  # noqa: F401
+from .mathlib_wide import (NEAR, arccos, arcsin, arctan, arcsinh, arctanh,  # noqa: F401
+                           cos_near, cos_split, cos_split_call, cosh, sin_near, sin_split,
+                           sin_split_call, sinh, tan_near, tan_split, tan_split_call)
 
 # Transcendentals: vectorizable polynomial implementations (within 1 ulp).
 exp, expm1, log, log1p = mathlib.exp, mathlib.expm1, mathlib.log, mathlib.log1p
@@ -377,4 +379,5 @@ __all__ = ["f16_to_f32", "f32_to_f16", "f16_round", "bf16_to_f32", "f32_to_bf16"
            "trunc", "isnan", "isinf", "isfinite", "maximum", "minimum", "maximum_first",
            "minimum_first", "sign", "floor_divide",
            "mod", "power", "round_half_even", "round_half_even_f16", "round_int", "radd", "rmul", "rmax", "rmin",
-           "sum_bad", "product_bad", "sum_carry_off", "product_carry_off"]
+           "sum_bad", "product_bad", "sum_carry_off", "product_carry_off", "sin_near", "cos_near", "tan_near", "sin_split", "cos_split", "tan_split",
+           "sin_split_call", "cos_split_call", "tan_split_call", "NEAR"]

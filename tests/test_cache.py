@@ -75,3 +75,26 @@ def test_import_and_small_forces_leave_numba_unimported():
             "assert 'numba' not in sys.modules")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_cache_folder_hashes_every_module_kernels_call_into():
+    """Numba's disk cache checks only a kernel's own file: the folder's name
+    hashes the modules kernels call into (`codegen.cache.LIBRARY`), which
+    must be every codegen module `scalar.py` imports (a stale kernel would
+    keep an old function's code), and changes with any of them."""
+    import ast
+    import os
+    from lazyops.codegen import cache
+    here = os.path.dirname(cache.__file__)
+    called, todo = set(), ["scalar"]
+    while todo:
+        name = todo.pop()
+        if name in called:
+            continue
+        called.add(name)
+        with open(os.path.join(here, name + ".py")) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                todo += [node.module] if node.module else [a.name for a in node.names]
+    assert {n + ".py" for n in called} == set(cache.LIBRARY)

@@ -214,3 +214,47 @@ def test_one_thread_kernels_equal_parallel_ones(form):
     for par, one in zip(outs[0], outs[1 << 62]):
         np.testing.assert_array_equal(par, one)
     assert_same(outs[0][0], plan.run(args, compiled=False)[0], form)
+
+
+def test_float32_sin_cos_tan_run_the_near_reduction_by_block():
+    """An elementwise kernel computes float32 sin, cos and tan by the
+    float64 reduction (`sin_near` & co.), and a block holding an argument of
+    NEAR or more (2**28, 1e30, inf, NaN beside it) again element by element
+    (`sin_split` & co.): every value is the `split` function's, whatever its
+    neighbours, within one ulp of the correctly rounded value; a reversed
+    input (the `nd` form) too."""
+    from numba import njit
+
+    from lazyops.codegen import mathlib_wide
+    from lazyops.codegen.cpu import BLOCK
+
+    @njit
+    def split(a, b):
+        out = np.empty_like(a)
+        for i in range(a.size):
+            out[i] = mathlib_wide.sin_split(a[i]) * np.float32(2) + mathlib_wide.cos_split(b[i]) \
+                - mathlib_wide.tan_split(a[i] * np.float32(0.25))
+        return out
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1e4, 1e4, 3 * BLOCK + 77).astype("float32")
+    far = x.copy()
+    far[[BLOCK, 2 * BLOCK - 1, 2 * BLOCK - 2, 3 * BLOCK + 5]] = [2.0 ** 28, 1e30, np.nan, -np.inf]
+    with lo.config.override(small_work=0):
+        for a in (x, far, far[::-1]):
+            b = a[::-1].copy()
+            t = lo.sin(a) * 2.0 + lo.cos(b) - lo.tan(a * 0.25)
+            got = t.numpy()
+            want = split(np.ascontiguousarray(a), b)
+            assert np.array_equal(got, want, equal_nan=True)
+            with np.errstate(invalid="ignore"):
+                a64 = a.astype("float64")
+                exact = np.sin(a64) * 2 + np.cos(b.astype("float64")) - np.tan(a64 * 0.25)
+            fin = np.isfinite(exact) & (np.abs(a) < 1e8)
+            np.testing.assert_allclose(got[fin], exact[fin], rtol=2e-6, atol=2e-6)
+        src = str(lo.explain(lo.sin(x) * 2.0 + lo.cos(x[::-1].copy()), show="all"))
+    assert "sin_near(" in src and "sin_split_call(" in src
+    # the neighbours of a far argument keep their values
+    same = np.ones(far.size, bool)
+    same[[BLOCK, 2 * BLOCK - 1, 2 * BLOCK - 2, 3 * BLOCK + 5]] = False
+    with lo.config.override(small_work=0):
+        assert np.array_equal(lo.sin(x).numpy()[same], lo.sin(far).numpy()[same])

@@ -465,3 +465,50 @@ def test_float32_functions_over_float64_are_faithful_vectorized_and_keep_special
     # float64 arguments keep NumPy's functions (libm's, as Numba calls them)
     np.testing.assert_allclose(loop(x.astype(np.float64)[:100]),
                                getattr(np, name)(x.astype(np.float64)[:100]), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sin_near", "cos_near", "tan_near", "sin_split", "cos_split",
+                                  "tan_split"])
+def test_float32_sin_cos_tan_by_the_float64_reduction(name):
+    """`sin_near` & co. reduce by pi/2 in float64: within 0.502 ulp of
+    the correctly rounded value below NEAR (2**28; tested there: every
+    float32 in whole binades, arguments next to multiples of pi/2, random
+    ones over the range), -0.0 and denormals kept; `sin_split` & co. take
+    mathlib's full reduction (libm's tan) at NEAR and beyond (and for inf,
+    NaN). The near ones vectorize without libm."""
+    if not _host_has("avx2"):
+        pytest.skip("the full reduction needs vector gathers (AVX2) to vectorize")
+    loop = _make_loop(getattr(mathlib_wide, name))
+    near = name.endswith("_near")
+    ref = getattr(np, name.split("_")[0])
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    binades = [np.arange(np.float32(2.0 ** e).view(np.int32), np.float32(2.0 ** (e + 1)).view(
+        np.int32), 7 if e > 0 else 97, dtype=np.int32).view(np.float32) for e in (-13, -1, 0, 2, 9, 17, 27)]
+    k = rng.integers(1, 2 ** 27, 50_000)
+    turns = (k * (np.pi / 2)).astype(np.float32)
+    x = np.concatenate(binades + [turns, np.nextafter(turns, np.float32(0)), np.nextafter(turns, np.float32(np.inf)),
+                                  _logu(rng, -149, 28, N).astype(np.float32)])
+    x = x[np.abs(x) < mathlib_wide.NEAR]
+    x = np.concatenate([x, -x, special_inputs(np.float32)])
+    if near:
+        x = x[~(np.abs(x) >= mathlib_wide.NEAR)]  # NaN stays
+    with np.errstate(all="ignore"):
+        want = ref(x.astype(np.float64)).astype(np.float32)
+    y = loop(x)
+    assert y.dtype == np.float32 and same_class(y, want).all()
+    d = ulp_diff(y, want)
+    assert d.max() <= 1, (name, x[np.argmax(d)])
+    fin = np.abs(x) < mathlib_wide.NEAR
+    assert ulp_diff(y[fin], want[fin]).max() <= 1 and \
+        (np.abs(y[fin].astype(np.float64) - ref(x[fin].astype(np.float64))) <=
+         0.502 * np.spacing(np.abs(want[fin])).astype(np.float64)).all()
+    if not near:  # beyond NEAR: the full reduction's values
+        far = np.array([2.0 ** 28, -2.0 ** 28, 3.4028235e38, 16367173.0 * 2.0 ** 72, 1e30],
+                       dtype=np.float32)
+        full = _make_loop(getattr(ml, name.split("_")[0]) if not name.startswith("tan")
+                          else njit(lambda v: np.tan(v)))
+        assert np.array_equal(loop(far), full(far))
+    else:
+        ir = loop.inspect_llvm(loop.signatures[0])
+        assert max(_vector_widths(ir, "double"), default=0) >= 2, name
+        assert not _LIBM.findall(ir), name
