@@ -204,9 +204,11 @@ class Launcher:
             if v in self.info.stepped:
                 one = a.size == steps
                 access.append("step" if one else "stepelem")
-                a = a.reshape(steps) if one else \
-                    np.broadcast_to(a, (steps,) + space).reshape(steps, n)
-                scanned += [] if one else [a]
+                if one:
+                    a = a.reshape(steps)
+                else:
+                    a = np.broadcast_to(a, (steps,) + space).reshape(steps, n)
+                    scanned.append(a)
             elif a.size == 1:
                 access.append("uniform")
                 a = a.reshape(1)
