@@ -15,7 +15,7 @@ from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from .ir.types import TensorType
 from . import inputs
 from .recording import leaf, record, record_binary, record_unary
-from .tensor import Tensor
+from .tensor import Tensor, WeakInt
 
 # Python scalars with these values are recorded as IR constants, visible to
 # canonicalization (x*1, x**2); any other scalar is a runtime argument, so a
@@ -267,6 +267,9 @@ def _operands(name, args, argnames, api, static=_STATIC_SCALARS):
         if k is not None and k is not bool:
             kinds.append(k)
             items.append(a)
+        elif ta is WeakInt:  # promoted as the Python int it stands for
+            kinds.append(int)
+            items.append(a)
         else:
             t = _tensor(a, api, n)
             kinds.append(t._value.type.dtype)  # the plain name (a DType would key caches)
@@ -281,7 +284,7 @@ def _operands(name, args, argnames, api, static=_STATIC_SCALARS):
         compute = _compare_dtype(compute, items)
     values = []
     for t in items:
-        if type(t) is Tensor:
+        if type(t) is Tensor or type(t) is WeakInt:
             values.append(t._value if t._value.type.dtype == compute else _cast(t, compute)._value)
         else:
             values.append(_scalar_value(t, compute, static, api))

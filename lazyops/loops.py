@@ -31,7 +31,7 @@ from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
 from .ir.core import Function, Operation
 from .ir.types import TensorType
 from .recording import TracedValueError, leaf, record
-from .tensor import Tensor
+from .tensor import Tensor, WeakInt
 
 
 def while_loop(cond, body, loop_vars, maximum_iterations=None):
@@ -103,13 +103,20 @@ def fori_loop(lower, upper, body_fun, init_val):
     lower, upper = int(lower), int(upper)
     if upper > lower:  # the step index as a scanned int32 array: compiled where elementwise
         steps = _tensor(np.arange(lower, upper, dtype="int32"), "fori_loop", "the step indices")
-        compiled = _recurrence(lambda c, i: (body_fun(i, c), None), carry, steps, [steps],
-                               upper - lower, False)
+        # Keras's body gets Python ints: weakly typed where every dtype holds them
+        index = WeakInt if 0 <= lower and upper <= _WEAK_INDICES else Tensor
+        compiled = _recurrence(lambda c, i: (body_fun(index(i._value), c), None), carry, steps,
+                               [steps], upper - lower, False)
         if compiled is not None:
             return compiled[0]
     for i in range(lower, upper):
         carry = _next_carry("fori_loop", carry, body_fun(i, carry))
     return carry
+
+
+# indices below this fit int8 and uint8 exactly, and so every dtype a weakly
+# typed index is cast to (see `tensor.WeakInt`)
+_WEAK_INDICES = 128
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):

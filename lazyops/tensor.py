@@ -195,6 +195,15 @@ class Tensor:
             yield self[i]
 
 
+class WeakInt(Tensor):
+    """A traced int32 0-d index standing for the Python int Keras passes
+    (`fori_loop`'s body gets Python ints): in type promotion it is weak, as
+    a Python int is (an int8 carry plus the index stays int8), and casts
+    exactly (the loop's indices fit every dtype it meets)."""
+
+    __slots__ = ()
+
+
 def _materialized(array):
     """A tensor holding `array` (unpickling, deepcopy)."""
     return Tensor(leaf(array))

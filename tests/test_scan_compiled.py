@@ -381,18 +381,25 @@ def test_scanned_work_read_elsewhere_stays_a_kernel_of_its_own():
 
 
 def test_fori_loop_with_an_elementwise_body_is_one_loop_kernel():
-    """The step index is a scanned int32 array. An int8 carry plus the index
-    would become int32 (Keras's index is a Python int, weakly typed): that
-    body runs driven from Python, with Keras's dtypes."""
+    """The step index is a scanned int32 array, weakly typed as the Python
+    int Keras passes where the indices fit every dtype (0 to 127): an int8
+    or float16 carry plus the index keeps its dtype and compiles, with
+    Keras's values (int8 wrapping). Beyond, an int8 carry plus the index
+    would become int32: that body runs driven from Python, with Keras's
+    dtypes."""
     for f, init in [(lambda i, v: v * 0.5 + i, np.ones(3, "float32")),
-                    (lambda i, v: (v[0] + i, v[1] * 2), (np.float32(1), np.int32(1)))]:
+                    (lambda i, v: (v[0] + i, v[1] * 2), (np.float32(1), np.int32(1))),
+                    (lambda i, v: v * 2 + i, np.ones(2, "int8")),
+                    (lambda i, v: v * 0.5 + i - 1, np.ones(2, "float16")),
+                    (lambda i, v: (v[0] + i, v[1] | (i > 30)), (np.ones(2, "uint8"),
+                                                                np.zeros(2, bool)))]:
         got = lo.fori_loop(2, 40, f, init)
         _one_loop_kernel(compiled(got))
         same_tree(got, K.fori_loop(2, 40, f, init))
     f = lambda i, v: v * 2 + i  # noqa: E731
-    got = lo.fori_loop(2, 40, f, np.ones(2, "int8"))
+    got = lo.fori_loop(200, 240, f, np.ones(2, "int16"))
     assert got.is_materialized
-    same_tree(got, K.fori_loop(2, 40, f, np.ones(2, "int8")))
+    same_tree(got, K.fori_loop(200, 240, f, np.ones(2, "int16")))
 
 
 @pytest.mark.parametrize("api", ["map", "vectorized_map"])
