@@ -284,8 +284,11 @@ def _operands(name, args, argnames, api, static=_STATIC_SCALARS):
         compute = _compare_dtype(compute, items)
     values = []
     for t in items:
-        if type(t) is Tensor or type(t) is WeakInt:
+        if type(t) is Tensor:
             values.append(t._value if t._value.type.dtype == compute else _cast(t, compute)._value)
+        elif type(t) is WeakInt:
+            t.casts.add(compute)
+            values.append(_cast(t, compute)._value)
         else:
             values.append(_scalar_value(t, compute, static, api))
     return values

@@ -26,7 +26,7 @@ from .api_shape import broadcast_to, stack
 from .codegen import driver  # (its classes used on first use only)
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
-from .ir.dtypes import FLOAT8, is_complex
+from .ir.dtypes import FLOAT8, is_complex, is_int
 from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
 from .ir.core import Function, Operation
 from .ir.types import TensorType
@@ -103,10 +103,14 @@ def fori_loop(lower, upper, body_fun, init_val):
     lower, upper = int(lower), int(upper)
     if upper > lower:  # the step index as a scanned int32 array: compiled where elementwise
         steps = _tensor(np.arange(lower, upper, dtype="int32"), "fori_loop", "the step indices")
-        # Keras's body gets Python ints: weakly typed where every dtype holds them
-        index = WeakInt if 0 <= lower and upper <= _WEAK_INDICES else Tensor
-        compiled = _recurrence(lambda c, i: (body_fun(index(i._value), c), None), carry, steps,
-                               [steps], upper - lower, False)
+
+        def step(c, i):  # Keras's body gets Python ints: the index is weakly typed
+            i = WeakInt(i._value)
+            out = body_fun(i, c)
+            if not all(_holds(d, lower, upper) for d in i.casts):
+                raise OverflowError("an index beyond a dtype it meets")  # the loop as Keras's
+            return out, None
+        compiled = _recurrence(step, carry, steps, [steps], upper - lower, False)
         if compiled is not None:
             return compiled[0]
     for i in range(lower, upper):
@@ -114,9 +118,15 @@ def fori_loop(lower, upper, body_fun, init_val):
     return carry
 
 
-# indices below this fit int8 and uint8 exactly, and so every dtype a weakly
-# typed index is cast to (see `tensor.WeakInt`)
-_WEAK_INDICES = 128
+def _holds(dtype, lower, upper):
+    """Whether `dtype` holds every int in [lower, upper) exactly (a traced
+    index cast into it is then the Python int Keras's body gets; beyond,
+    NumPy raises or rounds, so the loop runs as Keras's does)."""
+    if is_int(dtype):
+        info = np.iinfo(dtype)
+        return info.min <= lower and upper - 1 <= info.max
+    exact = {"float16": 2 ** 11, "bfloat16": 2 ** 8, "float32": 2 ** 24, "float64": 2 ** 53}
+    return dtype in exact and -exact[dtype] <= lower and upper - 1 <= exact[dtype]
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):

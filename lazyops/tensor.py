@@ -198,10 +198,14 @@ class Tensor:
 class WeakInt(Tensor):
     """A traced int32 0-d index standing for the Python int Keras passes
     (`fori_loop`'s body gets Python ints): in type promotion it is weak, as
-    a Python int is (an int8 carry plus the index stays int8), and casts
-    exactly (the loop's indices fit every dtype it meets)."""
+    a Python int is (an int8 carry plus the index stays int8); `casts` notes
+    the dtypes it was cast into, which the loop checks hold its indices."""
 
-    __slots__ = ()
+    __slots__ = ("casts",)
+
+    def __init__(self, value):
+        super().__init__(value)
+        self.casts = set()
 
 
 def _materialized(array):

@@ -382,11 +382,11 @@ def test_scanned_work_read_elsewhere_stays_a_kernel_of_its_own():
 
 def test_fori_loop_with_an_elementwise_body_is_one_loop_kernel():
     """The step index is a scanned int32 array, weakly typed as the Python
-    int Keras passes where the indices fit every dtype (0 to 127): an int8
-    or float16 carry plus the index keeps its dtype and compiles, with
-    Keras's values (int8 wrapping). Beyond, an int8 carry plus the index
-    would become int32: that body runs driven from Python, with Keras's
-    dtypes."""
+    int Keras passes: an int8, uint8 or float16 carry plus the index keeps
+    its dtype and compiles, with Keras's values (int8 wrapping). Where the
+    index meets a dtype that cannot hold every index (int8 and 200 to 239),
+    the loop runs as Keras's does, driven from Python (Keras's NumPy backend
+    raises there)."""
     for f, init in [(lambda i, v: v * 0.5 + i, np.ones(3, "float32")),
                     (lambda i, v: (v[0] + i, v[1] * 2), (np.float32(1), np.int32(1))),
                     (lambda i, v: v * 2 + i, np.ones(2, "int8")),
@@ -397,9 +397,13 @@ def test_fori_loop_with_an_elementwise_body_is_one_loop_kernel():
         _one_loop_kernel(compiled(got))
         same_tree(got, K.fori_loop(2, 40, f, init))
     f = lambda i, v: v * 2 + i  # noqa: E731
-    got = lo.fori_loop(200, 240, f, np.ones(2, "int16"))
-    assert got.is_materialized
+    got = lo.fori_loop(200, 240, f, np.ones(2, "int16"))  # int16 holds them: compiled
+    _one_loop_kernel(compiled(got))
     same_tree(got, K.fori_loop(200, 240, f, np.ones(2, "int16")))
+    with pytest.raises(OverflowError):
+        K.fori_loop(200, 240, f, np.ones(2, "int8"))
+    with pytest.raises(OverflowError):
+        lo.fori_loop(200, 240, f, np.ones(2, "int8"))
 
 
 @pytest.mark.parametrize("api", ["map", "vectorized_map"])
