@@ -166,12 +166,12 @@ class _Printer(Printer):
         may differ in the last bit)."""
         far = [arg for st in stmts if isinstance(st, Let) and st.dtype == "float32"
                for _, arg in _TRIG.findall(st.expr)]
-        fast = _trig(stmts, "near")
         if not far:
             return self.element_loop(depth, count, base, stmts)
         test = " | ".join(f"(abs({a}) >= NEAR)" for a in far)
         self.emit(depth, "far = False")
-        self.element_loop(depth, count, base, fast + [Let("far", f"(far | {test})", "bool")])
+        self.element_loop(depth, count, base,
+                          _trig(stmts, "near") + [Let("far", f"(far | {test})", "bool")])
         self.emit(depth, "if far:")
         self.element_loop(depth + 1, count, base, _trig(stmts, "split_call"))
 
