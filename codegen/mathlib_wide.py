@@ -107,19 +107,19 @@ arcsin = _make_dispatcher("arcsin", arcsin_f32, None, np.arcsin)
 arccos = _make_dispatcher("arccos", arccos_f32, None, np.arccos)
 
 
-# float32 sin and cos reduced in float64 by pi/2 in two parts, pi/2's first
-# 25 bits (so n * _PIO2_1 is exact for n < 2**28) and the next 53, as
+# float32 sin, cos and tan reduced in float64 by pi/2 in two parts, pi/2's
+# first 25 bits (so n * _PIO2_1 is exact for n < 2**28) and the next 53, as
 # fdlibm's float functions reduce medium arguments; then fdlibm's float64
 # kernels of degree 9 and 8 on |r| <= pi/4 (tan: their quotient, rounded
-# once). Every float32 with |x| < NEAR
-# comes within 0.501 ulp of the correctly rounded result, tan 0.502 (tested
-# over every positive float32 from 2**-20 to NEAR, every third for tan); larger arguments need the full Payne-Hanek reduction
-# (mathlib's sin/cos, 3x slower: 64-bit integer products, 8 lanes wide;
-# libm's tan, one element at a time, 9x slower).
-# `sin_split` and `cos_split` choose per element; a loop computing both ways
-# for every element costs their sum, so elementwise kernels run blocks with
-# the near reduction alone where no argument is NEAR or more (other kernels
-# call mathlib's sin and cos: both faithful, they may differ in the last bit).
+# once). Every float32 with |x| < NEAR comes within 0.501 ulp of the
+# correctly rounded result, tan 0.502 (tested over every positive float32
+# from 2**-20 to NEAR, every third for tan). Larger arguments need the full
+# Payne-Hanek reduction (mathlib's sin/cos, 3x slower: 64-bit integer
+# products, 8 lanes wide; libm's tan, one element at a time, 9x slower).
+# The `split` functions choose per element; a loop computing both ways for
+# every element costs their sum, so elementwise kernels run blocks with the
+# near reduction alone where no argument is NEAR or more (other kernels call
+# mathlib's sin and cos: both faithful, they may differ in the last bit).
 NEAR = 268435456.0  # 2**28
 _INVPIO2 = 6.36619772367581382433e-01
 _PIO2_1 = 1.57079631090164184570e+00
@@ -180,27 +180,20 @@ _far_cos = _far(lambda x: mathlib.cos_f32(x))
 _far_tan = _far(lambda x: np.tan(x))
 
 
-@_jit
-def sin_split_f32(x):
-    return sin_near_f32(x) if abs(x) < NEAR else _far_sin(x)
-
-
-@_jit
-def cos_split_f32(x):
-    return cos_near_f32(x) if abs(x) < NEAR else _far_cos(x)
-
-
-@_jit
-def tan_split_f32(x):
-    return tan_near_f32(x) if abs(x) < NEAR else _far_tan(x)
+def _split(near, far):
+    """float32 `near(x)` below NEAR, `far(x)` (a call) from NEAR on."""
+    @_jit
+    def split(x):
+        return near(x) if abs(x) < NEAR else far(x)
+    return split
 
 
 sin_near = _make_dispatcher("sin_near", sin_near_f32, sin_f64, np.sin)
 cos_near = _make_dispatcher("cos_near", cos_near_f32, cos_f64, np.cos)
 tan_near = _make_dispatcher("tan_near", tan_near_f32, None, np.tan)
-sin_split = _make_dispatcher("sin_split", sin_split_f32, sin_f64, np.sin)
-cos_split = _make_dispatcher("cos_split", cos_split_f32, cos_f64, np.cos)
-tan_split = _make_dispatcher("tan_split", tan_split_f32, None, np.tan)
+sin_split = _make_dispatcher("sin_split", _split(sin_near_f32, _far_sin), sin_f64, np.sin)
+cos_split = _make_dispatcher("cos_split", _split(cos_near_f32, _far_cos), cos_f64, np.cos)
+tan_split = _make_dispatcher("tan_split", _split(tan_near_f32, _far_tan), None, np.tan)
 # `split` as a call (compiled once per process and argument type), for the
 # loops run again where an argument is far: a second inlined copy of the
 # near code cost a kernel 0.4-0.9 s more to compile
