@@ -21,8 +21,10 @@ Timing method
   ``--warmup`` more times.  The number of calls per sample is calibrated so one
   sample lasts at least ``--min-sample-ms``.
 * Then ``--repeats`` rounds: in each round every contender takes one sample;
-  the order is rotated from round to round so slow drifts of the shared
-  machine hit every contender alike.  Reported: median (and min, IQR) of the
+  the order is shuffled from round to round (seeded) so slow drifts of the
+  shared machine, and the state a contender's predecessor leaves (caches
+  evicted by NumPy's temporaries, another library's spinning threads), hit
+  every contender alike.  Reported: median (and min, IQR) of the
   per-call times over the rounds.  The garbage collector is off while timing.
 * "lazyops 1st" is the first call in a *fresh subprocess*: import lazyops,
   build the inputs, then time one record+compile+run of the expression.  The
@@ -42,6 +44,7 @@ import json
 import math
 import os
 import platform
+import random
 import resource
 import subprocess
 import sys
@@ -968,8 +971,12 @@ def time_rounds(timed, args, C, res):
     gc.disable()
     try:
         for r in range(args.repeats):
-            k = r % max(1, len(names))
-            for name in names[k:] + names[:k]:
+            # a new order each round: a contender that always followed the
+            # same one (NumPy eager, whose temporaries evict the caches and
+            # leave the next Python code running cold) would pay for it alone
+            order = list(names)
+            random.Random(r).shuffle(order)
+            for name in order:
                 if name not in timed:
                     continue
                 if args.gap_ms > 0:
@@ -1264,7 +1271,7 @@ def meta_info(args):
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "args": {k: (list(v) if isinstance(v, tuple) else v)
                  for k, v in vars(args).items() if not k.startswith("_")},
-        "timing": ("median over interleaved rounds (order rotated per round), "
+        "timing": ("median over interleaved rounds (order shuffled per round), "
                    "per-call time; gc disabled while timing"),
         "lazyops_first_call_mode": {k: v[1] + "; import and input conversion excluded"
                                     for k, v in FIRST_CALL_MODES.items()},

@@ -17,6 +17,7 @@ contenders interleaved, min over repeats.
 """
 import argparse
 import os
+import random
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
@@ -318,10 +319,14 @@ def _filled(loop, a, b):
 
 def timed(fns, repeats, slow=()):
     """Min seconds per contender over `repeats` interleaved rounds (contenders
-    in `slow` run once a round only for the first two rounds)."""
+    in `slow` run once a round only for the first two rounds), in a new
+    order each round: the state one leaves (caches evicted, threads
+    spinning) falls on a different one each time."""
     best = {k: float("inf") for k in fns}
     for r in range(repeats):
-        for k, f in fns.items():
+        order = list(fns.items())
+        random.Random(r).shuffle(order)
+        for k, f in order:
             if k in slow and r >= 2:
                 continue
             t0 = time.perf_counter()
