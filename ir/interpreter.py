@@ -32,7 +32,7 @@ def run_op(op, args):
         return run_block(op.regions[0].block, args)
     rule = REGION_RULES.get(op.name)
     if rule is not None:  # control flow: its regions run here, as the rule says
-        out = rule([r.block for r in op.regions], args, **op.attrs)
+        out = rule(op, args)
     else:
         out = lookup(op.name).reference(*args, **op.attrs)
     outs = out if isinstance(out, tuple) else (out,)
@@ -40,17 +40,20 @@ def run_op(op, args):
             for o, r in zip(outs, op.results)]
 
 
-def run_switch(branches, args, captures):
+def run_switch(op, args):
     """A `lazy.switch`: the chosen branch only, on its captures."""
+    branches = [r.block for r in op.regions]
+    captures = op.attrs["captures"]
     k = int(args[0])
     first = 1 + sum(captures[:k])
     return tuple(run_block(branches[k], args[first:first + captures[k]]))
 
 
-def run_scan(regions, args, carries, xs, length, reverse):
+def run_scan(op, args):
     """A `lazy.scan`: its body run once per step on the carries, the step's
     slices and the captures; the last carries, then each output stacked."""
-    (body,) = regions
+    body = op.regions[0].block
+    carries, xs, length, reverse = (op.attrs[k] for k in ("carries", "xs", "length", "reverse"))
     carry, scanned = list(args[:carries]), args[carries:carries + xs]
     captured = list(args[carries + xs:])
     ys = {}
@@ -61,10 +64,12 @@ def run_scan(regions, args, carries, xs, length, reverse):
                           for k in range(len(ys[0]) if ys else 0)])
 
 
-def run_while(regions, args, carries, cond_captures, maximum_iterations):
+def run_while(op, args):
     """A `lazy.while`: its body while its condition holds, at most
     `maximum_iterations` times (-1: no limit); the last carries."""
-    cond, body = regions
+    cond, body = (r.block for r in op.regions)
+    carries, cond_captures, maximum_iterations = (
+        op.attrs[k] for k in ("carries", "cond_captures", "maximum_iterations"))
     carry = list(args[:carries])
     tested, captured = list(args[carries:carries + cond_captures]), \
         list(args[carries + cond_captures:])
@@ -75,7 +80,8 @@ def run_while(regions, args, carries, cond_captures, maximum_iterations):
     return tuple(carry)
 
 
-# ops whose regions the interpreter runs: name -> rule(region blocks, operands, **attrs)
+# ops whose regions the interpreter runs: name -> rule(op, operand arrays); a
+# layer above may put a faster rule for an op here (see lazyops/loops.py)
 REGION_RULES = {"lazy.switch": run_switch, "lazy.scan": run_scan, "lazy.while": run_while}
 
 

@@ -426,20 +426,6 @@ def _computed_directly(pending, outs, plan):
         v.source = plan.done
 
 
-def arrays_of(values):
-    """The arrays of `values`, computing the unmaterialized ones together
-    without materializing them: a value may be shared (a memoized scalar
-    constant many graphs read), and turning it into a leaf would change
-    the structure of every graph reading it."""
-    pending = [v for v in values if v.data is None]
-    computed = {}
-    if pending:
-        plan, pending, leaves = plan_of(pending)
-        outs = run_plan(plan, [leaf.data for leaf in leaves])
-        computed = {id(v): out for v, out in zip(pending, outs)}
-    return [v.data if v.data is not None else computed[id(v)] for v in values]
-
-
 def run_plan(plan, args, compiled=None):
     """`plan.run(args, compiled)`, directly where the latest compiled run's
     arguments were laid out as these (see `Plan.direct`); the outputs, which

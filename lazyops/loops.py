@@ -8,10 +8,12 @@ indices) and a `while_loop` whose test reads only scalar carries (`_while`,
 a `lazy.while` op). A `map` or `vectorized_map` of an elementwise function is
 that function's ops on the whole tensors (`_vectorized`). A scan or while
 loop whose traced regions are anything else (reductions, reshapes) runs
-their plans step by step on the arrays (`_stepped_scan`, `_stepped_while`),
+their plans step by step on the arrays when forced (the op is a library
+op to fusion, see `scheduler/recurrence.py`; `_scan_rule`, `_while_rule`),
 in one compiled loop calling their kernels in order once they are
 compiled (`codegen.driver`); so does a map of any other function (a scan
-without carries).
+without carries). Either way the loop is an op of the graph: recording it
+computes nothing, and `lazyops.function` replays it on new inputs.
 Otherwise loops are driven from Python as Keras's NumPy backend drives
 them: the body is called once per step on lazy tensors, and each step's
 carries (and per-step outputs) are forced at its end, so the graph never
@@ -26,11 +28,12 @@ from .api_shape import broadcast_to, stack
 from .codegen import driver  # (its classes used on first use only)
 from .control import _leaves, _rebuild, _structure
 from .engine import evaluate
-from .ir.dtypes import FLOAT8, is_complex, is_int
-from .ir.registry import CONSTANT_OPS, ELEMENTWISE_OPS, family
+from .ir import interpreter
+from .ir.dtypes import is_int
 from .ir.core import Function, Operation
 from .ir.types import TensorType
-from .recording import TracedValueError, leaf, record
+from .recording import TracedValueError, record
+from .scheduler.recurrence import elementwise_block, recurrence
 from .tensor import Tensor, WeakInt
 
 
@@ -55,13 +58,13 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 
 
 def _while(cond, body, carry, maximum_iterations):
-    """`while_loop` as one `lazy.while` op, where `cond` traces into an
-    elementwise region over the scalar carries (a counter, a tolerance)
-    returning a scalar bool, and `body` into an elementwise recurrence
-    (see `_recurrence`): every element's chain then runs the same steps.
-    Where both trace but are not elementwise (a test reducing a vector), the
-    loop runs their plans step by step (`_stepped_while`). None otherwise:
-    the loop is driven from Python."""
+    """`while_loop` as one `lazy.while` op, where `cond` and `body` trace
+    (into a scalar bool and carries like the initial ones). Compiled where
+    `cond` is elementwise over the scalar carries (a counter, a tolerance)
+    and `body` an elementwise recurrence (see `_recurrence`): every
+    element's chain then runs the same steps; otherwise (a test reducing a
+    vector) their plans run step by step when forced (`_while_rule`). None
+    where they do not trace: the loop is driven from Python."""
     if not carry or (maximum_iterations is not None and int(maximum_iterations) < 0):
         return None
     types = [c._value.type for c in carry]
@@ -84,11 +87,6 @@ def _while(cond, body, carry, maximum_iterations):
     if found["test"] != ((), "bool") or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carry]:
         return None
-    space = _space([c.shape for c in carry])
-    if space is None or not _elementwise_body(test_region.block, (), {(), space}) or \
-            not _elementwise_body(body_region.block, space):
-        return _stepped_while(test_region, test_captures, body_region, body_captures, carry,
-                              maximum_iterations)
     attrs = {"carries": len(carry), "cond_captures": len(test_captures),
              "maximum_iterations": -1 if maximum_iterations is None else int(maximum_iterations)}
     operands = [c._value for c in carry] + list(test_captures) + list(body_captures)
@@ -170,17 +168,18 @@ def _no_y(ys, carry, n):
 
 
 def _recurrence(f, carry, xs, xs_leaves, n, reverse, only=None):
-    """`scan` as one `lazy.scan` op, where its body traces into an
-    elementwise recurrence: every carry of one shape S or a scalar, the
-    body's ops elementwise (and constants) over values of shape S or
-    scalars, and so its outputs. Each element of S is then an independent
-    chain of n steps, which a kernel runs in parallel (scalar carries, which
-    read only scalars, are the same in every chain). None where the body is
-    anything else (reductions, reshapes, Python control flow on traced
-    values, a forced value): the loop runs the body's plan step by step
-    (`_stepped_scan`), or, where that cannot be planned, is driven from
-    Python. With `only` (a test of the traced region's block), None also
-    where the body is no such recurrence or fails the test."""
+    """`scan` as one `lazy.scan` op, where its body traces (into carries
+    like the initial ones). Compiled where the body is an elementwise
+    recurrence: every carry of one shape S or a scalar, the body's ops
+    elementwise (and constants) over values of shape S or scalars, and so
+    its outputs. Each element of S is then an independent chain of n steps,
+    which a kernel runs in parallel (scalar carries, which read only
+    scalars, are the same in every chain). A body that is anything else
+    (reductions, reshapes) runs its plan step by step when forced
+    (`_scan_rule`). None where the body does not trace (Python control flow
+    on traced values, a forced value): the loop is driven from Python. With
+    `only` (a test of the traced region's block), None also where the body
+    is no recurrence or fails the test."""
     carries = _leaves(carry)
     if n < 1:
         return None
@@ -206,23 +205,14 @@ def _recurrence(f, carry, xs, xs_leaves, n, reverse, only=None):
     if found["carry"] != _structure(carry) or \
             [(t.shape, t.dtype) for t in found["new"]] != [(c.shape, c.dtype) for c in carries]:
         return None  # the Python-driven loop reports the mismatch
-    space = _space([c.shape for c in carries])
-    if not carries or space is None or not _elementwise_body(region.block, space) or \
-            any(y.shape not in ((), space) for y in found["ys"]):
-        if only is not None:
-            return None
-        outs = _stepped_scan(region, captures, carries, xs_leaves, n, reverse)
-        if outs is None:
-            return None
-        outs = iter(outs)
-        last = _rebuild(_structure(carry), outs)
-        return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
-    if only is not None and not only(region.block):
-        return None
     operands = [c._value for c in carries] + [x._value for x in xs_leaves] + list(captures)
     types = [c._value.type for c in carries] + [
         TensorType((n,) + y.shape, y.dtype) for y in found["ys"]]
     attrs = {"carries": len(carries), "xs": len(xs_leaves), "length": n, "reverse": bool(reverse)}
+    if only is not None and not (
+            recurrence(Operation("lazy.scan", operands, types, attrs, [region]))
+            and only(region.block)):
+        return None
     outs = iter([Tensor(r) for r in _looped("scan", operands, attrs, types, [region])])
     last = _rebuild(_structure(carry), outs)
     return last, (_rebuild(found["y"], outs) if found["has_y"] else None)
@@ -246,20 +236,43 @@ def _repeated(plan, steps):
         plan.repeats = True
 
 
-def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
-    """The last carries and the stacked step outputs (tensors, in order) of
-    a scan whose traced body is not an elementwise recurrence (it reduces,
-    reshapes, reads carries of several shapes): its plan, run step by step
-    on the arrays (compiled once it is hot, as any plan), without recording
-    or forcing a graph per step. None where the body cannot be planned."""
-    plan = _step_plan(region)
-    if plan is None:
-        return None
+# (loop op -> the step plans of its regions, None where they cannot be
+# planned): a cached plan runs the same op objects on every force
+_STEP_PLANS = {}
+
+
+def _step_plans(op):
+    plans = _STEP_PLANS.get(op, False)
+    if plans is False:
+        if len(_STEP_PLANS) > 256:
+            _STEP_PLANS.clear()
+        plans = [_step_plan(r) for r in op.regions]
+        plans = _STEP_PLANS[op] = None if None in plans else plans
+    return plans
+
+
+def _scan_rule(op, args):
+    """`lazy.scan` run on the host (see `interpreter.REGION_RULES`): a body
+    that is not a recurrence runs its plan step by step (`_step_scan`); a
+    recurrence (a compiled loop's kernel interpreted while it compiles), a
+    loop without steps or a body that cannot be planned, the interpreter's
+    way."""
+    a = op.attrs
+    plans = None if a["length"] < 1 or recurrence(op) else _step_plans(op)
+    if plans is None:
+        return interpreter.run_scan(op, args)
+    k, j = a["carries"], a["xs"]
+    return _step_scan(plans[0], list(args[:k]), list(args[k:k + j]), list(args[k + j:]),
+                      a["length"], a["reverse"])
+
+
+def _step_scan(plan, c, xs, caps, n, reverse):
+    """The last carries, then the stacked step outputs, of a scan whose body
+    is `plan` (on the carries, a step's slices, the captures), run step by
+    step on the arrays (compiled once it is hot, as any plan), without
+    recording or forcing a graph per step."""
     _repeated(plan, n)
-    k = len(carries)
-    c = engine.arrays_of([t._value for t in carries])
-    xs = engine.arrays_of([x._value for x in xs_leaves])
-    caps = engine.arrays_of(list(captures))
+    k = len(c)
     ys, drive = None, None
     for s, t in enumerate(reversed(range(n)) if reverse else range(n)):
         if drive and drive.ready:  # the rest of the steps in one compiled loop
@@ -278,7 +291,8 @@ def _stepped_scan(region, captures, carries, xs_leaves, n, reverse):
         c = list(outs[:k])
         for y, out in zip(ys, outs[k:]):
             y[t] = out
-    return [_result(a) for a in c] + [Tensor(leaf(y)) for y in ys]
+    # a last carry may be an argument or a constant the plan keeps: a copy
+    return tuple([np.array(v, copy=True) for v in c] + ys)
 
 
 def _driver(plan, args, k, m, sample):
@@ -337,24 +351,29 @@ def _region(plan, args, tag):
     return driver.Region(tag, kernels, len(args), plan.returns[0])
 
 
-def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iterations):
-    """The last carries (tensors) of a while loop whose traced test or body
-    is not elementwise over scalar carries (a test reducing a vector): their
-    plans run step by step on the arrays (see `_stepped_scan`). None where
-    either cannot be planned."""
-    test_plan, body_plan = _step_plan(test), _step_plan(body)
-    if test_plan is None or body_plan is None:
-        return None
+def _while_rule(op, args):
+    """`lazy.while` run on the host: regions that are not a recurrence run
+    their plans step by step (`_step_while`); else as `_scan_rule` says."""
+    plans = None if recurrence(op) else _step_plans(op)
+    if plans is None:
+        return interpreter.run_while(op, args)
+    a = op.attrs
+    k, j = a["carries"], a["carries"] + a["cond_captures"]
+    limit = None if a["maximum_iterations"] < 0 else a["maximum_iterations"]
+    return _step_while(*plans, list(args[:k]), list(args[k:j]), list(args[j:]), limit)
+
+
+def _step_while(test_plan, body_plan, c, test_caps, body_caps, limit):
+    """The last carries of a while loop whose test and body are these plans,
+    run step by step on the arrays (see `_step_scan`), at most `limit` steps
+    (None: no limit)."""
     for plan in (test_plan, body_plan):  # steps unknown: as many as a limit allows
-        _repeated(plan, 1 << 30 if maximum_iterations is None else int(maximum_iterations))
-    k = len(carry)
-    c = engine.arrays_of([t._value for t in carry])
-    test_caps = engine.arrays_of(list(test_captures))
-    body_caps = engine.arrays_of(list(body_captures))
-    steps, limit, drive = 0, maximum_iterations, None
-    while limit is None or steps < int(limit):
+        _repeated(plan, 1 << 30 if limit is None else limit)
+    k = len(c)
+    steps, drive = 0, None
+    while limit is None or steps < limit:
         if drive and drive.ready:  # the rest of the steps in one compiled loop
-            left = -1 if limit is None else int(limit) - steps
+            left = -1 if limit is None else limit - steps
             done = _drive(drive, drive.arguments(left, c, test_caps, body_caps))
             if done is not None:
                 c = done
@@ -367,7 +386,7 @@ def _stepped_while(test, test_captures, body, body_captures, carry, maximum_iter
         steps += 1
         if drive is None and _steady(test_plan) and _steady(body_plan):
             drive = _while_driver(test_plan, test_args, body_plan, body_args, k) or False
-    return tuple(_result(a) for a in c)
+    return tuple([np.array(v, copy=True) for v in c])
 
 
 def _while_driver(test_plan, test_args, body_plan, body_args, k):
@@ -386,12 +405,6 @@ def _while_driver(test_plan, test_args, body_plan, body_args, k):
     return drive or None
 
 
-def _result(a):
-    """A tensor over a copy of a last carry, which may be an input array or
-    a constant a plan keeps."""
-    return Tensor(leaf(np.array(a, copy=True)))
-
-
 def _traced(fn, types):
     """`regions.trace(fn, types)`, or None where tracing fails in any other
     way than Python control flow on a traced value (`TracedValueError`): the
@@ -404,12 +417,6 @@ def _traced(fn, types):
         return None
 
 
-def _space(shapes):
-    """The one shape other than () among `shapes` (() where all are), or None."""
-    big = {tuple(s) for s in shapes} - {()}
-    return () if not big else (big.pop() if len(big) == 1 else None)
-
-
 def _looped(name, operands, attrs, types, regions_):
     """Record the loop op `name` holding `regions_`; its result values."""
     results = record(name, operands, attrs, result_types=types)
@@ -418,20 +425,6 @@ def _looped(name, operands, attrs, types, regions_):
     for r in results:  # a node keys no region: such graphs key by printing
         r.node = None
     return results
-
-
-def _elementwise_body(block, space, args=None):
-    """Whether every op of `block` is elementwise (or a constant) and every
-    value it reads or yields has shape `space` or is a scalar (its block
-    arguments: the shapes in `args`, where given)."""
-    ok = {(), tuple(space)}
-    for op in block.ops[:-1]:
-        if family(op) not in (ELEMENTWISE_OPS, CONSTANT_OPS):
-            return False
-        for v in op.operands + op.results:
-            if v.type.shape not in ok or is_complex(v.type.dtype) or v.type.dtype in FLOAT8:
-                return False
-    return all(a.type.shape in (args or ok) for a in block.args)
 
 
 def map(f, xs):  # noqa: A001  (keras.ops.map)
@@ -479,7 +472,7 @@ def _vectorized(call, parts):
         return None
     region, captures = traced
     block = region.block
-    if not _elementwise_body(block, space):
+    if not elementwise_block(block, space):
         return None
     values = dict(zip(block.args, [p._value for p in parts] + list(captures)))
     for op in block.ops[:-1]:
@@ -539,3 +532,7 @@ def _stacked(ys, api):
     structure = _structure(ys[0])
     columns = zip(*[_leaves(y) for y in ys])
     return _rebuild(structure, iter([stack(list(c)) for c in columns]))
+
+
+# forced loops that are no recurrence run their plans step by step
+interpreter.REGION_RULES.update({"lazy.scan": _scan_rule, "lazy.while": _while_rule})

@@ -39,6 +39,7 @@ from ..ir.core import Block, Function, Operation, Region
 from ..ir.dtypes import FLOAT8, is_complex
 from ..ir.registry import LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
 from ..ir.shapes import reduced_shape
+from .recurrence import recurrence
 
 
 # Numba's compile time grows faster than linearly with function length: long
@@ -88,6 +89,8 @@ def _kind(op):
         return "library"
     if k == "scan" and op.attrs["axis"] != len(op.operands[0].type.shape) - 1:
         return "library"  # the front end moves the scanned axis last
+    if k == "loop" and not recurrence(op):
+        return "library"  # its regions' plans run step by step on the host
     return k
 
 

@@ -139,3 +139,32 @@ def test_compiled_calls_launch_directly_and_check_their_arguments():
     with lo.config.override(small_work=1 << 40):  # the settings changed: the interpreter
         assert f(x, y).dtype == np.float32
         assert f.traces[next(iter(f.traces))].plan.ran_compiled is False
+
+
+def test_loops_that_run_step_by_step_replay_on_new_inputs():
+    """A scan whose body reduces its carry and a while loop whose test reduces
+    a vector run their plans step by step when forced: they are ops of the
+    trace, so each call computes from its own arrays (their first calls
+    interpreted, then compiled, then in one compiled step loop)."""
+    import keras.ops as K
+
+    def body(ops):
+        return lambda h, v: (h / (ops.sum(ops.abs(h)) + 1.0) + v, ops.max(h))
+
+    def halve(ops, v):
+        return ops.while_loop(lambda v: ops.max(ops.abs(v)) > 1.0, lambda v: v * 0.5, v)
+
+    @lo.function
+    def both(xs, v):
+        last, ys = lo.scan(body(lo), lo.zeros(xs.shape[1]), xs)
+        return last, ys, halve(lo, v)
+    with lo.config.override(small_work=0, hot_seconds=0):
+        for k in range(4):
+            xs = rng.standard_normal((30, 16)).astype("float32") * (k + 1)
+            v = rng.standard_normal(16).astype("float32") * 10 ** k
+            last, ys, h = both(xs, v)
+            want = K.scan(body(K), np.zeros(16, "float32"), xs)
+            np.testing.assert_allclose(last, want[0], rtol=1e-6)
+            np.testing.assert_allclose(ys, want[1], rtol=1e-6)
+            np.testing.assert_array_equal(h, halve(K, v))
+    assert len(both.traces) == 1

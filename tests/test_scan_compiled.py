@@ -93,10 +93,11 @@ def test_compiled_loop_equals_the_interpreter():
 
 def test_bodies_that_are_not_elementwise_run_their_plan_step_by_step():
     """A reduction over the slice or the carry, a flip (a view), carries of
-    two shapes; a while loop whose test reduces a vector: the traced body's
-    plan runs once per step on the arrays (on the interpreter at these sizes;
-    compiled in the tests below), with Keras's results; the body is called
-    once, to trace it."""
+    two shapes; a while loop whose test reduces a vector: the loop is an op
+    of the graph (recording it computes nothing) whose traced body's plan
+    runs once per step on the arrays when forced (on the interpreter at
+    these sizes; compiled in the tests below), with Keras's results; the
+    body is called once, to trace it."""
     calls = []
 
     def counted(h, x):
@@ -108,7 +109,7 @@ def test_bodies_that_are_not_elementwise_run_their_plan_step_by_step():
     with lo.config.override(hot_seconds=0):
         for f, kf in bodies:
             got = lo.scan(f, np.ones(7, "float32"), XS[:20], reverse=f is counted)
-            assert all(t.is_materialized for t in leaves(got))
+            assert not any(t.is_materialized for t in leaves(got))
             same_tree(got, K.scan(kf, np.ones(7, "float32"), XS[:20], reverse=f is counted))
         assert len(calls) == 1
         two = lo.scan(lambda c, x: ((c[0] + lo.sum(x), c[1] * 0.5 + x), None),
@@ -141,7 +142,9 @@ def test_a_body_that_reduces_runs_as_one_compiled_step_loop(reverse):
     want = K.scan(f(K), init, xs, reverse=reverse)
     with lo.config.override(small_work=0, tiered=False):
         stepped = lo.scan(f(lo), init, xs, reverse=reverse)  # builds the loop for later calls
+        lo.evaluate(*leaves(stepped))
         looped = lo.scan(f(lo), init, xs, reverse=reverse)
+        lo.evaluate(*leaves(looped))
     drivers = [d for p in engine._plans.values() for d in p.drivers.values() if d]
     assert any(isinstance(d, ScanDriver) and d.ready for d in drivers)
     same_tree(stepped, want)
@@ -450,10 +453,14 @@ def test_while_loops_on_scalar_tests_compile_to_one_loop(case):
     same_tree(got, K.while_loop(cond(K), body(K), init, maximum_iterations=limit))
 
 
-def test_a_while_test_that_reduces_is_driven_from_python():
+def test_a_while_test_that_reduces_is_an_op_run_step_by_step():
+    """Recording computes nothing; the loop stands alone in the schedule (no
+    kernel holds it) and runs its regions' plans when forced."""
     got = lo.while_loop(lambda v: lo.sum(v) < 100, lambda v: v * 2.0 + 1.0,
                         np.ones(3, "float32"))
-    assert got.is_materialized
+    assert not got.is_materialized
+    plan, _, _ = plan_of([got._value])
+    assert [op.name for op in plan.scheduled.ops[:-1]] == ["lazy.while"]
     same_tree(got, K.while_loop(lambda v: K.sum(v) < 100, lambda v: v * 2.0 + 1.0,
                                 np.ones(3, "float32")))
 
@@ -480,6 +487,26 @@ def test_a_constant_recorded_by_an_earlier_call_is_copied_into_the_region():
     engine.clear_plans()
     body = lambda h, x: (h / (lo.sum(lo.abs(h)) + 1.0) + x * 0.0 + x, None)  # noqa: E731
     for _ in range(2):
-        lo.scan(body, np.ones(7, "float32"), XS[:5])
+        lo.scan(body, np.ones(7, "float32"), XS[:5])[0].numpy()
     steps = [p for p in engine._plans.values() if p.recorded.startswith("func.func @step")]
     assert len(steps) == 1 and "value = 1.0" in steps[0].recorded, [p.recorded for p in steps]
+
+
+def test_a_loop_run_step_by_step_reads_its_inputs_when_forced():
+    """Recording a scan whose body reduces computes nothing: a write into its
+    input before the force shows in the result, as for any graph; a while
+    loop run step by step inside such a body (a loop op in the body's plan)
+    runs its own plan at each step."""
+    xs = XS[:12].copy()
+
+    def f(ops):
+        def inner(h):
+            return ops.while_loop(lambda v: ops.sum(ops.abs(v)) > 4.0, lambda v: v * 0.5, h)
+        return lambda h, x: (inner(h + x), ops.sum(h))
+    got = lo.scan(f(lo), np.ones(7, "float32"), xs)
+    xs[3] = 100.0
+    same_tree(got, K.scan(f(K), np.ones(7, "float32"), xs))
+    with lo.config.override(small_work=0, hot_seconds=0):
+        for _ in range(3):
+            same_tree(lo.scan(f(lo), np.ones(7, "float32"), xs),
+                      K.scan(f(K), np.ones(7, "float32"), xs))
