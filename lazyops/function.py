@@ -15,6 +15,7 @@ import numpy as np
 from . import engine, inputs
 from .api import convert_to_tensor
 from .ir import dtypes as D
+from .recording import record
 from .tensor import Tensor
 
 
@@ -106,7 +107,8 @@ class _Trace:
             raise RuntimeError(
                 f"function: {getattr(f, '__name__', 'f')} forced a tensor while being traced "
                 "(`.numpy()`, `float(t)`, `if t > 0:` ...): its result would depend on "
-                "values the trace cannot see; call it directly, or use `where`")
+                "values the trace cannot see; call it directly, pass such values as static "
+                "arguments (Python scalars), or use `where` or `cond`")
         self.structure, tensors = _flatten(out)
         values = [t._value for t in tensors]
         self.plan, pending, leaves = engine.plan_of(values)
@@ -155,15 +157,20 @@ class _Trace:
 
 def _input(a, arrays):
     """The traced stand-in of argument `a`: a tensor over its array (converted
-    as an op converts a NumPy array; a tensor keeps its dtype), or `a` itself."""
+    as an op converts a NumPy array; a tensor keeps its dtype), or `a` itself.
+    The stand-in is never materialized (an identity cast, which passes
+    remove, where no conversion is due): `f` reading its value (`.numpy()`,
+    a branch picked by it, `bincount`'s length) is a force, which the trace
+    refuses, rather than a constant of the trace."""
     if isinstance(a, Tensor):
-        return Tensor(inputs.reference(next(arrays)))
-    if inputs.as_array(a) is None:
+        t = Tensor(inputs.reference(next(arrays)))
+    elif inputs.as_array(a) is None:
         return a
-    arr = next(arrays)
-    if arr.dtype.name in D.FLOAT8:  # ops take float8 arrays as they are (Keras's NumPy backend)
-        return Tensor(inputs.reference(arr))
-    return convert_to_tensor(arr)
+    else:
+        arr = next(arrays)
+        # ops take float8 arrays as they are (Keras's NumPy backend)
+        t = Tensor(inputs.reference(arr)) if arr.dtype.name in D.FLOAT8 else convert_to_tensor(arr)
+    return Tensor(record("cast", [t._value], {"dtype": t.dtype})) if t.is_materialized else t
 
 
 def _flatten(out):

@@ -88,6 +88,25 @@ def test_forcing_while_tracing_is_refused():
         lo.function(3)
 
 
+def test_argument_values_are_never_constants_of_the_trace():
+    """What reads an argument's values while `f` is traced gets no value to
+    keep: a predicate picks its branch when each call runs, a copy copies
+    each call's array, and what needs a Python value (a length, a loop
+    bound) is refused as a force is."""
+    x = np.arange(5, dtype="float32")
+    pick = lo.function(lambda p, x: lo.cond(p, lambda: x + 1, lambda: x - 1))
+    np.testing.assert_array_equal(pick(np.array(True), x), x + 1)
+    np.testing.assert_array_equal(pick(np.array(False), x), x - 1)
+    double = lo.function(lambda x: lo.copy(x) * 2)
+    np.testing.assert_array_equal(double(x), x * 2)
+    np.testing.assert_array_equal(double(x + 10), (x + 10) * 2)
+    for f, args in ((lo.bincount, (np.array([1, 2, 2], "int32"),)),
+                    (lambda n, h: lo.fori_loop(0, n, lambda i, c: c + 1.0, h),
+                     (np.array(3, "int32"), x))):
+        with pytest.raises(RuntimeError, match="forced a tensor while being traced.*static"):
+            lo.function(f)(*args)
+
+
 def test_results_are_writable_and_never_shared_memory():
     """Writing into a call's results changes neither the inputs, nor a tensor
     the function closes over, nor a constant of its plan, nor another result
