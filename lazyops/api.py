@@ -15,7 +15,7 @@ from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from .ir.types import TensorType
 from . import inputs
 from .recording import leaf, record, record_binary, record_unary
-from .tensor import Tensor, WeakInt
+from .tensor import ArrayArg, Tensor, WeakInt
 
 # Python scalars with these values are recorded as IR constants, visible to
 # canonicalization (x*1, x**2); any other scalar is a runtime argument, so a
@@ -43,6 +43,13 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
     if sparse or ragged:
         raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported")
     if isinstance(x, Tensor):
+        if type(x) is ArrayArg:  # a traced function's array argument: as the array
+            if x.dtype in D.FLOAT8:
+                raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {x.dtype} array; "
+                                 "ops take one directly, as Keras's do)")
+            dtype = D.canonical_input(x.dtype) if dtype is None else \
+                D.standardize(dtype, "convert_to_tensor")
+            return _cast(Tensor(x._value), dtype)
         return x if dtype is None else cast(x, dtype)
     if type(x) is np.ndarray and dtype is None and not copy:
         canonical = _INPUT_DTYPES.get(x.dtype)
@@ -173,6 +180,9 @@ def _tensor(x, op, arg="x"):
     if type(x) is np.ndarray and (x.dtype in _WIDE and op in KEEPS_64 or _float8(x.dtype)) \
             and x.flags.aligned and x.dtype.isnative:
         return Tensor(inputs.reference(x))  # as Keras's NumPy backend passes them to NumPy
+    if type(x) is ArrayArg and (x._value.type.dtype in ("float64", "int64") and op in KEEPS_64
+                                or x._value.type.dtype in D.FLOAT8):
+        return Tensor(x._value)  # (the array it stands for, likewise)
     try:
         return convert_to_tensor(x)
     except (TypeError, ValueError) as e:

@@ -13,10 +13,8 @@ import functools
 import numpy as np
 
 from . import engine, inputs
-from .api import convert_to_tensor
-from .ir import dtypes as D
 from .recording import record
-from .tensor import Tensor
+from .tensor import ArrayArg, Tensor
 
 
 class function:  # noqa: N801  (used as a decorator, like jax.jit)
@@ -156,21 +154,17 @@ class _Trace:
 
 
 def _input(a, arrays):
-    """The traced stand-in of argument `a`: a tensor over its array (converted
-    as an op converts a NumPy array; a tensor keeps its dtype), or `a` itself.
-    The stand-in is never materialized (an identity cast, which passes
-    remove, where no conversion is due): `f` reading its value (`.numpy()`,
-    a branch picked by it, `bincount`'s length) is a force, which the trace
-    refuses, rather than a constant of the trace."""
-    if isinstance(a, Tensor):
-        t = Tensor(inputs.reference(next(arrays)))
-    elif inputs.as_array(a) is None:
+    """The traced stand-in of argument `a`, or `a` itself where it is no
+    array: a tensor of its array's dtype, taken by ops as the array would be
+    (`tensor.ArrayArg`; a tensor argument, as a tensor). The stand-in is
+    never materialized (an identity cast, which passes remove): `f` reading
+    its value (`.numpy()`, a branch picked by it, `bincount`'s length) is a
+    force, which the trace refuses, rather than a constant of the trace."""
+    if inputs.as_array(a) is None and not isinstance(a, Tensor):
         return a
-    else:
-        arr = next(arrays)
-        # ops take float8 arrays as they are (Keras's NumPy backend)
-        t = Tensor(inputs.reference(arr)) if arr.dtype.name in D.FLOAT8 else convert_to_tensor(arr)
-    return Tensor(record("cast", [t._value], {"dtype": t.dtype})) if t.is_materialized else t
+    v = inputs.reference(next(arrays))
+    stand_in = Tensor if isinstance(a, Tensor) else ArrayArg
+    return stand_in(record("cast", [v], {"dtype": v.type.dtype}))
 
 
 def _flatten(out):

@@ -208,6 +208,15 @@ class WeakInt(Tensor):
         self.casts = set()
 
 
+class ArrayArg(Tensor):
+    """A NumPy array argument of a function `lazyops.function` traces, as a
+    tensor of the array's own dtype: ops take it as they take the array
+    (they narrow both alike), and `convert_to_tensor` converts it as it
+    converts the array (float64 to float32 where no dtype is given)."""
+
+    __slots__ = ()
+
+
 def _materialized(array):
     """A tensor holding `array` (unpickling, deepcopy)."""
     return Tensor(leaf(array))

@@ -1,4 +1,5 @@
 """lazyops.function: trace once per signature, replay on new arrays."""
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -107,6 +108,27 @@ def test_argument_values_are_never_constants_of_the_trace():
             lo.function(f)(*args)
 
 
+def test_array_arguments_are_taken_as_the_arrays_themselves():
+    """A call equals `f` called on the arrays: an op that keeps 64 bits for a
+    NumPy array keeps them, `convert_to_tensor` converts as it converts the
+    array, and an explicit float64 conversion loses nothing."""
+    x = rng.standard_normal(100) * 1e6 + 0.1
+    cases = [lambda a: lo.sum(a), lambda a: lo.convert_to_tensor(a) * 1.0,
+             lambda a: lo.cast(lo.convert_to_tensor(a, dtype="float64"), "int8"),
+             lambda a: lo.convert_to_tensor(a, dtype="float64") * 3.0 - a]
+    for f in cases:
+        want = lo.convert_to_numpy(f(x))
+        got = lo.function(f)(x)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="float8"):
+        lo.function(lambda a: lo.convert_to_tensor(a) + 1)(
+            np.ones(3, "float32").astype(ml_dtypes.float8_e4m3fn))
+    f8 = np.array([1.5, -2.0, 0.25], "float32").astype(ml_dtypes.float8_e4m3fn)
+    np.testing.assert_array_equal(lo.function(lambda a: lo.cast(a, "float32") * 2)(f8),
+                                  np.array([3.0, -4.0, 0.5], "float32"))
+
+
 def test_results_are_writable_and_never_shared_memory():
     """Writing into a call's results changes neither the inputs, nor a tensor
     the function closes over, nor a constant of its plan, nor another result
@@ -187,3 +209,59 @@ def test_loops_that_run_step_by_step_replay_on_new_inputs():
             np.testing.assert_allclose(ys, want[1], rtol=1e-6)
             np.testing.assert_array_equal(h, halve(K, v))
     assert len(both.traces) == 1
+
+
+def _as_function(prog):
+    """Random program `prog` (tests/programs.py) as a function of its input
+    arrays returning its outputs; None where it forces along the way."""
+    if prog.forced():
+        return None
+    conv = [inp.convert_line("lo") for inp in prog.inputs]
+    steps = [line for line, phase, _ in prog.lines("lo")
+             if phase != "data" and line not in conv and not line.startswith("outs =")]
+    src = "def f(%s):\n" % ", ".join(inp.array_name for inp in prog.inputs)
+    src += "".join(f"    {line}\n" for line in conv + steps)
+    src += "    return (%s,)\n" % ", ".join(prog.outputs)
+    ns = {"np": np, "lo": lo}
+    exec(src, ns)  # noqa: S102  (the generator's own text)
+    return ns["f"]
+
+
+@pytest.mark.parametrize("small_work", [None, 0])
+def test_random_programs_replay_as_they_record(small_work):
+    """Random programs as functions of their arrays: a replay on other data
+    of the same shapes and dtypes (each array's values permuted) equals the
+    program recorded and forced on that data, on the default and the
+    compiled paths."""
+    import random
+    import warnings
+
+    import programs as P
+    checked = 0
+    override = lo.config.override(small_work=small_work, tiered=False) if small_work == 0 \
+        else lo.config.override()
+    with override, warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for i in range(24):
+            prog = P.generate(random.Random(f"replay:{i}"), big=0.1)
+            f = _as_function(prog)
+            if f is None:
+                continue
+            ns = {"np": np}
+            for inp in prog.inputs:
+                for line in inp.data_lines():
+                    exec(line, ns)  # noqa: S102
+            first = [ns[inp.array_name] for inp in prog.inputs]
+            shuffle = np.random.default_rng(i).permutation
+            other = [shuffle(a.ravel()).reshape(a.shape) for a in first]
+            try:
+                want = [np.asarray(o) for o in lo.evaluate(*f(*other))]
+            except (TypeError, ValueError):  # recording rejects the program
+                continue
+            replay = lo.function(f)
+            replay(*first)
+            for got, w in zip(replay(*other), want):
+                assert got.dtype == w.dtype and got.shape == w.shape, prog.body()
+                np.testing.assert_array_equal(got, w, err_msg="\n".join(prog.body()))
+            checked += 1
+    assert checked >= 12
