@@ -74,7 +74,7 @@ def test_branches_fuse_into_one_kernel_and_select_exactly():
     with np.errstate(all="ignore"), lo.config.override(small_work=0, tiered=False):
         got = y.numpy()
         want = np.log(x) * np.float32(2) + np.float32(1)
-X
+    assert_same(got, want)
 
 
 def test_a_branch_that_forces_makes_the_call_force_the_predicate():
