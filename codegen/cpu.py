@@ -481,58 +481,72 @@ class _Printer(Printer):
 
     def scan_tile(self, depth, a, before, step, after, check=None):
         """A tile scanned from its carry in chunks of SCAN_CHUNK elements:
-        the work before the scan, vectorized, into a buffer; the scan in
-        blocks of four (each element's prefix within its block off the
-        carried chain, so one dependent update per four elements); the work
-        after it, vectorized. Values of `before` that `after` reads are kept
-        in buffers too (loads are read again)."""
+        the work before the scan, vectorized, into a buffer (none where the
+        scan reads an input as it is: its slice); the scan in blocks of four
+        (each element's prefix within its block off the carried chain, so
+        one dependent update per four elements); the work after it,
+        vectorized, noting any prefix `check` finds bad (then the chunk is
+        scanned again in order, and its work after the scan done again).
+        Values of `before` that `after` reads are kept in buffers too (loads
+        are read again). The work after is elementwise (a reduction of a
+        scan's result is a kernel of its own), so doing it again is safe."""
         acc = a.var()  # a scan's state is the value alone
         self.emit(depth, f"{acc} = C{a.k}[o, q % nt] if nt > 1 else {a.init()[0].expr}")
         words = " ".join(_stmt_words(st) for st in after)
         reads = [st for st in before if isinstance(st, (Let, Load))
                  and re.search(rf"\b{st.var}\b", words)]
         kept = [st for st in reads if isinstance(st, Let)]
-        for b in ["BX", "BS"] + [f"B{st.var}" for st in kept]:
+        xs = _read_as_is(before, step, a.dtype)
+        for b in (["BX"] if xs is None else []) + ["BS"] + [f"B{st.var}" for st in kept]:
             dtype = np_name(next((st.dtype for st in kept if b == f"B{st.var}"), a.dtype))
             self.emit(depth, f"{b} = np.empty({SCAN_CHUNK}, {dtype})")
+        xs = xs or "BX"
         self.emit(depth, f"for c0 in range(lo, hi, {SCAN_CHUNK}):")
         d = depth + 1
         self.emit(d, f"c1 = min(c0 + {SCAN_CHUNK}, hi)")
         self.emit(d, "cl = c1 - c0")
         self.slices(d, "c0", "c1")  # fresh slices: indices from 0 vectorize
-        self.element_loop(d, "cl", "c0 + ", before)
-        self.emit(d + 1, f"BX[j] = {wrap(step.x, a.dtype)}")
-        for st in kept:
-            self.emit(d + 1, f"B{st.var}[j] = {st.var}")
+        if xs == "BX":
+            self.element_loop(d, "cl", "c0 + ", before)
+            self.emit(d + 1, f"BX[j] = {wrap(step.x, a.dtype)}")
+            for st in kept:
+                self.emit(d + 1, f"B{st.var}[j] = {st.var}")
         if check:
             self.emit(d, f"{acc}_0 = {acc}")
         self.emit(d, "for j in range(0, cl - cl % 4, 4):")
-        self.emit(d + 1, "p0 = BX[j]")
+        self.emit(d + 1, f"p0 = {xs}[j]")
         for k in range(1, 4):
-            self.emit(d + 1, f"p{k} = {a.combine(f'p{k - 1}', f'BX[j + {k}]')}")
+            self.emit(d + 1, f"p{k} = {a.combine(f'p{k - 1}', f'{xs}[j + {k}]')}")
         for k in range(4):
             self.emit(d + 1, f"s{k} = {a.combine(acc, f'p{k}')}")
         for k in range(4):
             self.emit(d + 1, f"BS[j + {k}] = s{k}")
         self.emit(d + 1, f"{acc} = s3")
         self.emit(d, "for j in range(cl - cl % 4, cl):")
-        self.emit(d + 1, f"{acc} = {a.combine(acc, 'BX[j]')}")
+        self.emit(d + 1, f"{acc} = {a.combine(acc, f'{xs}[j]')}")
         self.emit(d + 1, f"BS[j] = {acc}")
         if check:  # a prefix past the float's range (or 0): the chunk in order
             self.emit(d, "g = np.float32(0.0)")
-            self.emit(d, "for j in range(cl):")
-            self.emit(d + 1, f"g = radd(g, {check}_bad(BS[j]))")
+        self.after_scan(d, reads, step, a, after, check)
+        if check:
             self.emit(d, "if g != 0:")
             self.emit(d + 1, f"{acc} = {acc}_0")
             self.emit(d + 1, "for j in range(cl):")
-            self.emit(d + 2, f"{acc} = {a.combine(acc, 'BX[j]')}")
+            self.emit(d + 2, f"{acc} = {a.combine(acc, f'{xs}[j]')}")
             self.emit(d + 2, f"BS[j] = {acc}")
-        self.element_loop(d, "cl", "c0 + ", [])
+            self.after_scan(d + 1, reads, step, a, after)
+
+    def after_scan(self, depth, reads, step, a, after, check=None):
+        """The work after a chunk's scan, each element from its prefix in
+        BS; with `check`, noting in `g` whether any prefix is bad."""
+        self.element_loop(depth, "cl", "c0 + ", [])
         for st in reads:
-            self.emit(d + 1, f"{st.var} = B{st.var}[j]" if isinstance(st, Let) else
+            self.emit(depth + 1, f"{st.var} = B{st.var}[j]" if isinstance(st, Let) else
                       f"{st.var} = {self.load(st.src.name.lower() + '[j]', st.src.dtype)}")
-        self.emit(d + 1, f"{step.var} = {wrap('BS[j]', a.result)}")
-        self.stmts(d + 1, after, lambda b: f"{b.name.lower()}[j]")
+        if check:
+            self.emit(depth + 1, f"g = radd(g, {check}_bad(BS[j]))")
+        self.emit(depth + 1, f"{step.var} = {wrap('BS[j]', a.result)}")
+        self.stmts(depth + 1, after, lambda b: f"{b.name.lower()}[j]")
 
     def tile(self, depth, sliced=True):
         """Row `o` and element range [lo, hi) of scan tile `q` (buffers sliced to it)."""
@@ -647,6 +661,15 @@ def _flush(acc, state, part):
     """A `_widens` accumulator's state with float32 partial sum `part` merged in."""
     return wrap(acc.recipe.merge_template().format(acc=state, other=f"np.float64({part})"),
                 "float64")
+
+
+def _read_as_is(before, step, dtype):
+    """The input slice a scan reads as it is (its only work before the scan:
+    one load of `dtype`, scanned unconverted), or None."""
+    if len(before) == 1 and isinstance(before[0], Load) and before[0].var == step.x \
+            and before[0].src.dtype == dtype and before[0].src.dtype not in ("float16", "bfloat16"):
+        return before[0].src.name.lower()
+    return None
 
 
 def _stmt_words(st):
