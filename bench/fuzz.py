@@ -4,6 +4,7 @@ of lazyops against the NumPy interpreter and keras.ops on NumPy.
     python bench/fuzz.py --programs 200 --seed 0 --compiled
     python bench/fuzz.py --programs 1000 --seed 0 --default --jobs 2
     python bench/fuzz.py --programs 200 --compiled --shrink --out /tmp/fuzz
+    python bench/fuzz.py --programs 300 --replay --jobs 2   # lazyops.function
     python bench/fuzz.py --seed 0 --only 17,42 --compiled --shrink   # rerun some programs
 
 Program i of seed S is `tests/programs.generate(random.Random(f"{S}:{i}"))`,
@@ -198,6 +199,9 @@ def main(argv=None):
                    help="force every graph through the compiled path (small_work=0; default)")
     g.add_argument("--default", dest="subject", action="store_const", const="default",
                    help="the default path (small graphs on the interpreter)")
+    g.add_argument("--replay", dest="subject", action="store_const", const="replay",
+                   help="lazyops.function: each program as a function of its arrays, replayed "
+                        "on other data against recording it there (compiled path)")
     ap.set_defaults(subject="compiled")
     ap.add_argument("--one-thread", action="store_true",
                     help="compiled kernels on one thread (serial_work above every size)")

@@ -391,6 +391,30 @@ class Program:
             return f"outs = lo.evaluate({', '.join(self.outputs)})"
         return f"outs = tuple(np.asarray(v) for v in ({''.join(o + ', ' for o in self.outputs)}))"
 
+    def _replay_reproducer(self, note):
+        head = f'"""{note}"""\n' if note else ""
+        data = "\n".join(line for inp in self.inputs for line in inp.data_lines())
+        arrays = ", ".join(inp.array_name for inp in self.inputs)
+        return f'''{head}import numpy as np
+
+import lazyops as lo
+
+
+{self.function_source()}
+{data}
+first = [{arrays}]
+shuffle = np.random.default_rng({len(self.steps)}).permutation
+other = [shuffle(a.ravel()).reshape(a.shape) for a in first]
+with lo.config.override(small_work=0, tiered=False):  # the compiled path
+    want = [np.asarray(v) for v in lo.evaluate(*program(*other))]
+    replay = lo.function(program)
+    replay(*first)  # traced
+    got = replay(*other)  # replayed
+for k, (g, w) in enumerate(zip(got, want)):
+    same = g.dtype == w.dtype and g.shape == w.shape and np.array_equal(g, w, equal_nan=True)
+    print(k, "same" if same else f"DIFFERENT:\\n  got  {{g!r}}\\n  want {{w!r}}")
+'''
+
     def lines(self, mod="lo"):
         """(line, phase, step or None) in order, for `mod` lo or K."""
         out = []
@@ -406,9 +430,36 @@ class Program:
     def body(self):
         return [line for line, _, _ in self.lines("lo")]
 
+    def function_source(self):
+        """`def program(a0, ...)`: the program as a function of its input
+        arrays returning its outputs, for `lazyops.function`; None where it
+        forces along the way or has no outputs."""
+        if self.forced() or not self.outputs:
+            return None
+        conv = [inp.convert_line("lo") for inp in self.inputs]
+        steps = [s.lazy_line() for s in self.steps]
+        return (f"def program({', '.join(inp.array_name for inp in self.inputs)}):\n"
+                + "".join(f"    {line}\n" for line in conv + steps)
+                + f"    return ({''.join(o + ', ' for o in self.outputs)})\n")
+
+    def data(self, permuted=False):
+        """The input arrays (each one's values permuted, seeded: other data
+        of the same shapes and dtypes)."""
+        ns = {"np": np}
+        for inp in self.inputs:
+            for line in inp.data_lines():
+                exec(line, ns)  # noqa: S102  (the generator's own text)
+        arrays = [np.asarray(ns[inp.array_name]) for inp in self.inputs]
+        if permuted:
+            shuffle = np.random.default_rng(len(self.steps)).permutation
+            arrays = [shuffle(a.ravel()).reshape(a.shape) for a in arrays]
+        return arrays
+
     def reproducer(self, subject="compiled", note=""):
         """A self-contained script: runs the program on the subject path and
         on the NumPy interpreter and prints the outputs that differ."""
+        if subject == "replay":
+            return self._replay_reproducer(note)
         forced = self.forced()
         ret = "[" + "".join(f + ", " for f in forced) + "*outs]"
         body = "\n".join("    " + line for line in self.body())
@@ -1728,9 +1779,46 @@ def _same_error_kind(lazy_exc, np_exc):
     return isinstance(lazy_exc, (TypeError, ValueError, type(np_exc)))
 
 
+def check_replay(prog, compiled=True):
+    """`prog` as `lazyops.function` of its arrays (`function_source`), traced
+    on its data and replayed on other data of the same shapes and dtypes,
+    against the program recorded and forced on that data, both on the
+    compiled path (or the default one): a replay must compute what a
+    recording computes."""
+    src = prog.function_source()
+    if src is None:
+        return Outcome("skip", "forces while recording, or no outputs")
+    ns = {"np": np, "lo": lo}
+    exec(src, ns)  # noqa: S102  (the generator's own text)
+    first, other = prog.data(), prog.data(permuted=True)
+    path = lo.config.override(small_work=0, tiered=False) if compiled else contextlib.nullcontext()
+    with path, warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            want = [np.asarray(v) for v in lo.evaluate(*ns["program"](*other))]
+        except (TypeError, ValueError) as e:
+            return Outcome("skip", f"recording raises {_err_kind(e)}")
+        replay = lo.function(ns["program"])
+        try:
+            replay(*first)
+            got = replay(*other)
+        except Exception as e:  # noqa: BLE001
+            return Outcome("error", f"replay: {_err_kind(e)}: {_short(e)}", "function",
+                           traceback.format_exc(limit=-6))
+    for k, (g, w) in enumerate(zip(got, want)):
+        if g.dtype != w.dtype or g.shape != w.shape or not np.array_equal(g, w, equal_nan=True):
+            return Outcome("mismatch", "replay!=recording", prog.source_of(prog.outputs[k]),
+                           f"output {k}: got {g.dtype} {g.shape} {g!r}\nwant {w.dtype} {w.shape} "
+                           f"{w!r}", k + 1)
+    return Outcome("ok", checked=len(want))
+
+
 def check_program(prog, subject="compiled", reference="numpy"):
     """Run `prog` on the subject path ('compiled' or 'default'), the NumPy
-    interpreter and (reference='numpy') keras.ops on NumPy; compare."""
+    interpreter and (reference='numpy') keras.ops on NumPy; compare. The
+    subject 'replay' checks `lazyops.function` instead (`check_replay`)."""
+    if subject == "replay":
+        return check_replay(prog)
     subject_sw = {"compiled": 0, "default": None}[subject]
     S = run_lazy(prog, subject_sw)
     Interp = run_lazy(prog, HUGE)

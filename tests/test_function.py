@@ -211,57 +211,16 @@ def test_loops_that_run_step_by_step_replay_on_new_inputs():
     assert len(both.traces) == 1
 
 
-def _as_function(prog):
-    """Random program `prog` (tests/programs.py) as a function of its input
-    arrays returning its outputs; None where it forces along the way."""
-    if prog.forced():
-        return None
-    conv = [inp.convert_line("lo") for inp in prog.inputs]
-    steps = [line for line, phase, _ in prog.lines("lo")
-             if phase != "data" and line not in conv and not line.startswith("outs =")]
-    src = "def f(%s):\n" % ", ".join(inp.array_name for inp in prog.inputs)
-    src += "".join(f"    {line}\n" for line in conv + steps)
-    src += "    return (%s,)\n" % ", ".join(prog.outputs)
-    ns = {"np": np, "lo": lo}
-    exec(src, ns)  # noqa: S102  (the generator's own text)
-    return ns["f"]
-
-
-@pytest.mark.parametrize("small_work", [None, 0])
-def test_random_programs_replay_as_they_record(small_work):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_random_programs_replay_as_they_record(compiled):
     """Random programs as functions of their arrays: a replay on other data
     of the same shapes and dtypes (each array's values permuted) equals the
     program recorded and forced on that data, on the default and the
-    compiled paths."""
+    compiled paths (`bench/fuzz.py --replay` runs many more)."""
     import random
-    import warnings
 
     import programs as P
-    checked = 0
-    override = lo.config.override(small_work=small_work, tiered=False) if small_work == 0 \
-        else lo.config.override()
-    with override, warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for i in range(24):
-            prog = P.generate(random.Random(f"replay:{i}"), big=0.1)
-            f = _as_function(prog)
-            if f is None:
-                continue
-            ns = {"np": np}
-            for inp in prog.inputs:
-                for line in inp.data_lines():
-                    exec(line, ns)  # noqa: S102
-            first = [ns[inp.array_name] for inp in prog.inputs]
-            shuffle = np.random.default_rng(i).permutation
-            other = [shuffle(a.ravel()).reshape(a.shape) for a in first]
-            try:
-                want = [np.asarray(o) for o in lo.evaluate(*f(*other))]
-            except (TypeError, ValueError):  # recording rejects the program
-                continue
-            replay = lo.function(f)
-            replay(*first)
-            for got, w in zip(replay(*other), want):
-                assert got.dtype == w.dtype and got.shape == w.shape, prog.body()
-                np.testing.assert_array_equal(got, w, err_msg="\n".join(prog.body()))
-            checked += 1
-    assert checked >= 12
+    outcomes = [P.check_replay(P.generate(random.Random(f"replay:{i}"), big=0.1), compiled)
+                for i in range(24)]
+    assert [o.report() for o in outcomes if not o.ok] == []
+    assert sum(o.status == "ok" for o in outcomes) >= 12
