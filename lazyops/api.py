@@ -44,10 +44,11 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported")
     if isinstance(x, Tensor):
         if type(x) is ArrayArg:  # a traced function's array argument: as the array
-            if x.dtype in D.FLOAT8:
-                raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {x.dtype} array; "
+            src = x._value.type.dtype
+            if src in D.FLOAT8:
+                raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {src} array; "
                                  "ops take one directly, as Keras's do)")
-            dtype = D.canonical_input(x.dtype) if dtype is None else \
+            dtype = D.canonical_input(src) if dtype is None else \
                 D.standardize(dtype, "convert_to_tensor")
             return _cast(Tensor(x._value), dtype)
         return x if dtype is None else cast(x, dtype)

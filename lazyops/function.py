@@ -160,7 +160,7 @@ def _input(a, arrays):
     never materialized (an identity cast, which passes remove): `f` reading
     its value (`.numpy()`, a branch picked by it, `bincount`'s length) is a
     force, which the trace refuses, rather than a constant of the trace."""
-    if inputs.as_array(a) is None and not isinstance(a, Tensor):
+    if not isinstance(a, Tensor) and inputs.as_array(a) is None:
         return a
     v = inputs.reference(next(arrays))
     stand_in = Tensor if isinstance(a, Tensor) else ArrayArg
