@@ -46,8 +46,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         if type(x) is ArrayArg:  # a traced function's array argument: as the array
             src = x._value.type.dtype
             if src in D.FLOAT8:
-                raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {src} array; "
-                                 "ops take one directly, as Keras's do)")
+                _refuse_float8(src)
             dtype = D.canonical_input(src) if dtype is None else \
                 D.standardize(dtype, "convert_to_tensor")
             return _cast(Tensor(x._value), dtype)
@@ -60,8 +59,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         dtype = D.standardize(dtype, "convert_to_tensor")
     arr = inputs.as_array(x)
     if arr is not None and _float8(arr.dtype):
-        raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {arr.dtype} array; ops "
-                         "take one directly, as Keras's do)")
+        _refuse_float8(arr.dtype)
     if arr is not None and arr.dtype != object:
         src = D.standardize(arr.dtype, "convert_to_tensor", "x")
         if arr.dtype.isnative:
@@ -411,6 +409,11 @@ def _fast_input(a):
 
 _FLOAT8_NOTE = ("float8 tensors are storage (as in Keras, which refuses implicit conversions "
                 "from them): cast them to a wider float first, e.g. cast(x, 'float32')")
+
+
+def _refuse_float8(dtype):
+    raise ValueError(f"convert_to_tensor: {_FLOAT8_NOTE} (got a {dtype} array; ops take one "
+                     "directly, as Keras's do)")
 
 
 def _check_supported(api, dtype, name=None):

@@ -236,29 +236,30 @@ def _repeated(plan, steps):
         plan.repeats = True
 
 
-# (loop op -> the step plans of its regions, None where they cannot be
-# planned): a cached plan runs the same op objects on every force
+# (loop op -> the step plans of its regions, or None): a cached plan runs the
+# same op objects on every force
 _STEP_PLANS = {}
 
 
 def _step_plans(op):
+    """The plans of loop op `op`'s regions, run step by step; None where it
+    is a recurrence (a compiled loop's kernel, here interpreted while it
+    compiles) or a region cannot be planned: the interpreter runs it."""
     plans = _STEP_PLANS.get(op, False)
     if plans is False:
         if len(_STEP_PLANS) > 256:
             _STEP_PLANS.clear()
-        plans = [_step_plan(r) for r in op.regions]
-        plans = _STEP_PLANS[op] = None if None in plans else plans
+        plans = None if recurrence(op) else [_step_plan(r) for r in op.regions]
+        plans = _STEP_PLANS[op] = None if plans is None or None in plans else plans
     return plans
 
 
 def _scan_rule(op, args):
-    """`lazy.scan` run on the host (see `interpreter.REGION_RULES`): a body
-    that is not a recurrence runs its plan step by step (`_step_scan`); a
-    recurrence (a compiled loop's kernel interpreted while it compiles), a
-    loop without steps or a body that cannot be planned, the interpreter's
-    way."""
+    """`lazy.scan` run on the host (see `interpreter.REGION_RULES`): its
+    body's plan step by step (`_step_scan`); a loop without steps, or one
+    `_step_plans` leaves to it, the interpreter's way."""
     a = op.attrs
-    plans = None if a["length"] < 1 or recurrence(op) else _step_plans(op)
+    plans = None if a["length"] < 1 else _step_plans(op)
     if plans is None:
         return interpreter.run_scan(op, args)
     k, j = a["carries"], a["xs"]
@@ -352,9 +353,9 @@ def _region(plan, args, tag):
 
 
 def _while_rule(op, args):
-    """`lazy.while` run on the host: regions that are not a recurrence run
-    their plans step by step (`_step_while`); else as `_scan_rule` says."""
-    plans = None if recurrence(op) else _step_plans(op)
+    """`lazy.while` run on the host: its regions' plans step by step
+    (`_step_while`), or as `_scan_rule` says."""
+    plans = _step_plans(op)
     if plans is None:
         return interpreter.run_while(op, args)
     a = op.attrs

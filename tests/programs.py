@@ -403,7 +403,7 @@ import lazyops as lo
 {self.function_source()}
 {data}
 first = [{arrays}]
-shuffle = np.random.default_rng({len(self.steps)}).permutation
+shuffle = np.random.default_rng({self.shuffle_seed}).permutation
 other = [shuffle(a.ravel()).reshape(a.shape) for a in first]
 with lo.config.override(small_work=0, tiered=False):  # the compiled path
     want = [np.asarray(v) for v in lo.evaluate(*program(*other))]
@@ -442,6 +442,11 @@ for k, (g, w) in enumerate(zip(got, want)):
                 + "".join(f"    {line}\n" for line in conv + steps)
                 + f"    return ({''.join(o + ', ' for o in self.outputs)})\n")
 
+    @property
+    def shuffle_seed(self):
+        """The seed permuting the inputs' values in `data` (and the replay reproducer)."""
+        return len(self.steps)
+
     def data(self, permuted=False):
         """The input arrays (each one's values permuted, seeded: other data
         of the same shapes and dtypes)."""
@@ -451,7 +456,7 @@ for k, (g, w) in enumerate(zip(got, want)):
                 exec(line, ns)  # noqa: S102  (the generator's own text)
         arrays = [np.asarray(ns[inp.array_name]) for inp in self.inputs]
         if permuted:
-            shuffle = np.random.default_rng(len(self.steps)).permutation
+            shuffle = np.random.default_rng(self.shuffle_seed).permutation
             arrays = [shuffle(a.ravel()).reshape(a.shape) for a in arrays]
         return arrays
 
