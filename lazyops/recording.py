@@ -28,9 +28,12 @@ def _user_file(path):
     return os.path.basename(path)
 
 
-_files = {}  # code object -> its file's base name, or None where not the user's
-# (code object, instruction offset) -> its Location (`f_lineno` costs four
-# times `f_lasti`, and a call site is one offset)
+# Both tables are keyed by the code object's id and hold the object itself,
+# checked by identity: code objects compare by content, so two files' `t =
+# x + 1` compiled alike would share an entry (and an id is hashed faster).
+_files = {}  # id(code) -> (code, its file's base name, or None where not the user's)
+# (id(code), instruction offset) -> (code, its Location) (`f_lineno` costs
+# four times `f_lasti`, and a call site is one offset)
 _locations = {}
 
 
@@ -40,18 +43,19 @@ def user_location(depth=1):
     f = sys._getframe(depth)
     while f is not None:
         code = f.f_code
-        try:
-            name = _files[code]
-        except KeyError:
-            name = _files[code] = _user_file(code.co_filename)
-        if name is not None:
-            key = (code, f.f_lasti)
-            loc = _locations.get(key)
-            if loc is None:
+        known = _files.get(id(code))
+        if known is None or known[0] is not code:
+            if len(_files) > 1 << 14:
+                _files.clear()
+            known = _files[id(code)] = code, _user_file(code.co_filename)
+        if known[1] is not None:
+            key = (id(code), f.f_lasti)
+            hit = _locations.get(key)
+            if hit is None or hit[0] is not code:
                 if len(_locations) > 1 << 14:
                     _locations.clear()
-                loc = _locations[key] = Location(name, f.f_lineno)
-            return loc
+                hit = _locations[key] = code, Location(known[1], f.f_lineno)
+            return hit[1]
         f = f.f_back
     return None
 
@@ -149,8 +153,10 @@ def record_unary(name, a, depth):
     entry = _inferred.get((name, a.type.key))
     if entry is None:
         return None
-    f = sys._getframe(depth)
-    loc = _locations.get((f.f_code, f.f_lasti)) or user_location(depth + 1)
+    f = sys._getframe(depth)  # (`user_location`'s common case, inline)
+    code = f.f_code
+    loc = _locations.get((id(code), f.f_lasti))
+    loc = loc[1] if loc is not None and loc[0] is code else user_location(depth + 1)
     r = Value(entry[1][0])
     r.recipe = (entry[0], [a], None, loc, entry[2])
     r.node = _unary_node(entry[3], a)
@@ -163,8 +169,10 @@ def record_binary(name, a, b, depth):
     entry = _inferred.get((name, a.type.key, b.type.key))
     if entry is None:
         return None
-    f = sys._getframe(depth)
-    loc = _locations.get((f.f_code, f.f_lasti)) or user_location(depth + 1)
+    f = sys._getframe(depth)  # (`user_location`'s common case, inline)
+    code = f.f_code
+    loc = _locations.get((id(code), f.f_lasti))
+    loc = loc[1] if loc is not None and loc[0] is code else user_location(depth + 1)
     r = Value(entry[1][0])
     r.recipe = (entry[0], [a, b], None, loc, entry[2])
     r.node = _binary_node(entry[3], a, b)

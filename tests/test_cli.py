@@ -100,5 +100,16 @@ def test_frozen_frames_are_not_user_code():
     assert (loc.file, loc.line) == ("test_cli.py", line)
 
 
+def test_equal_code_in_two_files_has_two_locations():
+    # code objects compare by content, not file: each keeps its own file
+    x = lo.convert_to_tensor(np.ones(4, np.float32))
+    for name in ("first.py", "second.py", "first.py"):
+        scope = {"x": x}
+        exec(compile("t = x + 1\nu = lo.exp(x)", name, "exec"), {**scope, "lo": lo}, scope)
+        for v in ("t", "u"):
+            loc = scope[v]._value.owner.loc
+            assert (loc.file, loc.line) == (name, 1 if v == "t" else 2)
+
+
 def test_the_suite_uses_its_own_cache_folder():
     assert cache.cache_dir().startswith(str(ROOT / "tests" / ".kernel-cache") + os.sep)
