@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from . import background
+from . import background, vectors
 
 # Numba's own pedantic SSA check misfires on kernels calling one inlined math
 # function at two sites (two exps), reported from its own module or at the
@@ -76,7 +76,7 @@ def cache_dir():
     root = os.environ.get("LAZYOPS_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "lazyops")
     tag = (f"v{VERSION}-{_library_hash()}-numba{numba.__version__}-numpy{np.__version__}"
-           f"-py{sys.version_info[0]}{sys.version_info[1]}")
+           f"-py{sys.version_info[0]}{sys.version_info[1]}{vectors.cache_tag()}")
     return os.path.join(root, tag)
 
 
@@ -330,7 +330,8 @@ def launch(fn, args):
     Numba's statistics are read only when a call added a signature."""
     n = len(fn.overloads)  # (`signatures` builds a list each time)
     t0 = time.perf_counter()
-    out = fn(*args)
+    with vectors.compiling():  # (a new signature compiles in the call)
+        out = fn(*args)
     dt = time.perf_counter() - t0
     STATS["launches"] += 1
     if len(fn.overloads) == n:
@@ -350,7 +351,8 @@ def precompile(fn, described):
                 for d in described)
     n = len(fn.overloads)
     t0 = time.perf_counter()
-    fn.compile(sig)
+    with vectors.compiling():
+        fn.compile(sig)
     if len(fn.overloads) != n:
         _count_build(fn, time.perf_counter() - t0)
 

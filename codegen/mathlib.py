@@ -563,8 +563,9 @@ def tanh_f32(x):
     a = abs(x)
     z = a * a
     small = _mad(_mad(_mad(_mad(_mad(_TH4, z, _TH3), z, _TH2), z, _TH1), z, _TH0) * z, a, a)
-    t = expm1_f32(F32(2.0) * (F32(20.0) if a > F32(20.0) else a))
-    large = F32(1.0) - _div(F32(2.0), t + F32(2.0))
+    # from 0.625 up e^2a >= 3.49, so 1 - 2/(e^2a + 1) cancels little: exp, not expm1
+    e = exp_f32(F32(2.0) * (F32(20.0) if a > F32(20.0) else a))
+    large = F32(1.0) - _div(F32(2.0), e + F32(1.0))
     r = small if a < F32(0.625) else large
     return _copysign_f32(r, x)
 

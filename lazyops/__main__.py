@@ -125,7 +125,7 @@ def clear_cache():
 
 
 # the versioned folders lazyops makes in the cache root (see `codegen.cache.cache_dir`)
-_VERSIONED = re.compile(r"^v[0-9].*-numba.*-numpy.*-py[0-9]+$")
+_VERSIONED = re.compile(r"^v[0-9].*-numba.*-numpy.*-py[0-9]+(-zmm)?$")
 
 
 def _cache_folders(root):
