@@ -330,8 +330,12 @@ def launch(fn, args):
     Numba's statistics are read only when a call added a signature."""
     n = len(fn.overloads)  # (`signatures` builds a list each time)
     t0 = time.perf_counter()
-    with vectors.compiling():  # (a new signature compiles in the call)
+    state = vectors.STATE  # a new signature compiles in the call (`vectors.compiling()`)
+    state.on = True
+    try:
         out = fn(*args)
+    finally:
+        state.on = False
     dt = time.perf_counter() - t0
     STATS["launches"] += 1
     if len(fn.overloads) == n:

@@ -5,9 +5,11 @@ their clock for 512-bit work), so Numba's loops use half the lanes there.
 For the compute-bound kernels (exp, tanh, sin, scans of exps) 512-bit vectors
 measured 1.1-2.4x faster, and no slower on memory-bound ones. The preference
 is LLVM's per-function attribute `"prefer-vector-width"`: while a lazyops
-kernel compiles (`compiling()`, on the thread that compiles it), the kernel's
-functions get it as Numba adds them to a code library, so the user's own
-Numba functions keep Numba's defaults. `LAZYOPS_WIDE_VECTORS=0` turns it off.
+kernel compiles (`STATE.on`, set on the compiling thread by `compiling()` or,
+a context manager costing a microsecond, directly around launches), the
+kernel's functions get it as Numba adds them to a code library, so the
+user's own Numba functions keep Numba's defaults. `LAZYOPS_WIDE_VECTORS=0`
+turns it off.
 """
 import contextlib
 import os
@@ -20,7 +22,13 @@ _ATTRIBUTE = '"prefer-vector-width"="512"'
 # loops. Helpers compiled meanwhile (Numba's runtime, `min`), which later
 # code of the user's links too, stay as they are.
 _OURS = re.compile(r"lazyops_kernel_|__numba_parfor_gufunc_")
-_state = threading.local()
+
+
+class _State(threading.local):
+    on = False  # a lazyops kernel is compiling on this thread
+
+
+STATE = _State()
 _enabled = []  # [bool] once decided
 
 
@@ -45,12 +53,11 @@ def compiling():
     if not enabled():
         yield
         return
-    before = getattr(_state, "on", False)
-    _state.on = True
+    before, STATE.on = STATE.on, True
     try:
         yield
     finally:
-        _state.on = before
+        STATE.on = before
 
 
 def _has_avx512():
@@ -75,7 +82,7 @@ def _install():
         return False
 
     def add_ir_module(self, ir_module):
-        if getattr(_state, "on", False):
+        if STATE.on:
             for fn in ir_module.functions:
                 if not fn.is_declaration and _OURS.search(fn.name):
                     # llvmlite names no key-value attributes; its set prints them as given
