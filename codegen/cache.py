@@ -331,11 +331,11 @@ def launch(fn, args):
     n = len(fn.overloads)  # (`signatures` builds a list each time)
     t0 = time.perf_counter()
     state = vectors.STATE  # a new signature compiles in the call (`vectors.compiling()`)
-    state.on = True
+    before, state.on = state.on, True
     try:
         out = fn(*args)
     finally:
-        state.on = False
+        state.on = before
     dt = time.perf_counter() - t0
     STATS["launches"] += 1
     if len(fn.overloads) == n:
