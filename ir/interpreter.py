@@ -3,7 +3,7 @@ reference implementations. It is the semantic oracle for compiled paths and
 the fallback for what codegen does not compile."""
 import numpy as np
 
-from .registry import CONSTANT_OPS, KERNEL_OPS, TERMINATOR_OPS, family, lookup
+from .registry import CONSTANT_OPS, ELEMENTWISE_OPS, KERNEL_OPS, TERMINATOR_OPS, family, lookup
 
 try:  # `np.errstate(all="ignore")` rebuilds its state on each use (about 1 us);
     # the state made once and set directly costs a tenth of that per force
@@ -26,9 +26,13 @@ except ImportError:  # another NumPy layout: the public context manager
         state.__exit__(None, None, None)
 
 
-def run_op(op, args):
-    """Evaluate one operation on NumPy arrays; returns a list of arrays."""
+def run_op(op, args, chunk=None):
+    """Evaluate one operation on NumPy arrays; returns a list of arrays.
+    `chunk`: an elementwise kernel runs that many elements at a time (see
+    `run_chunked`)."""
     if family(op) == KERNEL_OPS:
+        if chunk is not None and _chunkable(op, chunk):
+            return run_chunked(op, args, chunk)
         return run_block(op.regions[0].block, args)
     rule = REGION_RULES.get(op.name)
     if rule is not None:  # control flow: its regions run here, as the rule says
@@ -110,6 +114,61 @@ def run_block(block, args):
                 env.pop(id(o), None)
         del vals
     raise ValueError("block has no terminator")
+
+
+def _chunkable(op, chunk):
+    """Whether kernel `op` is elementwise (no reduced axes; elementwise ops
+    and constants that do not span its leading axis) over a space of at
+    least two chunks of rows."""
+    space = op.attrs["space"]
+    if op.attrs["axes"] or not space or np.prod(space, dtype=np.int64) < 2 * chunk:
+        return False
+    rows = max(1, chunk // max(1, int(np.prod(space[1:], dtype=np.int64))))
+    if space[0] < 2 * rows:
+        return False
+    for o in op.regions[0].block.ops:
+        fam = family(o)
+        if fam == CONSTANT_OPS:
+            if any(_spans(r.type.shape, space) for r in o.results):
+                return False
+        elif fam not in (ELEMENTWISE_OPS, TERMINATOR_OPS):
+            return False
+    return all(tuple(r.type.shape) == tuple(space) for r in op.results)
+
+
+def _spans(shape, space):
+    """Whether a value of `shape`, broadcast over `space`, varies along its
+    leading axis (so a chunk of rows takes a slice of it)."""
+    return len(shape) == len(space) and shape[0] == space[0] != 1
+
+
+def run_chunked(op, args, chunk):
+    """An elementwise kernel run on about `chunk` elements at a time, its
+    results written into arrays allocated once: the intermediates stay in
+    cache and are not allocated per op (a fresh array of tens of MB costs
+    page faults, at times huge-page compaction). Elementwise values do not
+    depend on the chunking."""
+    block, space = op.regions[0].block, op.attrs["space"]
+    rows = max(1, chunk // max(1, int(np.prod(space[1:], dtype=np.int64))))
+    outs = [np.empty(r.type.shape, r.type.dtype) for r in op.results]
+    spans = [_spans(a.shape, space) for a in args]
+    for start in range(0, space[0], rows):
+        part = slice(start, start + rows)
+        env = {id(b): a[part] if s else a for b, a, s in zip(block.args, args, spans)}
+        for o in block.ops:
+            vals = [env[id(v)] for v in o.operands]
+            if family(o) == TERMINATOR_OPS:
+                for out, v in zip(outs, vals):
+                    out[part] = v
+                break
+            if family(o) == CONSTANT_OPS:
+                results = run_op(o, vals)
+            else:
+                r = lookup(o.name).reference(*vals, **o.attrs)
+                results = [np.asarray(v).astype(t.type.dtype, copy=False)
+                           for v, t in zip(r if isinstance(r, tuple) else (r,), o.results)]
+            env.update(zip(map(id, o.results), results))
+    return outs
 
 
 def interpret(func, args):

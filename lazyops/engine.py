@@ -229,11 +229,16 @@ class Plan:
         self.ran_compiled = False
         jobs = []
 
+        # elementwise kernels run a chunk at a time, unless a compile is
+        # running: each NumPy call hands the GIL to the compile thread,
+        # and taking it back can wait out the switch interval
+        chunk = None if background.pending() else _CHUNK
+
         def interpret(op, vals):
             launcher = self.launchers.get(op)
             if launcher is not None:
                 jobs.append(launcher.ahead(vals))
-            return run_op(op, vals)
+            return run_op(op, vals, chunk)
         with np.errstate(all="ignore"):  # kernels interpreted by NumPy
             outs = self._sweep(args, interpret)
         if None in jobs:  # a target that cannot compile ahead compiles on the next run
@@ -249,6 +254,11 @@ class Plan:
                 job()
         finally:
             self.tier = "ready"  # a failed compile fails again, in the foreground
+
+
+# elements per chunk of an elementwise kernel on the interpreter (tiered first
+# runs): its temporaries stay in the L2 cache
+_CHUNK = 1 << 16
 
 
 def _same_layout(args):
