@@ -44,8 +44,8 @@ from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the 
 import re
 
 from ..ir import dtypes as D
-from .plan import (CHAIN_BLOCK, COUNT, INDEX, RECUR_BLOCK, Let, Load, Output, ScanStep, Store, Update,
-                   extreme, np_name, wrap)
+from .plan import (CHAIN_BLOCK, COUNT, INDEX, RECUR_BLOCK, Deviations, Let, Load, MomentStep, Output,
+                   ScanStep, Store, Update, extreme, np_name, wrap)
 from .printer import Printer
 
 BLOCK = 8192
@@ -61,6 +61,11 @@ SCAN_TASKS = 64
 SCAN_CHUNK = 512
 SUM_CHUNK = 256  # float32 elements summed in float32 before a float64 add (see chunked_loop)
 COL_SUM_ROWS = 64  # `cols`: rows of float32 sums added per column before a float64 add
+ROWS_AT_ONCE = 4  # `cols` sweeps with moments: rows folded per visit of a column
+# `cols` moments: a chunk whose shifted sums put its mean further than this
+# many squared deviations from the shift is summed again about its mean
+# (float64 sums then lose at most about 1e-10 of the variance)
+FAR_SHIFT = 1e6
 # a float32 sin, cos or tan call on a variable (see `versioned_loop`)
 _TRIG = re.compile(r"\b(sin|cos|tan)\((\w+)\)")
 _EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
@@ -95,6 +100,15 @@ class _Printer(Printer):
     partial = ()  # ids of the accumulators a chunked loop sums in float32 first
 
     def update(self, depth, s, sub):
+        if isinstance(s, MomentStep):
+            k = s.moments.k
+            self.emit(depth, f"wd{k} = np.float64({s.x}) - wc{k}")
+            self.emit(depth, f"ws{k} += wd{k}")
+            self.emit(depth, f"wq{k} += wd{k} * wd{k}")
+            return
+        if isinstance(s, Deviations):
+            self.deviations(depth, s)
+            return
         # reductions, and a scan's tile totals (`scan_tile` prints the scan
         # itself): in any order, so they vectorize
         if id(s.acc) in self.partial:
@@ -349,59 +363,8 @@ class _Printer(Printer):
             self.emit(1, f"R{v} = np.empty(m, {np_name(dt)})")
         for ps in p.passes:
             fields = [(a, f, dt) for a in ps.accs for f, dt in a.fields.items()]
-            for a, f, dt in fields:
-                self.emit(1, f"P{a.k}{f} = np.empty((nb, m), {np_name(dt)})")
-            self.emit(1, "for b in prange(nb):")
-            self.emit(2, "lo = b * rows")
-            self.emit(2, "hi = min(lo + rows, n)")
-            for a, f, dt in fields:
-                self.emit(2, f"A{a.k}{f} = np.empty(m, {np_name(dt)})")
-                if _widens(a):
-                    self.emit(2, f"Z{a.k} = np.empty(m, np.float32)")  # (S<k> names a temp)
-            if fields:
-                self.emit(2, "for c in range(m):")
-                for a in ps.accs:
-                    self.stmts(3, a.init())
-                for a, f, dt in fields:
-                    self.emit(3, f"A{a.k}{f}[c] = {a.var(f)}")
-            # float32 values summed into float64: float32 partial sums per
-            # group of COL_SUM_ROWS rows, added in float64 (see `chunked_loop`)
-            wide = [a for a in ps.accs if _widens(a)]
-            d, r = 2, INDEX if p.uses_index else "r"
-            if wide:
-                self.emit(2, f"for rg in range(lo, hi, {COL_SUM_ROWS}):")
-                self.emit(3, "for c in range(m):")
-                for a in wide:
-                    self.emit(4, f"Z{a.k}[c] = np.float32(0.0)")
-                d = 3
-            self.emit(d, f"for {r} in " + (f"range(rg, min(hi, rg + {COL_SUM_ROWS})):" if wide
-                                            else "range(lo, hi):"))
-            for b in p.inputs + p.outputs + p.temps:
-                if getattr(b, "access", "elem") == "elem" and not getattr(b, "outer", False):
-                    self.emit(d + 1, f"{b.name.lower()} = {b.name}[{r}]")
-            self.emit(d + 1, "for c in range(m):")
-            for v, _ in ps.reads:
-                self.emit(d + 2, f"{v} = R{v}[c]")
-            state = [(f"{a.var('', '_s')}", f"Z{a.k}") if a in wide else (a.var(f), f"A{a.k}{f}")
-                     for a, f, dt in fields]
-            for var, arr in state:
-                self.emit(d + 2, f"{var} = {arr}[c]")
-            self.stmts(d + 2, p.row, lambda b: f"{b.name}[c]")
-            self.partial = {id(a) for a in wide}
-            try:
-                self.stmts(d + 2, ps.element, lambda b: f"{b.name.lower()}[c]")
-            finally:
-                self.partial = ()
-            for var, arr in state:
-                self.emit(d + 2, f"{arr}[c] = {var}")
-            if wide:
-                self.emit(3, "for c in range(m):")
-                for a in wide:
-                    self.emit(4, f"A{a.k}[c] = {_flush(a, f'A{a.k}[c]', f'Z{a.k}[c]')}")
-            if fields:  # element by element: a row slice assignment here compiles for seconds
-                self.emit(2, "for c in range(m):")
-                for a, f, dt in fields:
-                    self.emit(3, f"P{a.k}{f}[b, c] = A{a.k}{f}[c]")
+            if fields or ps.element:
+                self._cols_sweep(ps, fields)
             if not fields and not ps.outer:
                 continue
             # per column: merge the chunks' states in order, then the outer statements
@@ -416,6 +379,138 @@ class _Printer(Printer):
             for s in ps.outer:
                 if getattr(s, "var", None) in kept:
                     self.emit(2, f"R{s.var}[c] = {s.var}")
+
+    def _cols_sweep(self, ps, fields):
+        """A pass's parallel sweep over chunks of rows, leaving each chunk's
+        accumulator states (and `Moments`) in partial arrays."""
+        p = self.plan
+        for a, f, dt in fields:
+            self.emit(1, f"P{a.k}{f} = np.empty((nb, m), {np_name(dt)})")
+        for mo in ps.moments:
+            self.emit(1, f"PWM{mo.k} = np.empty((nb, m), np.float64)")
+            self.emit(1, f"PWV{mo.k} = np.empty((nb, m), np.float64)")
+        self.emit(1, "for b in prange(nb):")
+        self.emit(2, "lo = b * rows")
+        self.emit(2, "hi = min(lo + rows, n)")
+        for a, f, dt in fields:
+            self.emit(2, f"A{a.k}{f} = np.empty(m, {np_name(dt)})")
+            if _widens(a):
+                self.emit(2, f"Z{a.k} = np.empty(m, np.float32)")  # (S<k> names a temp)
+        for mo in ps.moments:  # sums of x - shift, the shift the chunk's first row
+            self.emit(2, f"WC{mo.k} = np.empty(m, np.float64)")
+            self.emit(2, f"WS{mo.k} = np.zeros(m, np.float64)")
+            self.emit(2, f"WQ{mo.k} = np.zeros(m, np.float64)")
+            self.emit(2, "for c in range(m):")
+            self.emit(3, f"WC{mo.k}[c] = np.float64({mo.src.name}[lo, c]) if hi > lo else 0.0")
+        if fields:
+            self.emit(2, "for c in range(m):")
+            for a in ps.accs:
+                self.stmts(3, a.init())
+            for a, f, dt in fields:
+                self.emit(3, f"A{a.k}{f}[c] = {a.var(f)}")
+        # float32 values summed into float64: float32 partial sums per
+        # group of COL_SUM_ROWS rows, added in float64 (see `chunked_loop`)
+        wide = [a for a in ps.accs if _widens(a)]
+        d, r = 2, INDEX if p.uses_index else "r"
+        grouped = wide or ps.moments
+        if grouped:
+            self.emit(2, f"for rg in range(lo, hi, {COL_SUM_ROWS}):")
+            if wide:
+                self.emit(3, "for c in range(m):")
+                for a in wide:
+                    self.emit(4, f"Z{a.k}[c] = np.float32(0.0)")
+            d = 3
+        state = [(f"{a.var('', '_s')}", f"Z{a.k}") if a in wide else (a.var(f), f"A{a.k}{f}")
+                 for a, f, dt in fields]
+        state += [(f"w{w}{mo.k}", f"W{w.upper()}{mo.k}") for mo in ps.moments for w in "sq"]
+        self.partial = {id(a) for a in wide}
+        try:
+            if ps.moments and not p.uses_index:
+                # ROWS_AT_ONCE rows per column visit: the moments' float64
+                # sums stay in registers across them instead of a store and
+                # a load per element
+                self.emit(3, f"ge = min(hi, rg + {COL_SUM_ROWS})")
+                self.emit(3, "r = rg")
+                self.emit(3, f"while r + {ROWS_AT_ONCE} <= ge:")
+                self.emit(4, "for c in range(m):")
+                self._cols_element(5, ps, state, "u", lambda b: f"{b.name}[r + u, c]")
+                self.emit(4, f"r += {ROWS_AT_ONCE}")
+                self.emit(3, "for r in range(r, ge):")
+            else:
+                self.emit(d, f"for {r} in " + (f"range(rg, min(hi, rg + {COL_SUM_ROWS})):"
+                                                if grouped else "range(lo, hi):"))
+            for b in p.inputs + p.outputs + p.temps:
+                if getattr(b, "access", "elem") == "elem" and not getattr(b, "outer", False):
+                    self.emit(d + 1, f"{b.name.lower()} = {b.name}[{r}]")
+            self.emit(d + 1, "for c in range(m):")
+            self._cols_element(d + 2, ps, state, None, lambda b: f"{b.name.lower()}[c]")
+        finally:
+            self.partial = ()
+        if wide:
+            self.emit(3, "for c in range(m):")
+            for a in wide:
+                self.emit(4, f"A{a.k}[c] = {_flush(a, f'A{a.k}[c]', f'Z{a.k}[c]')}")
+        for mo in ps.moments:
+            self._chunk_moments(mo)
+        if fields:  # element by element: a row slice assignment here compiles for seconds
+            self.emit(2, "for c in range(m):")
+            for a, f, dt in fields:
+                self.emit(3, f"P{a.k}{f}[b, c] = A{a.k}{f}[c]")
+
+    def _cols_element(self, depth, ps, state, unroll, sub):
+        """The element statements of a `cols` sweep for column c, between
+        loading the accumulator states and storing them back; `unroll`: the
+        name of a loop over ROWS_AT_ONCE rows around them (None: one row)."""
+        for v, _ in ps.reads:
+            self.emit(depth, f"{v} = R{v}[c]")
+        for mo in ps.moments:
+            self.emit(depth, f"wc{mo.k} = WC{mo.k}[c]")
+        for var, arr in state:
+            self.emit(depth, f"{var} = {arr}[c]")
+        inner = depth
+        if unroll:
+            self.emit(depth, f"for {unroll} in range({ROWS_AT_ONCE}):")
+            inner += 1
+        self.stmts(inner, self.plan.row, lambda b: f"{b.name}[c]")
+        self.stmts(inner, ps.element, sub)
+        for var, arr in state:
+            self.emit(depth, f"{arr}[c] = {var}")
+
+    def _chunk_moments(self, mo):
+        """A chunk's mean and squared deviations per column from its shifted
+        sums. Where the shift (its first row) lies far from the chunk's mean
+        for the spread, the sums cancel: the chunk is summed again about its
+        mean (a rare second read)."""
+        k, src = mo.k, mo.src.name
+        self.emit(2, "nr = np.float64(hi - lo)")
+        self.emit(2, "far = False")
+        self.emit(2, "for c in range(m):")
+        self.emit(3, f"off = WS{k}[c] / nr")
+        self.emit(3, f"if math.isfinite(off) and off * off > {FAR_SHIFT} * (WQ{k}[c] - WS{k}[c] * off) / nr:")
+        self.emit(4, "far = True")
+        self.emit(2, "if far:")
+        self.emit(3, "for c in range(m):")
+        self.emit(4, f"WC{k}[c] += WS{k}[c] / nr")
+        self.emit(4, f"WS{k}[c] = 0.0")
+        self.emit(4, f"WQ{k}[c] = 0.0")
+        self.emit(3, "for r in range(lo, hi):")
+        self.emit(4, "for c in range(m):")
+        self.emit(5, f"wd = np.float64({src}[r, c]) - WC{k}[c]")
+        self.emit(5, f"WS{k}[c] += wd")
+        self.emit(5, f"WQ{k}[c] += wd * wd")
+        self.emit(2, "for c in range(m):")
+        self.emit(3, f"PWM{k}[b, c] = WC{k}[c] + WS{k}[c] / nr")
+        self.emit(3, f"PWV{k}[b, c] = WQ{k}[c] - WS{k}[c] * (WS{k}[c] / nr)")
+
+    def deviations(self, depth, s):
+        """`Deviations`: the sum of (x - r) ** 2 over all rows from the chunks'
+        moments."""
+        a, k = s.acc.var(), s.moments.k
+        self.emit(depth, f"{a} = np.float64(0.0)")
+        self.emit(depth, "for b in range(nb):")
+        self.emit(depth + 1, f"dl = PWM{k}[b, c] - np.float64({s.r})")
+        self.emit(depth + 1, f"{a} += PWV{k}[b, c] + np.float64(min(n, b * rows + rows) - b * rows) "
+                             "* dl * dl")
 
     def _scan(self):
         p = self.plan

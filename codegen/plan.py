@@ -141,6 +141,37 @@ class ScanStep:
 
 
 @dataclass
+class Moments:
+    """`cols` plans: per column, the mean and the sum of squared deviations
+    of input `src` over each chunk of rows, from float64 sums of `x - shift`
+    and its square taken in the first pass (the shift is the chunk's first
+    row: one of its values, so the sums cancel little). A later pass's sum
+    of `(x - r) ** 2` (variance, standard deviation) then follows for any
+    per-column `r` without reading x again (`Deviations`)."""
+    k: int
+    src: "Input"
+
+    def var(self, f):
+        return f"{f}{self.k}"
+
+
+@dataclass
+class MomentStep:
+    """Fold element `x` of `moments.src` into its chunk's shifted sums."""
+    moments: Moments
+    x: str
+
+
+@dataclass
+class Deviations:
+    """`acc` = the sum over all rows of `(x - r) ** 2` from the chunks' states
+    of `moments`: sum over chunks b of M2_b + n_b * (mean_b - r) ** 2."""
+    acc: "Acc"
+    moments: Moments
+    r: str
+
+
+@dataclass
 class Input:
     name: str          # buffer parameter, e.g. "L0"
     dtype: str
@@ -177,6 +208,7 @@ class Pass:
     outer: list = field(default_factory=list)
     reads: list = field(default_factory=list)
     scans: list = field(default_factory=list)   # scan accumulators (ScanStep statements)
+    moments: list = field(default_factory=list)  # (cols) Moments folded by MomentSteps
 
 
 # ---------------------------------------------------------------- accumulators
@@ -367,6 +399,8 @@ class LoopPlan:
         lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {_how_often(o, per)}" for o in self.outputs]
         lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
         lines += [f"  acc {a.describe()}" for a in self.accs + self.scans]
+        lines += [f"  acc {m.var('m')} = chunk means and squared deviations of {m.src.name}"
+                  for p in self.passes for m in p.moments]
         recur = self.form == "recur"
         sections = [("before the loops", self.hoisted),
                     ("per element, before the steps" if recur else "per row", self.row),
@@ -399,6 +433,10 @@ def _stmt_text(s):
         return f"store {s.dst.name} = {s.var}"
     if isinstance(s, ScanStep):
         return f"{s.var} = scan {s.acc.var()} with {s.x}"
+    if isinstance(s, MomentStep):
+        return f"update {s.moments.var('m')} with {s.x}"
+    if isinstance(s, Deviations):
+        return f"{s.acc.var()} = sum of ({s.moments.src.name} - {s.r})**2 from {s.moments.var('m')}"
     return f"update {s.acc.var()} with {s.x}"
 
 
@@ -544,8 +582,11 @@ class _Lowering:
                 self._load(p.row, v, self.names)
         body = [op for op in body if op.results[0] not in uniform]
         self.temp_of = self._temps(body)
+        # cols: a pass that only sums (x - r) ** 2 reads x no more (`Moments`)
+        self.moments, self.deviations = {}, {}
+        swept = self._moments(body) if form == "cols" else body
         for k in range(info.passes):
-            p.passes.append(self._pass(k, [op for op in body if info.stage[op.results[0]] == k]))
+            p.passes.append(self._pass(k, [op for op in swept if info.stage[op.results[0]] == k]))
 
     def _temps(self, body):
         """Temp buffers for element values read in a later pass than their
@@ -564,6 +605,69 @@ class _Lowering:
                     temps[v] = Temp(f"S{len(temps)}", dt)
         self.plan.temps = list(temps.values())
         return temps
+
+    def _moments(self, body):
+        """`body` without the passes whose only work is summing `(x - r) **
+        2` for an input x and an earlier pass's per-column r (a variance
+        about a mean): each such sum comes from the first pass's `Moments`
+        of x instead (`self.deviations`: reduction -> (its Moments, r))."""
+        info = self.info
+        made = {op.results[0]: op for op in body}
+        users = {}
+        for op in body:
+            for v in op.operands:
+                users.setdefault(v, []).append(op)
+        found = {}
+        for red in info.reductions:
+            pattern = self._deviation(red, made, users)
+            if pattern is not None:
+                found[red] = pattern
+        cut = set()
+        for k in {info.stage[red.results[0]] for red in found}:
+            ops = {op for op in body if info.stage[op.results[0]] == k}
+            mine = {op for red, (sub, sq, _, _) in found.items()
+                    if info.stage[red.results[0]] == k for op in (red, sub, sq)}
+            stored = any(info.stage.get(v) == k and v not in info.outer for v in info.outputs)
+            if ops <= mine and not stored:
+                cut |= mine
+        for red, (sub, sq, x, r) in found.items():
+            if red in cut:
+                m = self.moments.get(x)
+                if m is None:
+                    m = self.moments[x] = Moments(len(self.moments), self.input_of[x])
+                self.deviations[red] = (m, r)
+        return [op for op in body if op not in cut]
+
+    def _deviation(self, red, made, users):
+        """(subtract, square, x, r) where reduction `red` sums or averages
+        `(x - r) ** 2` (`x` a float input read per element, `r` an earlier
+        pass's per-column value, neither difference read elsewhere in the
+        pass); None otherwise."""
+        info = self.info
+        acc = self.acc_of.get(red)
+        if red.name not in ("lazy.sum", "lazy.mean") or acc is None or red in self.same_as.values() \
+                or acc.fields != {"": "float64"}:
+            return None
+        sq = made.get(red.operands[0])
+        if sq is None or not (sq.name == "lazy.multiply" and sq.operands[0] is sq.operands[1]
+                              or sq.name == "lazy.square"):
+            return None
+        sub = made.get(sq.operands[0])
+        if sub is None or sub.name != "lazy.subtract":
+            return None
+        x, r = sub.operands
+        dt = x.type.dtype
+        inp = self.input_of.get(x)
+        if inp is None or inp.access != "elem" or dt not in ("float32", "float64") \
+                or r not in info.outer or r.type.dtype != dt \
+                or any(v.type.dtype != dt for v in (sub.results[0], sq.results[0])):
+            return None
+        k = info.stage[red.results[0]]
+        if users.get(sq.results[0]) != [red] or sq.results[0] in info.outputs \
+                or sub.results[0] in info.outputs or sub.results[0] in self.temp_of \
+                or any(info.stage[u.results[0]] == k for u in users[sub.results[0]] if u is not sq):
+            return None
+        return sub, sq, x, r
 
     def _exact(self, op):
         """Whether `op` is one exactly rounded arithmetic op on inputs and on
@@ -614,13 +718,25 @@ class _Lowering:
             r = op.results[0]
             if r in self.temp_of:
                 ps.element.append(Store(self.temp_of[r], local[r]))
+        if k == 0:
+            for x, m in self.moments.items():
+                ps.moments.append(m)
+                if x not in local:
+                    self._load(ps.element, x, local)
+                ps.element.append(MomentStep(m, local[x]))
         for o, v in zip(p.outputs, info.outputs):
             # element outputs in their pass (values computed before the loops in the first)
             if not o.outer and (v in self.names and k == 0 or
                                 v not in self.names and info.stage.get(v) == k):
                 ps.element.append(Store(o, local[v]))
         # after the pass: its results, the epilogue on them, outer stores
-        for a in ps.accs:
+        for red, (m, r) in self.deviations.items():
+            if info.stage[red.results[0]] == k:
+                self._read(ps, r, k)
+                ps.outer.append(Deviations(self.acc_of[red], m, self.names[r]))
+        finals = ps.accs + [self.acc_of[red] for red in self.deviations
+                            if info.stage[red.results[0]] == k]
+        for a in finals:
             self.names[a.op.results[0]] = f"r{a.k}"
             self.count += 1
             ps.outer.append(Let(f"r{a.k}", a.final(COUNT)))
