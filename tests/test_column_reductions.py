@@ -3,6 +3,8 @@ column into their own accumulators, merged per column. Compiled, with NaN,
 infinities and extremes on the rows where chunks meet."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lazyops as lo
 from lazyops.engine import plan_of
@@ -199,3 +201,23 @@ def test_chunks_summed_again_about_their_mean(monkeypatch):
     assert "far = True" in _source(v)
     (got,) = _compiled(v)
     _assert_var_close(got, a)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3000), m=st.integers(1, 40), offset=st.sampled_from([0.0, 1e3, -1e5]),
+       scale=st.sampled_from([1e-3, 1.0, 1e3]), special=st.sampled_from([None, np.nan, np.inf]),
+       seed=st.integers(0, 2 ** 16))
+def test_column_variance_matches_its_definition(n, m, offset, scale, special, seed):
+    """`var(a, axis=0)` compiled against its definition in float64 about its
+    float32 mean (the kernel's, as NumPy's float32 `var` computes it about
+    its own): any size (one chunk of a few rows, a last chunk of a few), far
+    from zero, NaN or inf."""
+    g = np.random.default_rng(seed)
+    a = (g.standard_normal((n, m)) * scale + offset).astype("float32")
+    if special is not None:
+        a[g.integers(n), g.integers(m)] = special
+    got, mean = _compiled(lo.var(a, axis=0), lo.mean(a, axis=0))
+    with np.errstate(all="ignore"):
+        want = ((a.astype("float64") - mean) ** 2).mean(0)
+    ok = (np.isnan(got) & np.isnan(want)) | (np.abs(got - want) <= 4 * 2.0 ** -24 * np.abs(want))
+    assert ok.all(), (got[~ok], want[~ok])
