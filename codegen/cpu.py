@@ -71,6 +71,7 @@ _TRIG = re.compile(r"\b(sin|cos|tan)\((\w+)\)")
 _EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 RUNS = True  # prints the `runs` form (see launch)
 UNIFORM_0D = True  # reads a uniform input given as a 0-d array (see launch)
+MOMENTS = True  # prints `Moments` (see plan.build_plan)
 HEADER = ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n"
           "from lazyops.codegen.scalar import *  # noqa: F401,F403\n\n\n")
 
@@ -102,9 +103,10 @@ class _Printer(Printer):
     def update(self, depth, s, sub):
         if isinstance(s, MomentStep):
             k = s.moments.k
+            # (regrouped: a `full` block's sums vectorize)
             self.emit(depth, f"wd{k} = np.float64({s.x}) - wc{k}")
-            self.emit(depth, f"ws{k} += wd{k}")
-            self.emit(depth, f"wq{k} += wd{k} * wd{k}")
+            self.emit(depth, f"ws{k} = radd(ws{k}, wd{k})")
+            self.emit(depth, f"wq{k} = radd(wq{k}, wd{k} * wd{k})")
             return
         if isinstance(s, Deviations):
             self.deviations(depth, s)
@@ -312,15 +314,28 @@ class _Printer(Printer):
             for a in ps.accs:
                 for f, dt in a.fields.items():
                     self.emit(1, f"P{a.k}{f} = np.empty(nb, {np_name(dt)})")
-            self.emit(1, "for b in prange(nb):")
-            self.blocks(1)
-            self.scratch(2, [ps])
-            for a in ps.accs:
-                self.stmts(2, a.init())
-            self.element_loop(2, "hi - lo", "lo + ", ps.element)
-            for a in ps.accs:
-                for f in a.fields:
-                    self.emit(2, f"P{a.k}{f}[b] = {a.var(f)}")
+            for mo in ps.moments:
+                self.emit(1, f"PWM{mo.k} = np.empty(nb, np.float64)")
+                self.emit(1, f"PWV{mo.k} = np.empty(nb, np.float64)")
+            if ps.accs or ps.element:  # (not a pass whose sum comes from moments)
+                self.emit(1, "for b in prange(nb):")
+                self.blocks(1)
+                self.scratch(2, [ps])
+                for a in ps.accs:
+                    self.stmts(2, a.init())
+                for mo in ps.moments:  # sums of x - shift, the shift the block's first element
+                    self.emit(2, f"wc{mo.k} = np.float64({mo.src.name}[lo]) if hi > lo else 0.0")
+                    self.emit(2, f"ws{mo.k} = 0.0")
+                    self.emit(2, f"wq{mo.k} = 0.0")
+                self.element_loop(2, "hi - lo", "lo + ", ps.element)
+                for a in ps.accs:
+                    for f in a.fields:
+                        self.emit(2, f"P{a.k}{f}[b] = {a.var(f)}")
+                for mo in ps.moments:
+                    k = mo.k
+                    self.emit(2, "nr = np.float64(hi - lo)")
+                    self.emit(2, f"PWM{k}[b] = wc{k} + ws{k} / nr")
+                    self.emit(2, f"PWV{k}[b] = wq{k} - ws{k} * (ws{k} / nr)")
             # merge the blocks' partial states in order
             for a in ps.accs:
                 self.stmts(1, a.init())
@@ -503,13 +518,14 @@ class _Printer(Printer):
         self.emit(3, f"PWV{k}[b, c] = WQ{k}[c] - WS{k}[c] * (WS{k}[c] / nr)")
 
     def deviations(self, depth, s):
-        """`Deviations`: the sum of (x - r) ** 2 over all rows from the chunks'
-        moments."""
+        """`Deviations`: the sum of (x - r) ** 2 over all rows (elements) from
+        the chunks' (blocks') moments."""
         a, k = s.acc.var(), s.moments.k
+        at, size = ("[b, c]", "rows") if self.plan.form == "cols" else ("[b]", str(BLOCK))
         self.emit(depth, f"{a} = np.float64(0.0)")
         self.emit(depth, "for b in range(nb):")
-        self.emit(depth + 1, f"dl = PWM{k}[b, c] - np.float64({s.r})")
-        self.emit(depth + 1, f"{a} += PWV{k}[b, c] + np.float64(min(n, b * rows + rows) - b * rows) "
+        self.emit(depth + 1, f"dl = PWM{k}{at} - np.float64({s.r})")
+        self.emit(depth + 1, f"{a} += PWV{k}{at} + np.float64(min(n, b * {size} + {size}) - b * {size}) "
                              "* dl * dl")
 
     def _scan(self):

@@ -96,7 +96,7 @@ class Launcher:
 
     def plan(self, form, rank, access, serial=False):
         return build_plan(self.info, form, rank, access, getattr(self.target, "SCALAR", None),
-                          serial)
+                          serial, getattr(self.target, "MOMENTS", False))
 
     def source(self, form, rank, access, serial=False):
         return self.target.print_plan(self.plan(form, rank, access, serial))

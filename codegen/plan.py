@@ -142,10 +142,11 @@ class ScanStep:
 
 @dataclass
 class Moments:
-    """`cols` plans: per column, the mean and the sum of squared deviations
-    of input `src` over each chunk of rows, from float64 sums of `x - shift`
-    and its square taken in the first pass (the shift is the chunk's first
-    row: one of its values, so the sums cancel little). A later pass's sum
+    """`cols` and `full` plans: the mean and the sum of squared deviations of
+    input `src` over each chunk of rows, per column (over each block of
+    elements in `full`), from float64 sums of `x - shift` and its square
+    taken in the first pass (the shift is the chunk's first row, the
+    block's first element: one of its values, so the sums cancel little). A later pass's sum
     of `(x - r) ** 2` (variance, standard deviation) then follows for any
     per-column `r` without reading x again (`Deviations`)."""
     k: int
@@ -528,20 +529,21 @@ class KernelInfo:
         self.passes = 1 + max(self.stage.values(), default=0)
 
 
-def build_plan(info, form, rank, access, scalar=None, serial=False):
+def build_plan(info, form, rank, access, scalar=None, serial=False, moments=False):
     """The loop plan of kernel `info` in `form`, where `access[k]` says how
     load k is read ("uniform", "row", "col" or "elem"). `scalar` maps op names to
     a target's own scalar templates, where it differs from the registry's;
     `serial` plans it for one thread (its loops stay the same, so results do
-    not change)."""
+    not change); `moments`: the target prints `Moments` (`cols` and `full`
+    forms), so a variance's pass need not sweep."""
     lowering = _RecurLowering if form == "recur" else _Lowering
-    plan = lowering(info, form, rank, access, scalar or {}).plan
+    plan = lowering(info, form, rank, access, scalar or {}, moments).plan
     plan.serial = serial
     return plan
 
 
 class _Lowering:
-    def __init__(self, info, form, rank, access, scalar):
+    def __init__(self, info, form, rank, access, scalar, moments=False):
         self.info = info
         self.scalar = scalar
         self.names = dict(info.consts)  # values every pass sees: constants, hoisted, per row
@@ -582,9 +584,9 @@ class _Lowering:
                 self._load(p.row, v, self.names)
         body = [op for op in body if op.results[0] not in uniform]
         self.temp_of = self._temps(body)
-        # cols: a pass that only sums (x - r) ** 2 reads x no more (`Moments`)
+        # a pass that only sums (x - r) ** 2 reads x no more (`Moments`)
         self.moments, self.deviations = {}, {}
-        swept = self._moments(body) if form == "cols" else body
+        swept = self._moments(body) if moments and form in ("cols", "full") else body
         for k in range(info.passes):
             p.passes.append(self._pass(k, [op for op in swept if info.stage[op.results[0]] == k]))
 
@@ -825,7 +827,7 @@ class _RecurLowering(_Lowering):
     Scalar carries are computed alike by every element (the body is
     elementwise: they read only scalars); element 0 stores them."""
 
-    def __init__(self, info, form, rank, access, scalar):
+    def __init__(self, info, form, rank, access, scalar, moments=False):
         self.info, self.scalar = info, scalar
         (op,) = info.loops
         loop = op.name == "lazy.while"

@@ -359,26 +359,23 @@ form full: partials: parallel chunks of the n elements, each folding into its ow
   out O0: f32 once
   out O1: f32 per element
   acc a0 = mean {value f64}
-  acc a1 = mean {value f64}
+  acc m0 = chunk means and squared deviations of L0
   pass 1, per element:
     x0 = load L0
     update a0 with x0
+    update m0 with x0
   pass 1, after the reduction:
     r0 = np.float32((a0 / count))
     store O0 = r0
-  pass 2, per element:
-    x2 = load L0
-    v3 = np.float32((x2 - r0))
-    v4 = np.float32((v3 * v3))
-    update a1 with v4
   pass 2, after the reduction:
+    a1 = sum of (L0 - r0)**2 from m0
     r1 = np.float32((a1 / count))
-    v6 = np.float32(sqrt(r1))
+    v3 = np.float32(sqrt(r1))
   pass 3, per element:
-    x7 = load L0
-    v8 = np.float32((x7 - r0))
-    v9 = np.float32((v8 / v6))
-    store O1 = v9""",
+    x4 = load L0
+    v5 = np.float32((x4 - r0))
+    v6 = np.float32((v5 / v3))
+    store O1 = v6""",
 }
 
 
