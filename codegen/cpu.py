@@ -44,8 +44,8 @@ from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the 
 import re
 
 from ..ir import dtypes as D
-from .plan import (CHAIN_BLOCK, COUNT, INDEX, RECUR_BLOCK, Deviations, Let, Load, MomentStep, Output,
-                   ScanStep, Store, Update, extreme, np_name, wrap)
+from .plan import (CHAIN_BLOCK, COUNT, INDEX, RECUR_BLOCK, Deviations, Let, Load, MomentStep,
+                   Output, ScanStep, Store, Update, extreme, np_name, wrap)
 from .printer import Printer
 
 BLOCK = 8192
@@ -501,7 +501,8 @@ class _Printer(Printer):
         self.emit(2, "far = False")
         self.emit(2, "for c in range(m):")
         self.emit(3, f"off = WS{k}[c] / nr")
-        self.emit(3, f"if math.isfinite(off) and off * off > {FAR_SHIFT} * (WQ{k}[c] - WS{k}[c] * off) / nr:")
+        self.emit(3, f"spread = (WQ{k}[c] - WS{k}[c] * off) / nr")
+        self.emit(3, f"if math.isfinite(off) and off * off > {FAR_SHIFT} * spread:")
         self.emit(4, "far = True")
         self.emit(2, "if far:")
         self.emit(3, "for c in range(m):")
@@ -525,8 +526,8 @@ class _Printer(Printer):
         self.emit(depth, f"{a} = np.float64(0.0)")
         self.emit(depth, "for b in range(nb):")
         self.emit(depth + 1, f"dl = PWM{k}{at} - np.float64({s.r})")
-        self.emit(depth + 1, f"{a} += PWV{k}{at} + np.float64(min(n, b * {size} + {size}) - b * {size}) "
-                             "* dl * dl")
+        self.emit(depth + 1, f"bn = np.float64(min(n, b * {size} + {size}) - b * {size})")
+        self.emit(depth + 1, f"{a} += PWV{k}{at} + bn * dl * dl")
 
     def _scan(self):
         p = self.plan

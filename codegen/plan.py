@@ -145,10 +145,10 @@ class Moments:
     """`cols` and `full` plans: the mean and the sum of squared deviations of
     input `src` over each chunk of rows, per column (over each block of
     elements in `full`), from float64 sums of `x - shift` and its square
-    taken in the first pass (the shift is the chunk's first row, the
-    block's first element: one of its values, so the sums cancel little). A later pass's sum
-    of `(x - r) ** 2` (variance, standard deviation) then follows for any
-    per-column `r` without reading x again (`Deviations`)."""
+    taken in the first pass (the shift is the chunk's first row, the block's
+    first element: one of its values, so the sums cancel little). A later
+    pass's sum of `(x - r) ** 2` (variance, standard deviation) then follows
+    for any per-column `r` without reading x again (`Deviations`)."""
     k: int
     src: "Input"
 
@@ -209,7 +209,7 @@ class Pass:
     outer: list = field(default_factory=list)
     reads: list = field(default_factory=list)
     scans: list = field(default_factory=list)   # scan accumulators (ScanStep statements)
-    moments: list = field(default_factory=list)  # (cols) Moments folded by MomentSteps
+    moments: list = field(default_factory=list)  # (cols, full) Moments its MomentSteps fold
 
 
 # ---------------------------------------------------------------- accumulators
@@ -647,8 +647,8 @@ class _Lowering:
         pass); None otherwise."""
         info = self.info
         acc = self.acc_of.get(red)
-        if red.name not in ("lazy.sum", "lazy.mean") or acc is None or red in self.same_as.values() \
-                or acc.fields != {"": "float64"}:
+        if red.name not in ("lazy.sum", "lazy.mean") or acc is None \
+                or red in self.same_as.values() or acc.fields != {"": "float64"}:
             return None
         sq = made.get(red.operands[0])
         if sq is None or not (sq.name == "lazy.multiply" and sq.operands[0] is sq.operands[1]
