@@ -14,7 +14,7 @@ from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from .ir.types import TensorType
 from . import inputs
-from .recording import leaf, record, record_binary, record_unary
+from .recording import leaf, record, record_attrs, record_binary, record_unary
 from .tensor import ArrayArg, Tensor, WeakInt
 
 # Python scalars with these values are recorded as IR constants, visible to
@@ -672,9 +672,22 @@ def _bound(b, dt, arg):
 
 # ---------------------------------------------------------------- reductions
 
+# (op, API name, operand type key, axis (None or an int) and keepdims as
+# given) -> the attributes they were recorded with, once checked
+_REDUCED = {}
+
+
 def _reduce(name, x, axis, keepdims, api=None):
     api = api or name
     x = _tensor(x, api)
+    # the common axes only: `True` or `1.0` equal 1 as keys, and are refused
+    key = (name, api, x._value.type.key, axis, keepdims) \
+        if axis is None or type(axis) is int else None
+    attrs = _REDUCED.get(key) if key is not None else None
+    if attrs is not None:
+        v = record_attrs(name, x._value, attrs, 3)  # record_attrs <- here <- f <- user
+        if v is not None:
+            return Tensor(v)
     if x.ndim == 0 and name not in ("mean", "var", "std") and axis in (0, -1, (0,), (-1,), [0], [-1]):
         axis = None  # NumPy's ufunc reductions (not np.mean) take axis 0 or -1 on 0-d input
     axes = normalize_axis(api, axis, x.shape)
@@ -683,7 +696,13 @@ def _reduce(name, x, axis, keepdims, api=None):
                          f"axis={axis!r}): the reduction has no identity")
     if name in ("max", "min", "argmax", "argmin") and x.size == 0 and axis is None:
         raise ValueError(f"{api}: cannot reduce an empty tensor of shape {x.shape}")
-    return Tensor(record(name, [x._value], {"axis": axes, "keepdims": bool(keepdims)}))
+    attrs = {"axis": axes, "keepdims": bool(keepdims)}
+    out = Tensor(record(name, [x._value], attrs))
+    if key is not None:
+        if len(_REDUCED) >= 4096:
+            _REDUCED.clear()
+        _REDUCED[key] = attrs
+    return out
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):

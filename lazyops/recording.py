@@ -181,6 +181,25 @@ def record_binary(name, a, b, depth):
     return r
 
 
+def record_attrs(name, a, attrs, depth):
+    """`record(name, [a], attrs)` for a one-result op whose types were
+    inferred before with these (hashable) attributes: a reduction's
+    common call; None when they were not."""
+    entry = _inferred.get((name, a.type.key, *attrs.items()))
+    if entry is None or len(entry[1]) != 1:
+        return None
+    f = sys._getframe(depth)  # (`user_location`'s common case, inline)
+    code = f.f_code
+    loc = _locations.get((id(code), f.f_lasti))
+    loc = loc[1] if loc is not None and loc[0] is code else user_location(depth + 1)
+    r = Value(entry[1][0])
+    r.recipe = (entry[0], [a], dict(attrs), loc, entry[2])
+    r.node = _unary_node(entry[3], a)
+    if TRACES:
+        TRACES[-1].add(r.owner)
+    return r
+
+
 def _infer(name, operands, attrs):
     d = lookup(name)
     if not d.complex_ok and any(is_complex(v.type.dtype) for v in operands):

@@ -291,6 +291,11 @@ def test_recording_fast_paths_record_what_the_general_path_does(walks):
         "int_wide": (lambda t: t > 300, lambda k: keras.ops.greater(k, 300), i8),
         "int_eq": (lambda t: t == 127, lambda k: keras.ops.equal(k, 127), i8),
         "sum_axis": (lambda t: lo.sum(t, axis=-1), lambda k: keras.ops.sum(k, axis=-1), a),
+        "mean_keep": (lambda t: lo.mean(t, 0, keepdims=True),
+                      lambda k: keras.ops.mean(k, 0, keepdims=True), a),
+        "max_all": (lambda t: lo.max(t), lambda k: keras.ops.max(k), a),
+        "std_int": (lambda t: lo.std(t, axis=0), lambda k: keras.ops.std(k, axis=0), i8),
+        "argmax": (lambda t: lo.argmax(t, axis=1), lambda k: keras.ops.argmax(k, axis=1), a),
         "cast": (lambda t: lo.cast(t, "float16"), lambda k: keras.ops.cast(k, "float16"), a),
     }
     for name, (f, g, arr) in calls.items():
@@ -307,3 +312,20 @@ def test_recording_fast_paths_record_what_the_general_path_does(walks):
         lo.convert_to_tensor(np.arange(2, dtype=np.float32))[-3]
     with pytest.raises(ValueError, match="negative integer powers"):
         lo.convert_to_tensor(i8) ** -1
+
+
+def test_memoized_reductions_check_their_axis_and_locate_their_call():
+    """A reduction's axis, once checked, is memoized by value: an axis equal
+    to a memoized one but of another type (True, 1.0) is still refused, and
+    each call keeps its own source line."""
+    t = lo.convert_to_tensor(np.ones((3, 4), np.float32))
+    lines = []
+    for _ in range(2):
+        lines.append(lo.mean(t, 1)._value.recipe[3].line)
+        lines.append(lo.max(t, 1)._value.recipe[3].line)
+    assert lines[0] == lines[2] and lines[1] == lines[3] == lines[0] + 1
+    for bad in (True, 1.0):
+        with pytest.raises(TypeError, match="mean: `axis` must be an int"):
+            lo.mean(t, bad)
+    with pytest.raises(ValueError, match="out of range"):
+        lo.mean(t, 2)
