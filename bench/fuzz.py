@@ -5,6 +5,7 @@ of lazyops against the NumPy interpreter and keras.ops on NumPy.
     python bench/fuzz.py --programs 1000 --seed 0 --default --jobs 2
     python bench/fuzz.py --programs 200 --compiled --shrink --out /tmp/fuzz
     python bench/fuzz.py --programs 300 --replay --jobs 2   # lazyops.function
+    python bench/fuzz.py --programs 300 --chunked --jobs 2  # the chunked first run
     python bench/fuzz.py --seed 0 --only 17,42 --compiled --shrink   # rerun some programs
 
 Program i of seed S is `tests/programs.generate(random.Random(f"{S}:{i}"))`,
@@ -202,6 +203,9 @@ def main(argv=None):
     g.add_argument("--replay", dest="subject", action="store_const", const="replay",
                    help="lazyops.function: each program as a function of its arrays, replayed "
                         "on other data against recording it there (compiled path)")
+    g.add_argument("--chunked", dest="subject", action="store_const", const="chunked",
+                   help="the tiered first run, its row-wise kernels interpreted a few elements "
+                        "at a time, against the same run interpreting them whole")
     ap.set_defaults(subject="compiled")
     ap.add_argument("--one-thread", action="store_true",
                     help="compiled kernels on one thread (serial_work above every size)")

@@ -3,7 +3,8 @@ reference implementations. It is the semantic oracle for compiled paths and
 the fallback for what codegen does not compile."""
 import numpy as np
 
-from .registry import CONSTANT_OPS, ELEMENTWISE_OPS, KERNEL_OPS, TERMINATOR_OPS, family, lookup
+from .registry import (CONSTANT_OPS, ELEMENTWISE_OPS, KERNEL_OPS, REDUCTION_OPS, TERMINATOR_OPS,
+                       family, lookup)
 
 try:  # `np.errstate(all="ignore")` rebuilds its state on each use (about 1 us);
     # the state made once and set directly costs a tenth of that per force
@@ -28,8 +29,8 @@ except ImportError:  # another NumPy layout: the public context manager
 
 def run_op(op, args, chunk=None):
     """Evaluate one operation on NumPy arrays; returns a list of arrays.
-    `chunk`: an elementwise kernel runs that many elements at a time (see
-    `run_chunked`)."""
+    `chunk`: a kernel that computes each row alone (elementwise, or reducing
+    other axes) runs about that many elements at a time (`run_chunked`)."""
     if family(op) == KERNEL_OPS:
         if chunk is not None and _chunkable(op, chunk):
             return run_chunked(op, args, chunk)
@@ -117,11 +118,12 @@ def run_block(block, args):
 
 
 def _chunkable(op, chunk):
-    """Whether kernel `op` is elementwise (no reduced axes; elementwise ops
-    and constants that do not span its leading axis) over a space of at
-    least two chunks of rows."""
+    """Whether kernel `op` computes each row of its space from that row alone
+    (elementwise ops, constants that do not span its leading axis, and
+    reductions over other axes: a row softmax), over at least two chunks
+    of rows."""
     space = op.attrs["space"]
-    if op.attrs["axes"] or not space or np.prod(space, dtype=np.int64) < 2 * chunk:
+    if 0 in op.attrs["axes"] or not space or np.prod(space, dtype=np.int64) < 2 * chunk:
         return False
     rows = max(1, chunk // max(1, int(np.prod(space[1:], dtype=np.int64))))
     if space[0] < 2 * rows:
@@ -131,9 +133,12 @@ def _chunkable(op, chunk):
         if fam == CONSTANT_OPS:
             if any(_spans(r.type.shape, space) for r in o.results):
                 return False
+        elif fam == REDUCTION_OPS:
+            if len(o.operands[0].type.shape) != len(space) or 0 in o.attrs["axis"]:
+                return False
         elif fam not in (ELEMENTWISE_OPS, TERMINATOR_OPS):
             return False
-    return all(tuple(r.type.shape) == tuple(space) for r in op.results)
+    return all(r.type.shape and r.type.shape[0] == space[0] for r in op.results)
 
 
 def _spans(shape, space):
@@ -143,11 +148,11 @@ def _spans(shape, space):
 
 
 def run_chunked(op, args, chunk):
-    """An elementwise kernel run on about `chunk` elements at a time, its
-    results written into arrays allocated once: the intermediates stay in
-    cache and are not allocated per op (a fresh array of tens of MB costs
-    page faults, at times huge-page compaction). Elementwise values do not
-    depend on the chunking."""
+    """A kernel that computes each row alone (see `_chunkable`) run on about
+    `chunk` elements at a time, its results written into arrays allocated
+    once: the intermediates stay in cache and are not allocated per op (a
+    fresh array of tens of MB costs page faults, at times huge-page
+    compaction). A row's values do not depend on the chunking."""
     block, space = op.regions[0].block, op.attrs["space"]
     rows = max(1, chunk // max(1, int(np.prod(space[1:], dtype=np.int64))))
     outs = [np.empty(r.type.shape, r.type.dtype) for r in op.results]

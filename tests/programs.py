@@ -415,6 +415,39 @@ for k, (g, w) in enumerate(zip(got, want)):
     print(k, "same" if same else f"DIFFERENT:\\n  got  {{g!r}}\\n  want {{w!r}}")
 '''
 
+    def _chunked_reproducer(self, note):
+        head = f'"""{note}"""\n' if note else ""
+        forced = self.forced()
+        ret = "[" + "".join(f + ", " for f in forced) + "*outs]"
+        body = "\n".join("    " + line for line in self.body())
+        return f'''{head}import numpy as np
+
+import lazyops as lo
+from lazyops import engine
+from lazyops.codegen import background
+
+
+def program():
+{body}
+    return {ret}
+
+
+def first_runs(chunk):
+    """Every plan on its tiered first run, kernels interpreted `chunk`
+    elements at a time; the compiles it queues are dropped."""
+    engine._plans.clear()
+    engine._by_node.clear()
+    engine._CHUNK, background.submit = chunk, lambda job: None
+    with lo.config.override(small_work=0, tiered=True):
+        return [np.asarray(v) for v in program()]
+
+
+want, got = first_runs(1 << 62), first_runs(3)
+for k, (g, w) in enumerate(zip(got, want)):
+    same = g.dtype == w.dtype and g.shape == w.shape and np.array_equal(g, w, equal_nan=True)
+    print(k, "same" if same else f"DIFFERENT:\\n  got  {{g!r}}\\n  want {{w!r}}")
+'''
+
     def lines(self, mod="lo"):
         """(line, phase, step or None) in order, for `mod` lo or K."""
         out = []
@@ -465,6 +498,8 @@ for k, (g, w) in enumerate(zip(got, want)):
         on the NumPy interpreter and prints the outputs that differ."""
         if subject == "replay":
             return self._replay_reproducer(note)
+        if subject == "chunked":
+            return self._chunked_reproducer(note)
         forced = self.forced()
         ret = "[" + "".join(f + ", " for f in forced) + "*outs]"
         body = "\n".join("    " + line for line in self.body())
@@ -1818,12 +1853,52 @@ def check_replay(prog, compiled=True):
     return Outcome("ok", checked=len(want))
 
 
+def check_chunked(prog, chunk=3):
+    """`prog` forced with every plan on its tiered first run, which interprets
+    the kernels that compute each row alone `chunk` elements at a time
+    (`ir.interpreter.run_chunked`), against the same runs interpreting them
+    whole: bit for bit. The compiles those runs queue are dropped."""
+    from lazyops import engine
+    from lazyops.codegen import background
+
+    def run(size):
+        engine._plans.clear()  # every plan new: each force its first run
+        engine._by_node.clear()
+        saved = engine._CHUNK, background.submit
+        engine._CHUNK, background.submit = size, lambda job: None
+        try:
+            with lo.config.override(small_work=0, tiered=True):
+                return run_lazy(prog)
+        finally:
+            engine._CHUNK, background.submit = saved
+            engine._plans.clear()
+            engine._by_node.clear()
+
+    whole, parts = run(1 << 62), run(chunk)
+    if (whole.error is None) != (parts.error is None):
+        which = whole if whole.error else parts
+        return Outcome("error", f"chunked and whole runs differ: {_err_kind(which.error[3])}",
+                       which.error[2], which.error[4])
+    for lab, w in whole.values.items():
+        g = parts.values.get(lab)
+        if g is None or g.dtype != w.dtype or g.shape != w.shape or \
+                not np.array_equal(g, w, equal_nan=True):
+            return Outcome("mismatch", "chunked!=whole", lab,
+                           f"got {None if g is None else (g.dtype, g.shape)} {g!r}\n"
+                           f"want {w.dtype} {w.shape} {w!r}")
+    return Outcome("ok", checked=len(whole.values))
+
+
 def check_program(prog, subject="compiled", reference="numpy"):
     """Run `prog` on the subject path ('compiled' or 'default'), the NumPy
     interpreter and (reference='numpy') keras.ops on NumPy; compare. The
-    subject 'replay' checks `lazyops.function` instead (`check_replay`)."""
+    subject 'replay' checks `lazyops.function` instead (`check_replay`),
+    'chunked' the tiered first run's chunked interpretation
+    (`check_chunked`)."""
     if subject == "replay":
         return check_replay(prog)
+    if subject == "chunked":
+        return check_chunked(prog)
     subject_sw = {"compiled": 0, "default": None}[subject]
     S = run_lazy(prog, subject_sw)
     Interp = run_lazy(prog, HUGE)

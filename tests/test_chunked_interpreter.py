@@ -1,7 +1,8 @@
-"""Elementwise kernels on the interpreter a chunk of rows at a time (the tiered
+"""Kernels that compute each row alone (elementwise ones, and row reductions:
+softmax, layer norm) on the interpreter a chunk of rows at a time (the tiered
 first run, `ir.interpreter.run_chunked`): the same values and dtypes as the
-whole-array run, broadcasts and strided inputs included; kernels that are not
-elementwise run whole."""
+whole-array run, bit for bit, broadcasts and strided inputs included; other
+kernels (a reduction over the leading axis) run whole."""
 import numpy as np
 import pytest
 
@@ -31,6 +32,17 @@ def gelu(x):
     return 0.5 * x * (1.0 + lo.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
 
 
+def _softmax_and_max(x):
+    m = lo.max(x, axis=-1, keepdims=True)
+    e = lo.exp(x - m)
+    return [e / lo.sum(e, axis=-1, keepdims=True), m]
+
+
+def _layer_norm(x, g):
+    d = x - lo.mean(x, axis=-1, keepdims=True)
+    return d / lo.sqrt(lo.mean(d * d, axis=-1, keepdims=True) + 1e-5) * g
+
+
 CASES = {  # name: (graph of tensors, whether its kernels chunk)
     "gelu, float64 cube inside": (lambda: [gelu(lo.convert_to_tensor(FLAT))], True),
     "float16 chain": (lambda: [lo.sqrt(lo.abs(lo.sin(lo.convert_to_tensor(H)) * 2.0 - 0.5))],
@@ -44,10 +56,11 @@ CASES = {  # name: (graph of tensors, whether its kernels chunk)
     "where on a comparison, integer cast": (
         lambda: [lo.where(lo.convert_to_tensor(A) > 0, lo.cast(lo.convert_to_tensor(B), "int32"),
                           7)], True),
-    "row logsumexp (a reduction)": (
-        lambda: [lo.logsumexp(lo.convert_to_tensor(A) * 2.0, axis=-1)], False),
-    "column sums (a reduction)": (lambda: [lo.sum(lo.exp(lo.convert_to_tensor(A)), axis=0)],
-                                  False),
+    "row logsumexp": (lambda: [lo.logsumexp(lo.convert_to_tensor(A) * 2.0, axis=-1)], True),
+    "row softmax and its max": (lambda: _softmax_and_max(lo.convert_to_tensor(A)), True),
+    "layer norm": (lambda: [_layer_norm(lo.convert_to_tensor(B), ROW)], True),
+    "column sums": (lambda: [lo.sum(lo.exp(lo.convert_to_tensor(A)), axis=0)], False),
+    "a full sum": (lambda: [lo.sum(lo.convert_to_tensor(A) * 2.0)], False),
 }
 
 

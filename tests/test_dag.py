@@ -1,7 +1,9 @@
 """Random programs over the whole API (tests/programs.py): the default path
 and the all-compiled path agree with the NumPy interpreter and with
 keras.ops on NumPy, in values, shapes and dtypes; nothing raises at force
-time; a step rejected at record time is rejected by NumPy too.
+time; a step rejected at record time is rejected by NumPy too. The tiered
+first run, which interprets row-wise kernels a chunk at a time, gives what
+interpreting them whole gives, bit for bit.
 
 On failure the hypothesis report includes a self-contained reproducer. The
 same generator drives `bench/fuzz.py`, which runs thousands of programs and
@@ -50,3 +52,12 @@ def test_random_programs_default_path(prog):
 @example(BIG[2])
 def test_random_programs_compiled(prog):
     _check(prog, "compiled")
+
+
+@settings(max_examples=60, **COMMON)
+@given(P.programs(max_steps=12, big=0.15))
+@example(BIG[0])
+def test_random_programs_chunked_first_runs(prog):
+    """Every plan's tiered first run interprets its row-wise kernels a few
+    elements at a time: bit for bit what the whole-array run gives."""
+    _check(prog, "chunked")
