@@ -393,8 +393,10 @@ class LoopPlan:
                           + ("loop while its test holds (at most T steps if T >= 0)"
                              if self.loop == "while" else
                              f"loop over the steps{' (last to first)' if self.reverse else ''}"))}
+        swept = sum(bool(p.element or p.accs) for p in self.passes)  # (`Moments` spare some)
         lines = [f"form {self.form}: {'one thread; ' if self.serial else ''}{head[self.form]}"
-                 + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")]
+                 + (f"; {len(self.passes)} passes" if len(self.passes) > 1 else "")
+                 + (f", {swept} over the elements" if swept < len(self.passes) else "")]
         lines += [f"  in  {i.name}: {D.SHORT[i.dtype]} {i.access}" for i in self.inputs]
         per = {"rows": "per row", "cols": "per column"}.get(self.form, "once")
         lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {_how_often(o, per)}" for o in self.outputs]

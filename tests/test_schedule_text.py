@@ -354,7 +354,7 @@ form rows: parallel loop over m rows; serial loop over the n elements of each ro
     v7 = np.float32((x6 / r1))
     store O0 = v7""",
     "center_whole_array": """\
-form full: partials: parallel chunks of the n elements, each folding into its own accumulators; merge: the chunks' states in order; 3 passes
+form full: partials: parallel chunks of the n elements, each folding into its own accumulators; merge: the chunks' states in order; 3 passes, 2 over the elements
   in  L0: f32 elem
   out O0: f32 once
   out O1: f32 per element
