@@ -43,6 +43,8 @@ or multiply of a sum or product is a call to a reassociating helper (`radd`,
 from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
 import re
 
+import numpy as np
+
 from ..ir import dtypes as D
 from .plan import (CHAIN_BLOCK, COUNT, INDEX, RECUR_BLOCK, Deviations, Let, Load, MomentStep,
                    Output, ScanStep, Store, Update, extreme, np_name, wrap)
@@ -66,6 +68,9 @@ ROWS_AT_ONCE = 4  # `cols` sweeps with moments: rows folded per visit of a colum
 # many squared deviations from the shift is summed again about its mean
 # (float64 sums then lose at most about 1e-10 of the variance)
 FAR_SHIFT = 1e6
+# the least float64 that rounds to float32 infinity (float32's largest
+# finite value plus half its last step)
+F32_ROUNDS_TO_INF = float(np.finfo(np.float32).max) + 2.0 ** 103
 # a float32 sin, cos or tan call on a variable (see `versioned_loop`)
 _TRIG = re.compile(r"\b(sin|cos|tan)\((\w+)\)")
 _EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
@@ -315,8 +320,8 @@ class _Printer(Printer):
                 for f, dt in a.fields.items():
                     self.emit(1, f"P{a.k}{f} = np.empty(nb, {np_name(dt)})")
             for mo in ps.moments:
-                self.emit(1, f"PWM{mo.k} = np.empty(nb, np.float64)")
-                self.emit(1, f"PWV{mo.k} = np.empty(nb, np.float64)")
+                for w, dt in _moment_parts(mo):
+                    self.emit(1, f"PW{w}{mo.k} = np.empty(nb, {dt})")
             if ps.accs or ps.element:  # (not a pass whose sum comes from moments)
                 self.emit(1, "for b in prange(nb):")
                 self.blocks(1)
@@ -333,7 +338,7 @@ class _Printer(Printer):
                         self.emit(2, f"P{a.k}{f}[b] = {a.var(f)}")
                 for mo in ps.moments:
                     k = mo.k
-                    self.emit(2, "nr = np.float64(hi - lo)")
+                    self.emit(2, "nr = np.float64(max(hi - lo, 1))")
                     self.emit(2, f"PWM{k}[b] = wc{k} + ws{k} / nr")
                     self.emit(2, f"PWV{k}[b] = wq{k} - ws{k} * (ws{k} / nr)")
             # merge the blocks' partial states in order
@@ -402,8 +407,8 @@ class _Printer(Printer):
         for a, f, dt in fields:
             self.emit(1, f"P{a.k}{f} = np.empty((nb, m), {np_name(dt)})")
         for mo in ps.moments:
-            self.emit(1, f"PWM{mo.k} = np.empty((nb, m), np.float64)")
-            self.emit(1, f"PWV{mo.k} = np.empty((nb, m), np.float64)")
+            for w, dt in _moment_parts(mo):
+                self.emit(1, f"PW{w}{mo.k} = np.empty((nb, m), {dt})")
         self.emit(1, "for b in prange(nb):")
         self.emit(2, "lo = b * rows")
         self.emit(2, "hi = min(lo + rows, n)")
@@ -497,7 +502,7 @@ class _Printer(Printer):
         for the spread, the sums cancel: the chunk is summed again about its
         mean (a rare second read)."""
         k, src = mo.k, mo.src.name
-        self.emit(2, "nr = np.float64(hi - lo)")
+        self.emit(2, "nr = np.float64(max(hi - lo, 1))")
         self.emit(2, "far = False")
         self.emit(2, "for c in range(m):")
         self.emit(3, f"off = WS{k}[c] / nr")
@@ -520,14 +525,20 @@ class _Printer(Printer):
 
     def deviations(self, depth, s):
         """`Deviations`: the sum of (x - r) ** 2 over all rows (elements) from
-        the chunks' (blocks') moments."""
+        the chunks' (blocks') moments. Of float32 x, a sum beyond float32's
+        range is inf: element by element, a square or the sum overflows
+        there (NumPy's mean adds in float32; a float32 sum rounds to inf)."""
         a, k = s.acc.var(), s.moments.k
         at, size = ("[b, c]", "rows") if self.plan.form == "cols" else ("[b]", str(BLOCK))
         self.emit(depth, f"{a} = np.float64(0.0)")
         self.emit(depth, "for b in range(nb):")
-        self.emit(depth + 1, f"dl = PWM{k}{at} - np.float64({s.r})")
         self.emit(depth + 1, f"bn = np.float64(min(n, b * {size} + {size}) - b * {size})")
-        self.emit(depth + 1, f"{a} += PWV{k}{at} + bn * dl * dl")
+        self.emit(depth + 1, "if bn > 0:")
+        self.emit(depth + 2, f"dl = PWM{k}{at} - np.float64({s.r})")
+        self.emit(depth + 2, f"{a} += PWV{k}{at} + bn * dl * dl")
+        if s.moments.src.dtype == "float32":
+            self.emit(depth, f"if {a} >= {F32_ROUNDS_TO_INF!r}:")
+            self.emit(depth + 1, f"{a} = np.inf")
 
     def _scan(self):
         p = self.plan
@@ -758,6 +769,12 @@ def _trig(stmts, how):
     """`stmts` with their float32 sin, cos and tan calls as `sin_<how>` & co."""
     return [Let(st.var, _TRIG.sub(rf"\1_{how}(\2)", st.expr), st.dtype)
             if isinstance(st, Let) and st.dtype == "float32" else st for st in stmts]
+
+
+def _moment_parts(mo):
+    """The partial states a chunk's `Moments` leave: its mean and squared
+    deviations, per column (`cols`) or per block (`full`)."""
+    return [("M", "np.float64"), ("V", "np.float64")]
 
 
 def _widens(acc):

@@ -147,8 +147,8 @@ class Moments:
     elements in `full`), from float64 sums of `x - shift` and its square
     taken in the first pass (the shift is the chunk's first row, the block's
     first element: one of its values, so the sums cancel little). A later
-    pass's sum of `(x - r) ** 2` (variance, standard deviation) then follows
-    for any per-column `r` without reading x again (`Deviations`)."""
+    pass's sum of `(x - r) ** 2` (a variance about that mean) then follows
+    without reading x again (`Deviations`)."""
     k: int
     src: "Input"
 
@@ -166,7 +166,8 @@ class MomentStep:
 @dataclass
 class Deviations:
     """`acc` = the sum over all rows of `(x - r) ** 2` from the chunks' states
-    of `moments`: sum over chunks b of M2_b + n_b * (mean_b - r) ** 2."""
+    of `moments`: sum over chunks b of M2_b + n_b * (mean_b - r) ** 2 (of
+    float32 x, inf beyond float32's range, as element by element)."""
     acc: "Acc"
     moments: Moments
     r: str
@@ -644,9 +645,9 @@ class _Lowering:
 
     def _deviation(self, red, made, users):
         """(subtract, square, x, r) where reduction `red` sums or averages
-        `(x - r) ** 2` (`x` a float input read per element, `r` an earlier
-        pass's per-column value, neither difference read elsewhere in the
-        pass); None otherwise."""
+        `(x - r) ** 2` (`x` a float input read per element, `r` its mean over
+        the same axes, neither difference read elsewhere in the pass); None
+        otherwise. (About another r, an infinite x would give inf - inf.)"""
         info = self.info
         acc = self.acc_of.get(red)
         if red.name not in ("lazy.sum", "lazy.mean") or acc is None \
@@ -662,9 +663,12 @@ class _Lowering:
         x, r = sub.operands
         dt = x.type.dtype
         inp = self.input_of.get(x)
+        mean = made.get(r)
         if inp is None or inp.access != "elem" or dt not in ("float32", "float64") \
                 or r not in info.outer or r.type.dtype != dt \
-                or any(v.type.dtype != dt for v in (sub.results[0], sq.results[0])):
+                or any(v.type.dtype != dt for v in (sub.results[0], sq.results[0])) \
+                or mean is None or mean.name != "lazy.mean" or mean.operands[0] is not x \
+                or tuple(mean.attrs["axis"]) != tuple(red.attrs["axis"]):
             return None
         k = info.stage[red.results[0]]
         if users.get(sq.results[0]) != [red] or sq.results[0] in info.outputs \

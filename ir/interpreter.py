@@ -32,7 +32,7 @@ def run_op(op, args, chunk=None):
     `chunk`: a kernel that computes each row alone (elementwise, or reducing
     other axes) runs about that many elements at a time (`run_chunked`)."""
     if family(op) == KERNEL_OPS:
-        if chunk is not None and _chunkable(op, chunk):
+        if chunk is not None and _chunkable(op, chunk, args):
             return run_chunked(op, args, chunk)
         return run_block(op.regions[0].block, args)
     rule = REGION_RULES.get(op.name)
@@ -117,17 +117,19 @@ def run_block(block, args):
     raise ValueError("block has no terminator")
 
 
-def _chunkable(op, chunk):
+def _chunkable(op, chunk, args):
     """Whether kernel `op` computes each row of its space from that row alone
     (elementwise ops, constants that do not span its leading axis, and
     reductions over other axes: a row softmax), over at least two chunks
-    of rows."""
+    of rows. With a reduction, the arguments it slices must be C-contiguous:
+    NumPy sums a strided row in another order when it is alone."""
     space = op.attrs["space"]
     if 0 in op.attrs["axes"] or not space or np.prod(space, dtype=np.int64) < 2 * chunk:
         return False
     rows = max(1, chunk // max(1, int(np.prod(space[1:], dtype=np.int64))))
     if space[0] < 2 * rows:
         return False
+    reduces = False
     for o in op.regions[0].block.ops:
         fam = family(o)
         if fam == CONSTANT_OPS:
@@ -136,8 +138,11 @@ def _chunkable(op, chunk):
         elif fam == REDUCTION_OPS:
             if len(o.operands[0].type.shape) != len(space) or 0 in o.attrs["axis"]:
                 return False
+            reduces = True
         elif fam not in (ELEMENTWISE_OPS, TERMINATOR_OPS):
             return False
+    if reduces and not all(a.flags.c_contiguous for a in args if _spans(np.shape(a), space)):
+        return False
     return all(r.type.shape and r.type.shape[0] == space[0] for r in op.results)
 
 

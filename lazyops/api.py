@@ -672,17 +672,18 @@ def _bound(b, dt, arg):
 
 # ---------------------------------------------------------------- reductions
 
-# (op, API name, operand type key, axis (None or an int) and keepdims as
-# given) -> the attributes they were recorded with, once checked
+# (op, API name, operand type key, axis (None or an int), keepdims (a bool))
+# -> the attributes they were recorded with, once checked
 _REDUCED = {}
 
 
 def _reduce(name, x, axis, keepdims, api=None):
     api = api or name
     x = _tensor(x, api)
-    # the common axes only: `True` or `1.0` equal 1 as keys, and are refused
+    # the common calls only: `True` or `1.0` equal 1 as keys, and are refused
+    # as axes; a keepdims of another type may not even hash
     key = (name, api, x._value.type.key, axis, keepdims) \
-        if axis is None or type(axis) is int else None
+        if (axis is None or type(axis) is int) and type(keepdims) is bool else None
     attrs = _REDUCED.get(key) if key is not None else None
     if attrs is not None:
         v = record_attrs(name, x._value, attrs, 3)  # record_attrs <- here <- f <- user

@@ -1860,6 +1860,7 @@ def check_chunked(prog, chunk=3):
     whole: bit for bit. The compiles those runs queue are dropped."""
     from lazyops import engine
     from lazyops.codegen import background
+    background.wait()  # (a compile still running would make the first runs whole)
 
     def run(size):
         engine._plans.clear()  # every plan new: each force its first run

@@ -43,6 +43,10 @@ def _layer_norm(x, g):
     return d / lo.sqrt(lo.mean(d * d, axis=-1, keepdims=True) + 1e-5) * g
 
 
+def _centered(x):
+    return x - lo.mean(x, axis=-1, keepdims=True)
+
+
 CASES = {  # name: (graph of tensors, whether its kernels chunk)
     "gelu, float64 cube inside": (lambda: [gelu(lo.convert_to_tensor(FLAT))], True),
     "float16 chain": (lambda: [lo.sqrt(lo.abs(lo.sin(lo.convert_to_tensor(H)) * 2.0 - 0.5))],
@@ -60,6 +64,8 @@ CASES = {  # name: (graph of tensors, whether its kernels chunk)
     "row softmax and its max": (lambda: _softmax_and_max(lo.convert_to_tensor(A)), True),
     "layer norm": (lambda: [_layer_norm(lo.convert_to_tensor(B), ROW)], True),
     "column sums": (lambda: [lo.sum(lo.exp(lo.convert_to_tensor(A)), axis=0)], False),
+    # NumPy sums a strided row alone in another order than among others
+    "row means of a strided input": (lambda: [_centered(lo.convert_to_tensor(T))], False),
     "a full sum": (lambda: [lo.sum(lo.convert_to_tensor(A) * 2.0)], False),
 }
 
@@ -101,8 +107,22 @@ def test_first_tiered_run_chunks_its_elementwise_kernel(monkeypatch):
     monkeypatch.setattr(interpreter, "run_chunked", lambda *a: ran.append(a[2]) or real(*a))
     monkeypatch.setattr(engine, "_CHUNK", 100)
     x = data((5003,))
+    lo.wait_for_kernels()  # (a compile still running would make the first run whole)
     with lo.config.override(tiered=True, small_work=0):
         got = (lo.cos(lo.convert_to_tensor(x)) * -2.75 + 0.125).numpy()
         lo.wait_for_kernels()
     assert ran == [100]
     np.testing.assert_array_equal(got, np.cos(x) * np.float32(-2.75) + np.float32(0.125))
+
+
+def test_strided_row_reductions_run_whole():
+    """One strided row alone (a chunk of one row) sums in another order than
+    among others; such kernels are interpreted whole (found in review)."""
+    a = np.random.default_rng(1).standard_normal((70000, 4)).astype("float32").T
+    plan, _, leaves = plan_of([_centered(lo.convert_to_tensor(a))._value])
+    args = [v.data for v in leaves]
+    with np.errstate(all="ignore"):
+        whole = plan._sweep(args, interpreter.run_op)
+        chunked = plan._sweep(args, lambda op, vals: interpreter.run_op(op, vals, 1 << 16))
+    np.testing.assert_array_equal(chunked[0], whole[0])
+    np.testing.assert_array_equal(whole[0], a - a.mean(-1, keepdims=True))

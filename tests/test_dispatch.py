@@ -329,3 +329,5 @@ def test_memoized_reductions_check_their_axis_and_locate_their_call():
             lo.mean(t, bad)
     with pytest.raises(ValueError, match="out of range"):
         lo.mean(t, 2)
+    for keep in (np.array(True), np.bool_(True), 1):  # (the first hashes not: not memoized)
+        assert lo.sum(t, axis=1, keepdims=keep).shape == (3, 1)

@@ -55,17 +55,14 @@ def test_column_variance_reads_its_input_once():
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, equal_nan=True)
 
 
-def test_deviations_from_any_earlier_column_value():
-    """sum((x - r)**2) for an r that is not x's mean (a column max), over the
-    leading axes of a 3-D input."""
-    a = rng.standard_normal((40, 50, 6)).astype("float32")
-    r = lo.max(a, axis=(0, 1), keepdims=True)
-    t = lo.sum((a - r) * (a - r), axis=(0, 1))
+def test_variance_over_leading_axes_of_3d():
+    """`var` over the two leading axes of a 3-D input: moments per column of
+    the flattened rows."""
+    a = (rng.standard_normal((40, 50, 6)) * 2 + 7).astype("float32")
+    t = lo.var(a, axis=(0, 1))
     assert "chunk means" in _source(t)
     (got,) = _compiled(t)
-    a64 = a.astype("float64")
-    want = ((a64 - a64.max((0, 1), keepdims=True)) ** 2).sum((0, 1))
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+    _assert_var_close(got, a, axis=(0, 1))
 
 
 def test_deviations_read_elsewhere_keep_their_pass():
@@ -86,9 +83,9 @@ def test_chunks_summed_again_about_their_mean(monkeypatch):
     (taken for every chunk here)."""
     from lazyops.codegen import cpu
     monkeypatch.setattr(cpu, "FAR_SHIFT", 0.0)
-    a = (rng.standard_normal((N, M)) + 50).astype("float32")
+    a = (rng.standard_normal((N + 1, M)) + 50).astype("float32")  # (a plan of its own)
     a[221, 1] = np.nan
-    v = lo.var(a * 1.0, axis=0)  # (a structure of its own: another kernel)
+    v = lo.var(a, axis=0)
     assert "far = True" in _source(v)
     (got,) = _compiled(v)
     _assert_var_close(got, a)
@@ -150,3 +147,44 @@ def test_full_variance_matches_its_definition(n, offset, scale, seed):
     with np.errstate(all="ignore"):
         want = ((x.astype("float64") - mean) ** 2).mean()
     assert (np.isnan(got) and np.isnan(want)) or abs(got - want) <= 4 * 2.0 ** -24 * abs(want)
+
+
+def test_deviations_about_another_value_are_summed_element_by_element():
+    """`(x - r)**2` about an r that is not x's mean (a max) keeps its pass:
+    an infinite x gives inf there, where moments would give inf - inf
+    (found in review)."""
+    x = rng.standard_normal((N, 8)).astype("float32")
+    x[5, 2] = -np.inf
+    t = lo.convert_to_tensor(x)
+    for s in (lo.sum((t - lo.max(t, 0, keepdims=True)) ** 2, 0), lo.sum((t - lo.max(t)) ** 2)):
+        assert "chunk means" not in _source(s)
+        (got,) = _compiled(s)
+        with lo.config.override(small_work=1 << 62):
+            (want,) = lo.evaluate(s)
+        np.testing.assert_array_equal(got, want)
+    assert np.isinf(_compiled(lo.sum((t - lo.max(t, 0, keepdims=True)) ** 2, 0))[0][2])
+
+
+def test_float32_overflow_as_element_by_element():
+    """A square or a sum beyond float32's range is inf, as NumPy's float32
+    `std` gives, though the moments' float64 sums hold it (review)."""
+    y = rng.standard_normal((N, 8)).astype("float32")
+    y[7, 1] = 1e20
+    for s, want in ((lo.std(y, axis=0), np.std(y, axis=0)), (lo.std(y), np.std(y)),
+                    (lo.var(y * np.float32(1e15), axis=0), np.var(y * np.float32(1e15), axis=0))):
+        assert "chunk means" in _source(s)
+        (got,) = _compiled(s)
+        with np.errstate(all="ignore"):
+            assert np.array_equal(np.isinf(got), np.isinf(want)), (got, want)
+
+
+def test_empty_arrays():
+    """No elements: a sum of squared deviations is 0, a variance NaN, as on
+    the interpreter (review)."""
+    e = np.zeros((0, 8), "float32")
+    for s in (lo.sum((e - lo.mean(e)) ** 2), lo.var(e), lo.sum((e - lo.mean(e, 0)) ** 2, 0),
+              lo.var(e, axis=0)):
+        (got,) = _compiled(s)
+        with lo.config.override(small_work=1 << 62):
+            (want,) = lo.evaluate(s)
+        np.testing.assert_array_equal(got, want)
