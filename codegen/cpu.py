@@ -64,10 +64,6 @@ SCAN_CHUNK = 512
 SUM_CHUNK = 256  # float32 elements summed in float32 before a float64 add (see chunked_loop)
 COL_SUM_ROWS = 64  # `cols`: rows of float32 sums added per column before a float64 add
 ROWS_AT_ONCE = 4  # `cols` sweeps with moments: rows folded per visit of a column
-# `cols` moments: a chunk whose shifted sums put its mean further than this
-# many squared deviations from the shift is summed again about its mean
-# (float64 sums then lose at most about 1e-10 of the variance)
-FAR_SHIFT = 1e6
 # the least float64 that rounds to float32 infinity (float32's largest
 # finite value plus half its last step)
 F32_ROUNDS_TO_INF = float(np.finfo(np.float32).max) + 2.0 ** 103
@@ -498,27 +494,11 @@ class _Printer(Printer):
 
     def _chunk_moments(self, mo):
         """A chunk's mean and squared deviations per column from its shifted
-        sums. Where the shift (its first row) lies far from the chunk's mean
-        for the spread, the sums cancel: the chunk is summed again about its
-        mean (a rare second read)."""
-        k, src = mo.k, mo.src.name
+        sums. The shift is one of the chunk's rows, so its distance from the
+        chunk's mean is at most sqrt(rows) deviations: the float64 sums lose
+        at most about rows * 2^-52 of the variance (2e-10 for a million rows)."""
+        k = mo.k
         self.emit(2, "nr = np.float64(max(hi - lo, 1))")
-        self.emit(2, "far = False")
-        self.emit(2, "for c in range(m):")
-        self.emit(3, f"off = WS{k}[c] / nr")
-        self.emit(3, f"spread = (WQ{k}[c] - WS{k}[c] * off) / nr")
-        self.emit(3, f"if math.isfinite(off) and off * off > {FAR_SHIFT} * spread:")
-        self.emit(4, "far = True")
-        self.emit(2, "if far:")
-        self.emit(3, "for c in range(m):")
-        self.emit(4, f"WC{k}[c] += WS{k}[c] / nr")
-        self.emit(4, f"WS{k}[c] = 0.0")
-        self.emit(4, f"WQ{k}[c] = 0.0")
-        self.emit(3, "for r in range(lo, hi):")
-        self.emit(4, "for c in range(m):")
-        self.emit(5, f"wd = np.float64({src}[r, c]) - WC{k}[c]")
-        self.emit(5, f"WS{k}[c] += wd")
-        self.emit(5, f"WQ{k}[c] += wd * wd")
         self.emit(2, "for c in range(m):")
         self.emit(3, f"PWM{k}[b, c] = WC{k}[c] + WS{k}[c] / nr")
         self.emit(3, f"PWV{k}[b, c] = WQ{k}[c] - WS{k}[c] * (WS{k}[c] / nr)")

@@ -152,9 +152,6 @@ class Moments:
     k: int
     src: "Input"
 
-    def var(self, f):
-        return f"{f}{self.k}"
-
 
 @dataclass
 class MomentStep:
@@ -403,7 +400,7 @@ class LoopPlan:
         lines += [f"  out {o.name}: {D.SHORT[o.dtype]} {_how_often(o, per)}" for o in self.outputs]
         lines += [f"  tmp {t.name}: {D.SHORT[t.dtype]} per element, between passes" for t in self.temps]
         lines += [f"  acc {a.describe()}" for a in self.accs + self.scans]
-        lines += [f"  acc {m.var('m')} = chunk means and squared deviations of {m.src.name}"
+        lines += [f"  acc m{m.k} = chunk means and squared deviations of {m.src.name}"
                   for p in self.passes for m in p.moments]
         recur = self.form == "recur"
         sections = [("before the loops", self.hoisted),
@@ -438,9 +435,9 @@ def _stmt_text(s):
     if isinstance(s, ScanStep):
         return f"{s.var} = scan {s.acc.var()} with {s.x}"
     if isinstance(s, MomentStep):
-        return f"update {s.moments.var('m')} with {s.x}"
+        return f"update m{s.moments.k} with {s.x}"
     if isinstance(s, Deviations):
-        return f"{s.acc.var()} = sum of ({s.moments.src.name} - {s.r})**2 from {s.moments.var('m')}"
+        return f"{s.acc.var()} = sum of ({s.moments.src.name} - {s.r})**2 from m{s.moments.k}"
     return f"update {s.acc.var()} with {s.x}"
 
 

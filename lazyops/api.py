@@ -14,7 +14,7 @@ from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from .ir.types import TensorType
 from . import inputs
-from .recording import leaf, record, record_attrs, record_binary, record_unary
+from .recording import leaf, record, record_binary, record_unary
 from .tensor import ArrayArg, Tensor, WeakInt
 
 # Python scalars with these values are recorded as IR constants, visible to
@@ -686,7 +686,7 @@ def _reduce(name, x, axis, keepdims, api=None):
         if (axis is None or type(axis) is int) and type(keepdims) is bool else None
     attrs = _REDUCED.get(key) if key is not None else None
     if attrs is not None:
-        v = record_attrs(name, x._value, attrs, 3)  # record_attrs <- here <- f <- user
+        v = record_unary(name, x._value, 3, attrs)  # record_unary <- here <- f <- user
         if v is not None:
             return Tensor(v)
     if x.ndim == 0 and name not in ("mean", "var", "std") and axis in (0, -1, (0,), (-1,), [0], [-1]):

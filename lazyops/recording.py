@@ -149,8 +149,11 @@ def record(name, operands, attrs=None, result_types=None):
 # were inferred before; None when they were not. `depth`:
 # `sys._getframe(depth)` there is where the user's code should be.
 
-def record_unary(name, a, depth):
-    entry = _inferred.get((name, a.type.key))
+def record_unary(name, a, depth, attrs=None):
+    """`attrs`: the op's attributes, hashable, as `record` keys them (a
+    reduction's axis and keepdims); None: it has none."""
+    entry = _inferred.get((name, a.type.key) if attrs is None else
+                          (name, a.type.key, *attrs.items()))
     if entry is None:
         return None
     f = sys._getframe(depth)  # (`user_location`'s common case, inline)
@@ -158,7 +161,7 @@ def record_unary(name, a, depth):
     loc = _locations.get((id(code), f.f_lasti))
     loc = loc[1] if loc is not None and loc[0] is code else user_location(depth + 1)
     r = Value(entry[1][0])
-    r.recipe = (entry[0], [a], None, loc, entry[2])
+    r.recipe = (entry[0], [a], None if attrs is None else dict(attrs), loc, entry[2])
     r.node = _unary_node(entry[3], a)
     if TRACES:
         TRACES[-1].add(r.owner)
@@ -176,25 +179,6 @@ def record_binary(name, a, b, depth):
     r = Value(entry[1][0])
     r.recipe = (entry[0], [a, b], None, loc, entry[2])
     r.node = _binary_node(entry[3], a, b)
-    if TRACES:
-        TRACES[-1].add(r.owner)
-    return r
-
-
-def record_attrs(name, a, attrs, depth):
-    """`record(name, [a], attrs)` for a one-result op whose types were
-    inferred before with these (hashable) attributes: a reduction's
-    common call; None when they were not."""
-    entry = _inferred.get((name, a.type.key, *attrs.items()))
-    if entry is None or len(entry[1]) != 1:
-        return None
-    f = sys._getframe(depth)  # (`user_location`'s common case, inline)
-    code = f.f_code
-    loc = _locations.get((id(code), f.f_lasti))
-    loc = loc[1] if loc is not None and loc[0] is code else user_location(depth + 1)
-    r = Value(entry[1][0])
-    r.recipe = (entry[0], [a], dict(attrs), loc, entry[2])
-    r.node = _unary_node(entry[3], a)
     if TRACES:
         TRACES[-1].add(r.owner)
     return r

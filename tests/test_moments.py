@@ -78,19 +78,6 @@ def test_deviations_read_elsewhere_keep_their_pass():
     np.testing.assert_allclose(got[1], (a - a.astype("float64").mean(0)) * 2, rtol=1e-5, atol=1e-6)
 
 
-def test_chunks_summed_again_about_their_mean(monkeypatch):
-    """A chunk whose shifted sums would cancel is summed again about its mean
-    (taken for every chunk here)."""
-    from lazyops.codegen import cpu
-    monkeypatch.setattr(cpu, "FAR_SHIFT", 0.0)
-    a = (rng.standard_normal((N + 1, M)) + 50).astype("float32")  # (a plan of its own)
-    a[221, 1] = np.nan
-    v = lo.var(a, axis=0)
-    assert "far = True" in _source(v)
-    (got,) = _compiled(v)
-    _assert_var_close(got, a)
-
-
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 3000), m=st.integers(1, 40), offset=st.sampled_from([0.0, 1e3, -1e5]),
        scale=st.sampled_from([1e-3, 1.0, 1e3]), special=st.sampled_from([None, np.nan, np.inf]),
