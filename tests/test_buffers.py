@@ -22,6 +22,7 @@ def test_dropped_results_hold_later_ones_and_live_views_keep_theirs():
     buffers.clear()
     r1 = _force(x, 2)
     assert r1.flags.writeable and r1.flags.c_contiguous and r1.flags.aligned
+    assert _address(r1) % 64 == 0  # on a cache line: 64-byte vector stores split none
     view = r1[5:]
     address = _address(r1)
     del r1  # the view keeps the buffer
