@@ -15,6 +15,7 @@ import threading
 _jobs = queue.Queue()
 _thread = None
 _lock = threading.Lock()
+_exiting = [False]
 
 
 def submit(job):
@@ -39,6 +40,11 @@ def _work():
             _jobs.task_done()
 
 
+def exiting():
+    """Whether the process is exiting (the queued jobs are being finished)."""
+    return _exiting[0]
+
+
 def wait():
     """Block until every submitted job has run."""
     _jobs.join()
@@ -58,7 +64,13 @@ def _forked():
     """A forked child has no compile thread: it starts its own, afresh."""
     global _jobs, _lock, _thread
     _jobs, _lock, _thread = queue.Queue(), threading.Lock(), None
+    _exiting[0] = False
 
 
-atexit.register(lambda: _jobs.join())  # the queue of this process, forked or not
+def _finish():
+    _exiting[0] = True
+    _jobs.join()  # the queue of this process, forked or not
+
+
+atexit.register(_finish)
 os.register_at_fork(after_in_child=_forked)

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from . import background, vectors
+from . import background, vectors, worker
 
 # Numba's own pedantic SSA check misfires on kernels calling one inlined math
 # function at two sites (two exps), reported from its own module or at the
@@ -153,11 +153,13 @@ def _give_up(path, reason):
                "choose another folder).")
 
 
-# each build, newest last: {"why", "how" (compiled | disk), "seconds", "seq" (builds
+# each build, newest last: {"why", "how" (compiled | disk | worker: compiled by the
+# compile worker, then loaded from disk), "seconds", "seq" (builds
 # so far, this one included), "background" (built by the compile-ahead thread)}
 MISSES = collections.deque(maxlen=64)
 # kernel function -> (why it was built, seconds making it from its source:
-# Numba's import, the module's run), until its first compile or disk load
+# Numba's import, the module's run; seconds the compile worker took to
+# compile it, or None), until its first compile or disk load
 _why = {}
 _seen = {}  # kernel structure -> {its dtypes -> layouts} built in this process
 
@@ -183,10 +185,14 @@ def why_new(what, structure, dtypes, layout):
     return f"{what}, {why}"
 
 
+def _key(source):
+    return hashlib.sha256(source.encode()).hexdigest()[:24]
+
+
 def kernel_for(source, why="a new kernel"):
     """The Numba dispatcher for `source`, built at most once per process;
     `why` says what was new, for the miss log."""
-    key = hashlib.sha256(source.encode()).hexdigest()[:24]
+    key = _key(source)
     fn = _kernels.get(key)
     if fn is not None:
         STATS["hits"] += 1
@@ -198,9 +204,38 @@ def kernel_for(source, why="a new kernel"):
     if fn is None:
         fn = _in_memory(modname, source)
     _kernels[key] = fn
-    _why[fn] = why, time.perf_counter() - t0
+    _why[fn] = why, time.perf_counter() - t0, _by_worker.pop(key, None)
     STATS["kernels"] += 1
     return fn
+
+
+def ahead(source, described):
+    """Before `precompile(kernel_for(source), described)` on the compile-ahead
+    thread: have the compile worker put the kernel in the disk cache, so
+    that this process only loads it (see `codegen.worker`). Whether it did."""
+    if _key(source) in _kernels or not worker.ENABLED:
+        return False
+    folder = _usable_dir()
+    if folder is None:
+        return False
+    done = worker.compile_into(folder, source, described)
+    if done is None:
+        return False
+    compiled, seconds = done
+    if compiled:
+        _by_worker[_key(source)] = seconds
+    return True
+
+
+_by_worker = {}  # kernel key -> seconds the compile worker took to compile it
+
+
+def fill(folder, source, described):
+    """(In the compile worker.) Compile `source` for `described` into the
+    disk cache folder `folder`; whether it compiled (not found there)."""
+    fn = _from_disk(folder, f"lazyops_kernel_{_key(source)}", source)
+    precompile(fn, described)
+    return not sum(fn.stats.cache_hits.values())
 
 
 def _from_disk(folder, modname, source):
@@ -375,9 +410,11 @@ def _count_build(fn, dt):
     """Account a compile or disk load of `fn` that took `dt` seconds."""
     hits = sum(fn.stats.cache_hits.values())
     how = "disk" if hits > _disk_hits.get(fn, 0) else "compiled"
-    why, made = _why.pop(fn, None) or (
-        f"new argument types {fn.signatures[-1]} for a compiled kernel", 0.0)
+    why, made, by_worker = _why.pop(fn, None) or (
+        f"new argument types {fn.signatures[-1]} for a compiled kernel", 0.0, None)
     dt += made
+    if how == "disk" and by_worker is not None:  # new, compiled by the worker: a compile
+        how, dt = "worker", dt + by_worker
     STATS["disk_loads" if how == "disk" else "compiles"] += 1
     _disk_hits[fn] = hits
     STATS["load_time" if how == "disk" else "compile_time"] += dt
@@ -405,7 +442,8 @@ def build_report(mark, elapsed):
              f"run {max(elapsed - compiled - loaded, 0.0) * 1e3:.3f} ms"]
     for m in MISSES:
         if m["seq"] > _reported[0]:
-            how = "loaded from disk" if m["how"] == "disk" else "compiled"
+            how = {"disk": "loaded from disk", "worker": "compiled by the compile worker"}.get(
+                m["how"], "compiled")
             where = " in the background" if m["background"] else ""
             lines.append(f"{how}{where} in {m['seconds']:.2f} s: {m['why']}")
     _reported[0] = max(_reported[0], builds())

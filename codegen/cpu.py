@@ -40,7 +40,7 @@ regroup `a * (b / c)` and mathlib's polynomials); only the accumulating add
 or multiply of a sum or product is a call to a reassociating helper (`radd`,
 `rmul`), whose `reassoc` flag LLVM inlines with it, so reductions vectorize.
 """
-from .cache import describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
+from .cache import ahead, describe, kernel_for, launch, precompile  # noqa: F401  (the target interface)
 import re
 
 import numpy as np

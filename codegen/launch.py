@@ -10,7 +10,7 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from ..ir.interpreter import run_op
-from . import buffers
+from . import background, buffers
 from .cache import STATS, why_new
 from .pieces import Split, piecewise
 from .plan import CHAIN_BLOCK, RECUR_BLOCK, KernelInfo, build_plan, loop_layout, loop_result
@@ -69,7 +69,14 @@ class Launcher:
             return None
         layout, call_args, _ = self._layout(args, dests)
         described = describe(call_args)
-        return lambda: self.target.precompile(self._fn(layout), described)
+        before = getattr(self.target, "ahead", None)  # a compile worker fills the disk cache
+
+        def job():
+            if before is not None and layout not in self.fns and \
+                    before(self.source(*layout), described) and background.exiting():
+                return  # on disk for the next process; this one needs it no more
+            self.target.precompile(self._fn(layout), described)
+        return job
 
     def _why(self, layout):
         """What is new about a kernel about to be built (the miss log): its

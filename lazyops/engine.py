@@ -222,25 +222,23 @@ class Plan:
 
     def _run_tiered(self, args):
         """A run on the interpreter while the kernels compile in the
-        background. The first one interprets the scheduled kernels, so that
-        each kernel's argument layouts are known, and queues their compiles."""
-        if self.tier is not None:
-            return self.run(args, compiled=False)
+        background (in the compile worker: this process's GIL stays free).
+        The scheduled kernels are interpreted, row-wise ones a chunk at a
+        time; the first run queues their compiles, for the argument layouts
+        it sees."""
         self.ran_compiled = False
+        first = self.tier is None
         jobs = []
-
-        # elementwise kernels run a chunk at a time, unless a compile is
-        # running: each NumPy call hands the GIL to the compile thread,
-        # and taking it back can wait out the switch interval
-        chunk = None if background.pending() else _CHUNK
 
         def interpret(op, vals):
             launcher = self.launchers.get(op)
-            if launcher is not None:
+            if first and launcher is not None:
                 jobs.append(launcher.ahead(vals))
-            return run_op(op, vals, chunk)
+            return run_op(op, vals, _CHUNK)
         with np.errstate(all="ignore"):  # kernels interpreted by NumPy
             outs = self._sweep(args, interpret)
+        if not first:
+            return outs
         if None in jobs:  # a target that cannot compile ahead compiles on the next run
             self.tier = "ready"
         else:
@@ -256,8 +254,8 @@ class Plan:
             self.tier = "ready"  # a failed compile fails again, in the foreground
 
 
-# elements per chunk of an elementwise kernel on the interpreter (tiered first
-# runs): its temporaries stay in the L2 cache
+# elements per chunk of a row-wise kernel on the interpreter (tiered runs):
+# its temporaries stay in the L2 cache
 _CHUNK = 1 << 16
 
 
