@@ -8,6 +8,7 @@ the disk cache for the next process. A script's total time stays what it
 would be without the thread: the compiles it waits for would have run at
 its first calls."""
 import atexit
+import contextlib
 import os
 import queue
 import threading
@@ -15,7 +16,7 @@ import threading
 _jobs = queue.Queue()
 _thread = None
 _lock = threading.Lock()
-_exiting = [False]
+_state = {"waiting": 0, "exiting": False}
 
 
 def submit(job):
@@ -40,9 +41,27 @@ def _work():
             _jobs.task_done()
 
 
+@contextlib.contextmanager
+def waiting():
+    """A stretch of a job that waits without holding the GIL (on the
+    compile worker)."""
+    _state["waiting"] += 1
+    try:
+        yield
+    finally:
+        _state["waiting"] -= 1
+
+
+def busy():
+    """Whether the compile thread runs Python now or is about to (jobs are
+    pending, none inside `waiting()`): it then holds the GIL for long
+    stretches."""
+    return _jobs.unfinished_tasks > 0 and not _state["waiting"]
+
+
 def exiting():
     """Whether the process is exiting (the queued jobs are being finished)."""
-    return _exiting[0]
+    return _state["exiting"]
 
 
 def wait():
@@ -64,11 +83,11 @@ def _forked():
     """A forked child has no compile thread: it starts its own, afresh."""
     global _jobs, _lock, _thread
     _jobs, _lock, _thread = queue.Queue(), threading.Lock(), None
-    _exiting[0] = False
+    _state.update(waiting=0, exiting=False)
 
 
 def _finish():
-    _exiting[0] = True
+    _state["exiting"] = True
     _jobs.join()  # the queue of this process, forked or not
 
 

@@ -216,9 +216,12 @@ def ahead(source, described):
     if _key(source) in _kernels or not worker.ENABLED:
         return False
     folder = _usable_dir()
-    if folder is None:
+    # a kernel whose source file is there was built (or begun) by an earlier
+    # process: it loads from disk here, faster than a worker could start
+    if folder is None or os.path.exists(os.path.join(folder, f"lazyops_kernel_{_key(source)}.py")):
         return False
-    done = worker.compile_into(folder, source, described)
+    with background.waiting():
+        done = worker.compile_into(folder, source, described)
     if done is None:
         return False
     compiled, seconds = done

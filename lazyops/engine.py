@@ -224,17 +224,23 @@ class Plan:
         """A run on the interpreter while the kernels compile in the
         background (in the compile worker: this process's GIL stays free).
         The scheduled kernels are interpreted, row-wise ones a chunk at a
-        time; the first run queues their compiles, for the argument layouts
-        it sees."""
+        time where the GIL is free; the first run queues their compiles, for
+        the argument layouts it sees."""
         self.ran_compiled = False
         first = self.tier is None
         jobs = []
+        # Larger chunks while the compile thread runs Python (Numba's
+        # import, a load, a compile without the worker): each NumPy call
+        # hands it the GIL, and taking it back can wait out the switch
+        # interval (chunks of _CHUNK then took 200-500 ms; whole arrays
+        # fault in fresh memory, up to 800 ms for GELU)
+        chunk = _BUSY_CHUNK if background.busy() else _CHUNK
 
         def interpret(op, vals):
             launcher = self.launchers.get(op)
             if first and launcher is not None:
                 jobs.append(launcher.ahead(vals))
-            return run_op(op, vals, _CHUNK)
+            return run_op(op, vals, chunk)
         with np.errstate(all="ignore"):  # kernels interpreted by NumPy
             outs = self._sweep(args, interpret)
         if not first:
@@ -255,8 +261,10 @@ class Plan:
 
 
 # elements per chunk of a row-wise kernel on the interpreter (tiered runs):
-# its temporaries stay in the L2 cache
+# its temporaries stay in the L2 cache; while the compile thread holds the
+# GIL, fewer NumPy calls (see `_run_tiered`)
 _CHUNK = 1 << 16
+_BUSY_CHUNK = 1 << 20
 
 
 def _same_layout(args):

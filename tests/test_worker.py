@@ -104,9 +104,17 @@ def folder(tmp_path, monkeypatch):
 
 
 def test_a_tiered_first_call_compiles_in_the_worker_and_loads_here(fresh, folder):
-    first, later, how, want = _tiered_force(lambda x: np.sqrt(np.abs(x * 1.5)) - 0.25, folder)
+    f = lambda x: np.sqrt(np.abs(x * 1.5)) - 0.25  # noqa: E731
+    first, later, how, want = _tiered_force(f, folder)
     assert how == "worker"
     np.testing.assert_array_equal(first, want)
+    np.testing.assert_array_equal(later, want)
+    # as a new process finds it: on disk, loaded without asking a worker
+    worker.stop()
+    cache.clear_memory_cache()
+    engine.clear_plans()
+    first, later, how, want = _tiered_force(f, folder)
+    assert how == "disk" and worker._proc[0] is None
     np.testing.assert_array_equal(later, want)
 
 
@@ -129,3 +137,16 @@ def test_the_worker_prints_nothing_into_its_replies(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True"]
+
+
+def test_the_compile_thread_is_busy_running_python_not_waiting_on_the_worker():
+    from lazyops.codegen import background
+    seen = []
+
+    def job():
+        seen.append(background.busy())
+        with background.waiting():
+            seen.append(background.busy())
+    background.submit(job)
+    background.wait()
+    assert seen == [True, False] and not background.busy()
