@@ -209,16 +209,20 @@ def kernel_for(source, why="a new kernel"):
     return fn
 
 
+_by_worker = {}  # kernel key -> seconds the compile worker took to compile it
+
+
 def ahead(source, described):
     """Before `precompile(kernel_for(source), described)` on the compile-ahead
     thread: have the compile worker put the kernel in the disk cache, so
     that this process only loads it (see `codegen.worker`). Whether it did."""
-    if _key(source) in _kernels or not worker.ENABLED:
+    key = _key(source)
+    if key in _kernels or not worker.ENABLED:
         return False
     folder = _usable_dir()
     # a kernel whose source file is there was built (or begun) by an earlier
     # process: it loads from disk here, faster than a worker could start
-    if folder is None or os.path.exists(os.path.join(folder, f"lazyops_kernel_{_key(source)}.py")):
+    if folder is None or os.path.exists(os.path.join(folder, f"lazyops_kernel_{key}.py")):
         return False
     with background.waiting():
         done = worker.compile_into(folder, source, described)
@@ -226,11 +230,8 @@ def ahead(source, described):
         return False
     compiled, seconds = done
     if compiled:
-        _by_worker[_key(source)] = seconds
+        _by_worker[key] = seconds
     return True
-
-
-_by_worker = {}  # kernel key -> seconds the compile worker took to compile it
 
 
 def fill(folder, source, described):

@@ -11,8 +11,8 @@ The worker only fills the cache. Whatever it does (it cannot start, it
 fails, it dies, it stalls past `TIMEOUT`), the kernel is then built in this
 process from its own source: loaded from the disk cache where the worker
 saved it there, compiled here otherwise. A worker idle for `IDLE` seconds
-exits; the next compile starts another. `LAZYOPS_COMPILE_WORKER=0` (or the
-`compile_worker` setting) keeps compiles on the thread.
+exits; the next compile starts another. `LAZYOPS_COMPILE_WORKER=0` keeps
+compiles on the thread.
 
 Messages are pickles with a length prefix over the child's stdin and stdout
 (the child points its own stdout elsewhere, so nothing it prints mixes in).
@@ -59,6 +59,7 @@ def compile_into(folder, source, described):
 
 def _running():
     """The live worker, started if there is none; None where it cannot start."""
+    global ENABLED
     proc = _proc[0]
     if proc is not None and proc.poll() is None:
         return proc
@@ -72,7 +73,6 @@ def _running():
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 start_new_session=True)  # a terminal's Ctrl-C is the user's
     except OSError:
-        global ENABLED
         ENABLED = False  # no way to start one here: stop trying
         return None
     _proc[0] = proc

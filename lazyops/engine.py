@@ -224,8 +224,8 @@ class Plan:
         """A run on the interpreter while the kernels compile in the
         background (in the compile worker: this process's GIL stays free).
         The scheduled kernels are interpreted, row-wise ones a chunk at a
-        time where the GIL is free; the first run queues their compiles, for
-        the argument layouts it sees."""
+        time; the first run queues their compiles, for the argument layouts
+        it sees."""
         self.ran_compiled = False
         first = self.tier is None
         jobs = []
