@@ -74,11 +74,6 @@ def on_thread():
     return _thread is not None and threading.current_thread() is _thread
 
 
-def pending():
-    """Jobs submitted and not finished."""
-    return _jobs.unfinished_tasks
-
-
 def _forked():
     """A forked child has no compile thread: it starts its own, afresh."""
     global _jobs, _lock, _thread

@@ -51,14 +51,16 @@ class Launcher:
         serial = self.work < self.settings.get("serial_work", 0)
         return (form, rank, access, serial), call_args, results
 
-    def _fn(self, layout):
+    def _fn(self, layout, source=None):
+        """The kernel for `layout`, built once; `source`: its source, where
+        the caller printed it already."""
         fn = self.fns.get(layout)
         if fn is None:
             with _BUILD:
                 fn = self.fns.get(layout)
                 if fn is None:
-                    fn = self.fns[layout] = self.target.compile(self.source(*layout),
-                                                                self._why(layout))
+                    fn = self.fns[layout] = self.target.compile(
+                        source or self.source(*layout), self._why(layout))
         return fn
 
     def ahead(self, args, dests=None):
@@ -72,10 +74,12 @@ class Launcher:
         before = getattr(self.target, "ahead", None)  # a compile worker fills the disk cache
 
         def job():
-            if before is not None and layout not in self.fns and \
-                    before(self.source(*layout), described) and background.exiting():
-                return  # on disk for the next process; this one needs it no more
-            self.target.precompile(self._fn(layout), described)
+            source = None
+            if before is not None and layout not in self.fns:
+                source = self.source(*layout)
+                if before(source, described) and background.exiting():
+                    return  # on disk for the next process; this one needs it no more
+            self.target.precompile(self._fn(layout, source), described)
         return job
 
     def _why(self, layout):
