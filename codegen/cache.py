@@ -339,10 +339,23 @@ def _guard(cache, index, folder):
     save = getattr(cache, "save_overload", None)
     if load is None or save is None:
         return
+    # Numba's `load_overload` first refreshes the target context: it starts
+    # Numba's runtime (NRT, which kernels call) and installs every typing and
+    # lowering registry, importing their modules (scipy's among them): 0.3-0.5
+    # s of Python holding the GIL. Loading machine code needs only the runtime
+    # (a compile, here or later, refreshes for itself), so a kernel loads in
+    # about 10 ms through the unrefreshed `_load_overload`. (Windows keeps the
+    # public one, which guards against spurious I/O errors there.)
+    fetch = getattr(cache, "_load_overload", None)
+    if fetch is None or os.name != "posix":
+        fetch = load
 
     def load_overload(sig, target_context):
         try:
-            return load(sig, target_context)
+            if fetch is not load:
+                from numba.core.runtime import rtsys
+                rtsys.initialize(target_context)  # once per process
+            return fetch(sig, target_context)
         except Exception:
             if index:
                 _remove(index)
