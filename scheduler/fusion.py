@@ -36,7 +36,7 @@ Rules (see docs/architecture.md):
 - a value used outside its group becomes a kernel output.
 """
 from ..ir.core import Block, Function, Operation, Region
-from ..ir.dtypes import FLOAT8, is_complex
+from ..ir.dtypes import COMPLEX, FLOAT8, is_complex
 from ..ir.registry import LOOP_OPS, PIECEWISE_OPS, SOURCE_OPS, family, lookup
 from ..ir.shapes import reduced_shape
 from .recurrence import recurrence
@@ -81,10 +81,13 @@ def _complex_fused(op):
         op.name == "lazy.cast" and is_complex(op.operands[0].type.dtype))
 
 
+_NUMPY_ONLY = frozenset(FLOAT8 + COMPLEX)  # dtypes kernels compute only where the op allows
+
+
 def _kind(op):
     k = _KIND[family(op)]
     if k in ("elementwise", "reduce", "scan", "concat") and any(  # complex, float8: NumPy steps
-            v.type.dtype in FLOAT8 or is_complex(v.type.dtype) and not _complex_fused(op)
+            v.type.dtype in _NUMPY_ONLY and (v.type.dtype in FLOAT8 or not _complex_fused(op))
             for v in op.operands + op.results):
         return "library"
     if k == "scan" and op.attrs["axis"] != len(op.operands[0].type.shape) - 1:

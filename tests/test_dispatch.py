@@ -331,3 +331,31 @@ def test_memoized_reductions_check_their_axis_and_locate_their_call():
         lo.mean(t, 2)
     for keep in (np.array(True), np.bool_(True), 1):  # (the first hashes not: not memoized)
         assert lo.sum(t, axis=1, keepdims=keep).shape == (3, 1)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_planning_leaves_the_cyclic_collector_as_it_found_it(enabled):
+    """Planning pauses the collector (see `engine._collector_paused`), and
+    turns it back on only where it was on."""
+    import gc
+    x = lo.convert_to_tensor(np.arange(6, dtype="float32"))
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        t = lo.exp(x * (5.0 if enabled else 6.0) + 1.0) - lo.sqrt(x)  # a new structure each
+        np.testing.assert_allclose(t.numpy(), np.exp(np.arange(6) * (5 if enabled else 6) + 1)
+                                   - np.sqrt(np.arange(6)), rtol=1e-5)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_a_small_plan_generates_its_straight_line_form_at_its_second_run():
+    x = lo.convert_to_tensor(np.arange(5, dtype="float32"))
+    with lo.config.override(tiered=False):
+        (lo.log1p(x) * 3.0).numpy()
+        plan = engine.plan_of([(lo.log1p(x) * 3.0)._value])[0]
+        assert plan.program.fast is None and plan.program.fixed is not None
+        got = (lo.log1p(x) * 3.0).numpy()
+    assert plan.program.fast is not None
+    np.testing.assert_allclose(got, np.log1p(np.arange(5, dtype="float32")) * 3, rtol=1e-6)
