@@ -53,8 +53,13 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
         return x if dtype is None else cast(x, dtype)
     if type(x) is np.ndarray and dtype is None and not copy:
         canonical = _INPUT_DTYPES.get(x.dtype)
-        if canonical is not None and x.flags.aligned:  # the common case, memoized
-            return _cast(Tensor(inputs.reference(x)), canonical)
+        if canonical is not None:  # the common case, memoized
+            v = inputs.referenced(x)  # (an array referenced before was checked then)
+            if v is None and x.flags.aligned:
+                v = inputs.reference(x)
+            if v is not None:
+                t = Tensor(v)
+                return t if v.type.dtype == canonical else _cast(t, canonical)
     if dtype is not None:
         dtype = D.standardize(dtype, "convert_to_tensor")
     arr = inputs.as_array(x)

@@ -70,6 +70,7 @@ class Plan:
         self.order = None if direct is False or direct == list(range(len(func.args))) \
             else direct
         self.fast = None  # the latest force's direct launch (see `direct`)
+        self.by_leaves = None  # the same launch from a node's leaves (see `direct`)
         self.drivers = {}  # compiled step loops running this plan (see lazyops/loops.py)
         # run as a loop's step, as many times as a large plan's work
         # (lazyops/loops.py): compiled as a large plan is, not measured
@@ -157,13 +158,17 @@ class Plan:
         settings = config.SETTINGS
         steady = self.tier == "ready" or not settings["tiered"] if self.big() else \
             self.small is True
+        self.by_leaves = None
         if self.launcher is None or not steady or not self.ran_compiled:
             return None
         go = self.launcher.direct(self._read(args))
         if go is None:
             return None
         version, now, order = config.VERSION[0], config.VERSION, self.order
-        same = _same_layout(args)
+        same, take = _layout_checks(args, order)
+        # a force of one value whose node found this plan: its leaves' arrays
+        # checked and gathered by one generated function (see `launched`)
+        self.by_leaves = take, go
 
         def fast(args):
             if not same(args) or now[0] != version:
@@ -285,24 +290,33 @@ _CHUNK = 1 << 16
 _BUSY_CHUNK = 1 << 20
 
 
-def _same_layout(args):
-    """A function telling whether a list of as many arguments as `args` holds
-    arrays of their classes, shapes, strides and dtypes (dtypes by identity:
-    an equal dtype that is another object fails, which only costs the general
-    path). Written out per argument: half the time of comparing tuples of
-    attributes, a third of a direct launch's Python."""
-    names = [f"a{i}" for i in range(len(args))]
-    env = {}
+def _layout_checks(args, order=None):
+    """Two functions over a later run's inputs laid out as `args` (arrays of
+    their classes, shapes, strides and dtypes; dtypes by identity: an equal
+    dtype that is another object fails, which only costs the general path):
+    `same(args)`, whether a list of arrays is; and `take(leaves)`, the arrays
+    of a list of leaf Values in the kernel's argument `order` (None: as they
+    are) where they are and the settings are unchanged, else None. Written
+    out per argument: half the time of comparing tuples of attributes, a
+    third of a direct launch's Python."""
+    n = len(args)
+    names = ", ".join(f"a{i}" for i in range(n)) + ","
+    env = {"V": config.VERSION, "version": config.VERSION[0]}
     tests = []
     for i, a in enumerate(args):
         env.update({f"C{i}": type(a), f"S{i}": a.shape, f"T{i}": a.strides, f"D{i}": a.dtype})
         tests.append(f"type(a{i}) is C{i} and a{i}.shape == S{i} and a{i}.strides == T{i} "
                      f"and a{i}.dtype is D{i}")
-    src = (f"def same(args):\n    if len(args) != {len(args)}:\n        return False\n"
-           f"    {', '.join(names)}, = args\n    return {' and '.join(tests)}\n") if args else \
-        "def same(args):\n    return not args\n"
+    test = " and ".join(tests) or "True"
+    taken = ", ".join(f"a{i}" for i in (range(n) if order is None else order))
+    src = (f"def same(args):\n    if len(args) != {n}:\n        return False\n"
+           + (f"    {names} = args\n" if n else "") + f"    return {test}\n"
+           f"def take(leaves):\n    if len(leaves) != {n}:\n        return None\n"
+           + (f"    {names} = leaves\n" if n else "")
+           + "".join(f"    a{i} = a{i}.data\n" for i in range(n))
+           + f"    return [{taken}] if {test} and V[0] == version else None\n")
     exec(src, env)  # noqa: S102  (our own text over our own names)
-    return env["same"]
+    return env["same"], env["take"]
 
 
 def wait_for_kernels():
@@ -423,7 +437,7 @@ def force_count():
 
 
 def evaluate_values(values, compiled=None):
-    if len(values) == 1 and compiled is None and _launched(values[0]):
+    if len(values) == 1 and compiled is None and values[0].data is None and launched(values[0]):
         return
     plan, pending, leaves = plan_of(values)
     if plan is None:
@@ -450,22 +464,24 @@ def evaluate_values(values, compiled=None):
         v.source = done
 
 
-def _launched(v):
-    """Whether `v` was computed by its known plan's direct launch (see
-    `Plan.direct`): the common force of a loop, one fresh value, taken
+def launched(v):
+    """Whether unforced `v` was computed by its known plan's direct launch
+    (see `Plan.direct`): the common force of a loop, one fresh value, taken
     without the general path's lists (False: take that path)."""
     node = v.node
-    if v.data is not None or node is None or node[2] < FORCES[0]:
+    if node is None or node[2] < FORCES[0]:
         return False
     plan = _by_node.get(node[0])
-    fast = plan.fast if plan is not None else None
-    if fast is None or config.SETTINGS["check_inputs"]:
+    launch = plan.by_leaves if plan is not None else None
+    if launch is None or config.SETTINGS["check_inputs"]:
         return False
-    outs = fast(list(map(_DATA, node[1])))
-    if outs is None:
+    args = launch[0](node[1])
+    if args is None:
         return False
+    v.data = launch[1](args)[0]  # (the plan of one value returns one)
     FORCES[0] += 1
-    _computed_directly([v], outs, plan)
+    v._owner = v.recipe = None  # (as `_computed_directly` does)
+    v.source = plan.done
     return True
 
 

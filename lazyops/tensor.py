@@ -14,7 +14,7 @@ import html
 import numpy as np
 
 from . import config, inputs
-from .engine import evaluate_values
+from .engine import evaluate_values, launched
 from .ir import dtypes as D
 from .ir.core import Operation
 from .recording import check_not_traced, leaf
@@ -101,7 +101,7 @@ class Tensor:
         """The value as a NumPy array: forced if needed, writable, and shared
         with the tensor (writing into it changes the tensor)."""
         v = self._value
-        if v.data is None:
+        if v.data is None and not launched(v):
             evaluate_values([v])
         if config.SETTINGS["check_inputs"]:
             inputs.watch(v)
