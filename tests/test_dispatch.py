@@ -359,3 +359,40 @@ def test_a_small_plan_generates_its_straight_line_form_at_its_second_run():
         got = (lo.log1p(x) * 3.0).numpy()
     assert plan.program.fast is not None
     np.testing.assert_allclose(got, np.log1p(np.arange(5, dtype="float32")) * 3, rtol=1e-6)
+
+
+def test_a_single_force_launches_from_its_node_s_leaves():
+    """A fresh value whose node finds a compiled plan launches from its
+    leaves (`Plan.by_leaves`, through `engine.launched`) where their arrays
+    are laid out as the latest launch's and the settings are unchanged;
+    anything else takes the general path, with the same results."""
+    class Sub(np.ndarray):
+        pass
+    x = np.linspace(-2, 2, 3000, dtype=np.float32)
+    y = x[::-1].copy()
+    wide = np.linspace(0, 1, 6000, dtype=np.float32)
+    with lo.config.override(small_work=0, tiered=False):
+        for _ in range(2):
+            (lo.convert_to_tensor(x) * 2.0 + y).numpy()
+        t = lo.convert_to_tensor(y) * 2.0 + x
+        assert engine.launched(t._value)
+        np.testing.assert_allclose(t._value.data, y * 2 + x, rtol=1e-6)
+        for other in (wide[::2], y.view(Sub)):  # the same node, another layout or class
+            t = lo.convert_to_tensor(x) * 2.0 + other
+            assert not engine.launched(t._value)
+            np.testing.assert_allclose(t.numpy(), x * 2 + np.asarray(other), rtol=1e-6)
+        t = lo.convert_to_tensor(x) * 2.0 + y
+    assert not engine.launched(t._value)  # the settings changed
+    np.testing.assert_allclose(t.numpy(), x * 2 + y, rtol=1e-6)
+
+
+def test_leaf_checks_hand_the_arrays_over_in_the_kernel_s_order():
+    from lazyops.recording import leaf
+    a, b = np.ones(4, np.float32), np.zeros((2, 3))
+    same, take = engine._layout_checks([a, b], order=[1, 0])
+    assert same([a, b]) and not same([b, a]) and not same([a])
+    got = take([leaf(a.copy()), leaf(b.copy())])
+    assert [g.shape for g in got] == [(2, 3), (4,)]
+    assert take([leaf(b), leaf(a)]) is None and take([leaf(a)]) is None
+    same, take = engine._layout_checks([])
+    assert same([]) and take([]) == [] and take([leaf(a)]) is None
