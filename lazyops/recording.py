@@ -254,19 +254,27 @@ def _binary_node(sig, a, b):
             return None
     else:
         pa = -1 - a.type.key, (a,), _NEVER
-    if b.data is None:
-        pb = b.node
-        if pb is None:
+    ka, la, epoch = pa
+    if b.data is not None:  # b a leaf (a scalar, an input): the common case, unpacked
+        if epoch > FORCES[0]:
+            epoch = FORCES[0]
+        kb = -1 - b.type.key
+        if b in la:
+            leaves, key = la, (sig, ka, kb, la.index(b))
+        else:
+            leaves, key = la + (b,), (sig, ka, kb)
+        if len(leaves) > _MAX_LEAVES:
             return None
-    else:
-        pb = -1 - b.type.key, (b,), _NEVER
-    (ka, la, ea), (kb, lb, eb) = pa, pb
-    epoch = FORCES[0]
-    if ea < epoch:
-        epoch = ea
+        return _ids.get(key) or _intern(key), leaves, epoch
+    pb = b.node
+    if pb is None:
+        return None
+    kb, lb, eb = pb
+    if epoch > FORCES[0]:
+        epoch = FORCES[0]
     if eb < epoch:
         epoch = eb
-    if len(lb) == 1:  # b a leaf or over one (`y - x` with x below y)
+    if len(lb) == 1:  # b over one leaf (`y - x` with x below y)
         b0 = lb[0]
         if b0 in la:
             leaves, key = la, (sig, ka, kb, la.index(b0))
