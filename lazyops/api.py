@@ -14,7 +14,7 @@ from .ir.registry import ELEMENTWISE_OPS, all_ops, family, lookup
 from .ir.shapes import broadcast_shapes, normalize_axis, reduced_shape, size_of
 from .ir.types import TensorType
 from . import inputs
-from .recording import leaf, record, record_binary, record_unary
+from .recording import binary_entry, leaf, record, record_binary, record_unary
 from .tensor import ArrayArg, Tensor, WeakInt
 
 # Python scalars with these values are recorded as IR constants, visible to
@@ -54,9 +54,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, copy=False):
     if type(x) is np.ndarray and dtype is None and not copy:
         canonical = _INPUT_DTYPES.get(x.dtype)
         if canonical is not None:  # the common case, memoized
-            v = inputs.referenced(x)  # (an array referenced before was checked then)
-            if v is None and x.flags.aligned:
-                v = inputs.reference(x)
+            v = inputs.leaf_of(x)
             if v is not None:
                 t = Tensor(v)
                 return t if v.type.dtype == canonical else _cast(t, canonical)
@@ -360,55 +358,78 @@ def _elementwise(name, args, argnames=("x1", "x2"), api=None, static=_STATIC_SCA
 def _fast_binary(name, x1, x2):
     """The common calls of a binary op, recorded without the general path:
     tensors and NumPy arrays of one dtype, and Python scalars that need no
-    cast of the tensor. None for anything else."""
+    cast of the tensor, where the op's types were inferred before. None for
+    anything else."""
     v1 = x1._value if type(x1) is Tensor else _fast_input(x1)
     if v1 is None:
         return None
     t2 = type(x2)
     if t2 is float or t2 is int:
-        v2 = _FAST_SCALARS.get((name, v1.type.dtype, x2, t2))
-        if v2 is None:
-            v2 = _fast_scalar(name, v1.type.dtype, x2, t2)
-            if v2 is None:
+        hit = _FAST_SCALARS.get((name, v1.type.key, x2, t2))
+        if hit is None:
+            hit = _fast_scalar(name, v1, x2, t2)
+            if hit is None:
                 return None
+        v2, entry = hit
     else:
         v2 = x2._value if t2 is Tensor else _fast_input(x2)
-        d1 = v1.type.dtype
-        if v2 is None or v2.type.dtype != d1 or _COMPUTE.get((name, d1, d1)) != d1:
+        if v2 is None:
             return None
-    v = record_binary(name, v1, v2, 3)   # record_binary <- here <- f <- user
-    return None if v is None else Tensor(v)
+        entry = _FAST_PAIRS.get((name, v1.type.key, v2.type.key))
+        if entry is None:
+            entry = _fast_pair(name, v1, v2)
+            if entry is None:
+                return None
+    return Tensor(record_binary(entry, v1, v2, 3))   # record_binary <- here <- f <- user
 
 
-# (op, tensor dtype, Python scalar, its type) -> the scalar's Value, where
-# the op computes in the tensor's dtype
+# (op, a tensor's type key, a Python scalar, its type) -> (the scalar's
+# Value, the op's `binary_entry`), where the op computes in the tensor's dtype
 _FAST_SCALARS = {}
+# (op, type key, type key) -> the op's `binary_entry`, where both operands
+# have the dtype the op computes in
+_FAST_PAIRS = {}
 
 
-def _fast_scalar(name, dtype, x, kind):
-    """The Value of Python scalar `x` beside a `dtype` tensor in `name`, or
-    None where it takes the general path (a cast, a wide comparison). Kept in
-    `_FAST_SCALARS` except for zeros and NaN, which a dict cannot tell apart
-    (-0.0 == 0.0) or find (nan != nan)."""
+def _fast_scalar(name, v1, x, kind):
+    """(The Value of Python scalar `x` beside tensor value `v1` in `name`,
+    the op's entry), or None where it takes the general path (a cast, a wide
+    comparison, types not inferred yet). Kept in `_FAST_SCALARS` except for
+    zeros and NaN, which a dict cannot tell apart (-0.0 == 0.0) or find (nan
+    != nan)."""
+    dtype = v1.type.dtype
     if _COMPUTE.get((name, dtype, kind)) != dtype or name in _COMPARISONS and dtype in D.INTS:
         return None  # (an int comparison may widen: `_compare_dtype`)
     v = _scalar_value(x, dtype, _POWER_STATIC if name == "power" else _STATIC_SCALARS, name)
+    entry = binary_entry(name, v1, v)
+    if entry is None:
+        return None
     if x != 0 and x == x:
         if len(_FAST_SCALARS) >= 4096:
             _FAST_SCALARS.clear()
-        _FAST_SCALARS[(name, dtype, x, kind)] = v
-    return v
+        _FAST_SCALARS[(name, v1.type.key, x, kind)] = v, entry
+    return v, entry
+
+
+def _fast_pair(name, v1, v2):
+    """The op's entry where both values have the dtype `name` computes in
+    and their types were inferred before, else None."""
+    d1 = v1.type.dtype
+    if v2.type.dtype != d1 or _COMPUTE.get((name, d1, d1)) != d1:
+        return None
+    entry = binary_entry(name, v1, v2)
+    if entry is not None:
+        if len(_FAST_PAIRS) >= 4096:
+            _FAST_PAIRS.clear()
+        _FAST_PAIRS[(name, v1.type.key, v2.type.key)] = entry
+    return entry
 
 
 def _fast_input(a):
     """The leaf of NumPy array `a` as `convert_to_tensor` makes it, where no
     cast is needed; None otherwise (and for anything else)."""
     if type(a) is np.ndarray and a.dtype in _KEPT_DTYPES:
-        v = inputs.referenced(a)  # an array referenced before was checked then
-        if v is not None:
-            return v
-        if a.flags.aligned:
-            return inputs.reference(a)
+        return inputs.leaf_of(a)
     return None
 
 

@@ -65,14 +65,16 @@ def referencable(a):
     return a.dtype.isnative and a.flags.aligned
 
 
-def referenced(a):
-    """The live leaf of array `a` where one exists and no checksum is due;
-    else None (see `reference`)."""
+def leaf_of(a):
+    """The leaf referencing ndarray `a`: its live one where one exists and
+    no checksum is due (it was checked when made), else a new one (see
+    `reference`); None where `a` is unaligned."""
     ref = _LEAVES.get(id(a))
-    v = None if ref is None else ref()
-    if v is None or v.data is not a or config.SETTINGS["check_inputs"]:
-        return None
-    return v
+    if ref is not None:
+        v = ref()
+        if v is not None and v.data is a and not config.SETTINGS["check_inputs"]:
+            return v
+    return reference(a) if a.flags.aligned else None
 
 
 def reference(a):

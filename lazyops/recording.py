@@ -146,8 +146,8 @@ def record(name, operands, attrs=None, result_types=None):
 
 # The hot paths of operators and plain elementwise functions: `record(name,
 # [a])` and `record(name, [a, b])` for an op without attributes whose types
-# were inferred before; None when they were not. `depth`:
-# `sys._getframe(depth)` there is where the user's code should be.
+# were inferred before (`record_unary` gives None when they were not).
+# `depth`: `sys._getframe(depth)` there is where the user's code should be.
 
 def record_unary(name, a, depth, attrs=None):
     """`attrs`: the op's attributes, hashable, as `record` keys them (a
@@ -168,10 +168,15 @@ def record_unary(name, a, depth, attrs=None):
     return r
 
 
-def record_binary(name, a, b, depth):
-    entry = _inferred.get((name, a.type.key, b.type.key))
-    if entry is None:
-        return None
+def binary_entry(name, a, b):
+    """What `record` infers for op `name` without attributes over `a` and
+    `b` (the entry `record_binary` takes), where it inferred it before; else
+    None."""
+    return _inferred.get((name, a.type.key, b.type.key))
+
+
+def record_binary(entry, a, b, depth):
+    """`record(name, [a, b])`, given its `binary_entry`."""
     f = sys._getframe(depth)  # (`user_location`'s common case, inline)
     code = f.f_code
     loc = _locations.get((id(code), f.f_lasti))
