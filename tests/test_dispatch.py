@@ -297,6 +297,15 @@ def test_recording_fast_paths_record_what_the_general_path_does(walks):
         "std_int": (lambda t: lo.std(t, axis=0), lambda k: keras.ops.std(k, axis=0), i8),
         "argmax": (lambda t: lo.argmax(t, axis=1), lambda k: keras.ops.argmax(k, axis=1), a),
         "cast": (lambda t: lo.cast(t, "float16"), lambda k: keras.ops.cast(k, "float16"), a),
+        # binary ops: a NumPy array operand of the same dtype, or another
+        # (the general path's promotion), and scalars a dict cannot key
+        "add_array": (lambda t: t + a[::-1].copy(), lambda k: k + a[::-1].copy(), a),
+        "add_array64": (lambda t: t + a.astype("float64"),
+                        lambda k: keras.ops.add(k, a.astype("float64")), a),
+        "int_sub_array": (lambda t: t - i8[::-1].copy(), lambda k: k - i8[::-1].copy(), i8),
+        "mul_zero": (lambda t: t * 0.0, lambda k: k * 0.0, a),
+        "sub_negzero": (lambda t: t - (-0.0), lambda k: k - (-0.0), a),
+        "add_nan": (lambda t: t + float("nan"), lambda k: k + float("nan"), a),
     }
     for name, (f, g, arr) in calls.items():
         want = np.asarray(g(keras.ops.convert_to_tensor(arr)))
@@ -304,6 +313,7 @@ def test_recording_fast_paths_record_what_the_general_path_does(walks):
             got = f(lo.convert_to_tensor(arr)).numpy()
             assert got.dtype == want.dtype and got.shape == want.shape, name
             np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=name)
+            assert np.array_equal(np.signbit(got), np.signbit(want)), name
     # a memoized index applies to tensors of its shape only
     row = lo.convert_to_tensor(np.arange(5, dtype=np.float32))[1:3, None]
     assert row.shape == (2, 1)
