@@ -38,10 +38,16 @@ def _reciprocal_promote(d):
     return "int8" if d == "bool" else d
 
 
-# NumPy's integer reciprocal is 1.0 / x converted back (1/0 as x86 converts inf)
-unary("reciprocal", {"float": "(1.0 / {0})", "uint32": "np.int64(1.0 / {0})",
-                     "uint64": "np.int64(1.0 / {0})", "int64": "np.int64(1.0 / {0})",
-                     "int": "np.int32(1.0 / {0})"},
+# NumPy's integer reciprocal is 1.0 / x converted back; 1/0 is what x86
+# makes of inf (the least int32 or int64, then wrapped: 0 for 8- and 16-bit
+# and unsigned ints), given explicitly: LLVM may fold a conversion of inf to
+# any value
+_RECIPROCAL_INT = "(np.{t}(1.0 / {{0}}) if {{0}} != 0 else np.{t}({z}))"
+unary("reciprocal", {"float": "(1.0 / {0})",
+                     "uint32": _RECIPROCAL_INT.format(t="int64", z=0),
+                     "uint64": _RECIPROCAL_INT.format(t="int64", z=0),
+                     "int64": _RECIPROCAL_INT.format(t="int64", z=-2 ** 63),
+                     "int": _RECIPROCAL_INT.format(t="int32", z=-2 ** 31)},
       np.reciprocal, promote=_reciprocal_promote, cost=4)
 
 # recorded so that a later autodiff sees where gradients stop; its value is x

@@ -403,3 +403,28 @@ def test_column_variance_with_a_temp_beside_grouped_sums():
     for g, w in zip(got, want):
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+
+
+def test_integer_reciprocal_of_zero_as_numpy():
+    """NumPy's integer reciprocal of 0 is what x86 makes of 1.0 / 0 (the
+    least int32 or int64, wrapped): compiled, the value is given explicitly,
+    where LLVM folded the conversion of a constant inf to garbage (found by
+    the fuzzer: `reciprocal(abs(isnan(all(x))))`, isnan of a bool folding to
+    False) or converted a runtime inf to 0."""
+    x = np.array([0.0, 1.0, -1.0, 2.0, -3.0, np.nan] * 2000, np.float32)
+    b = lo.convert_to_tensor(x > 0)
+    outs, wants = [], []
+    for dt in INTS:
+        outs += [lo.reciprocal(lo.cast(lo.convert_to_tensor(x), dt)),  # zeros at run time
+                 lo.reciprocal(lo.cast(lo.isnan(b), dt))]            # a folded zero
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            wants += [np.reciprocal(x.astype(dt)), np.reciprocal(np.zeros(x.shape, dt))]
+    got, interpreted, plan = both_paths(outs)
+    assert plan.launchers, "the reciprocals must run compiled"
+    for k, (g, i, w) in enumerate(zip(got, interpreted, wants)):
+        assert_same(g, w, f"compiled {INTS[k // 2]} case {k % 2}")
+        assert_same(i, w, f"interpreted {INTS[k // 2]} case {k % 2}")
