@@ -196,10 +196,26 @@ _reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
              "float": "round_half_even({0}, {decimals})",
              "int": "round_int({0}, {decimals})", "bool": "{0}"},
      promote=same)
+# A float's conversion to int32 or int64 as x86-64 makes it: truncated where
+# it fits, else (NaN, infinities, out of range) the least value. Written as
+# a select: LLVM's conversion of such a value is undefined, and folding a
+# constant one (a divisor the printer made a literal 0) left garbage.
+_TO_INT = "(np.{i}({x}) if {lo!r} <= {x} < {hi!r} else np.{i}({z}))"
+
+
+def _to_int(i, x="{0}"):
+    bits = 32 if i == "int32" else 64
+    return _TO_INT.format(i=i, x=x, lo=-2.0 ** (bits - 1), hi=2.0 ** (bits - 1),
+                          z=-2 ** (bits - 1))
+
+
 # x >= 2**(bits-1): convert x - 2**(bits-1) and set the top bit back (NaN takes
 # the signed conversion, as in NumPy)
-_UNSIGNED_BY_HALVES = ("(np.{u}(np.{i}({{0}} - {h!r})) ^ np.{u}({h:.0f}) if {{0}} >= {h!r} "
-                       "else np.{u}(np.{i}({{0}})))")
+def _unsigned_by_halves(u, i, h):
+    return (f"(np.{u}({_to_int(i, f'({{0}} - {h!r})')}) ^ np.{u}({h:.0f}) if {{0}} >= {h!r} "
+            f"else np.{u}({_to_int(i)}))")
+
+
 # ml_dtypes converts bfloat16 to an integer as trunc(x) where that fits the
 # integer type, else 0 (NaN and infinities included)
 _BF16_TO_INT = {
@@ -214,11 +230,12 @@ _reg("cast", [ELEMENTWISE], 1, attrs={"dtype": "dtype"},
      # conversion may saturate where LLVM vectorizes it); unsigned 32/64-bit
      # by halves of the range, float16's uint32 through int64
      scalar={"to_bool": "({0} != 0)",
-             **{f"float_to_{d}": "{dtype}(np.int32({0}))"
-                for d in ("int8", "int16", "uint8", "uint16")},
-             "float_to_uint32": _UNSIGNED_BY_HALVES.format(u="uint32", i="int32", h=2.0 ** 31),
-             "float16_to_uint32": "{dtype}(np.int64({0}))",
-             "float_to_uint64": _UNSIGNED_BY_HALVES.format(u="uint64", i="int64", h=2.0 ** 63),
+             **{f"float_to_{d}": "{dtype}(" + _to_int("int32") + ")"
+                for d in ("int8", "int16", "uint8", "uint16", "int32")},
+             "float_to_int64": _to_int("int64"),
+             "float_to_uint32": _unsigned_by_halves("uint32", "int32", 2.0 ** 31),
+             "float16_to_uint32": "{dtype}(" + _to_int("int64") + ")",
+             "float_to_uint64": _unsigned_by_halves("uint64", "int64", 2.0 ** 63),
              **_BF16_TO_INT,
              "any": "{dtype}({0})"})
 _reg("where", [ELEMENTWISE], 3, infer=_elementwise_infer(None),

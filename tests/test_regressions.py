@@ -428,3 +428,27 @@ def test_integer_reciprocal_of_zero_as_numpy():
     for k, (g, i, w) in enumerate(zip(got, interpreted, wants)):
         assert_same(g, w, f"compiled {INTS[k // 2]} case {k % 2}")
         assert_same(i, w, f"interpreted {INTS[k // 2]} case {k % 2}")
+
+
+def test_casts_of_folded_non_finite_floats_as_numpy():
+    """A float's conversion to an integer is a select in the kernel (x86's
+    value for NaN, infinities and out of range): LLVM folded the conversion
+    of a constant NaN or inf (here 0/0 and 1/0 of a literal 0, isnan of a
+    bool tensor) to garbage, leaving the output unwritten."""
+    x = np.linspace(-3, 3, 3 * BLOCK + 5, dtype=np.float32)
+    zero = lo.cast(lo.isnan(lo.convert_to_tensor(x > 0)), "float32")
+    outs, wants = [], []
+    for dt in INTS:
+        for folded, value in ((zero / 0.0, np.nan), (1.0 / zero, np.inf), (-1.0 / zero, -np.inf)):
+            outs.append(lo.cast(folded, dt))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                wants.append(np.full(x.shape, value, np.float32).astype(dt))
+    got, interpreted, plan = both_paths(outs)
+    assert plan.launchers, "the casts must run compiled"
+    for k, (g, i, w) in enumerate(zip(got, interpreted, wants)):
+        # NumPy's own loop converts its last elements another way (NaN to
+        # uint32: 2**31 in its vector body, 0 in its tail): the kernel gives
+        # the body's value throughout
+        assert_same(g, np.full_like(w, w[0]), f"compiled {INTS[k // 3]} case {k % 3}")
+        assert_same(i, w, f"interpreted {INTS[k // 3]} case {k % 3}")
