@@ -360,7 +360,7 @@ def _fast_binary(name, x1, x2):
     tensors and NumPy arrays of one dtype, and Python scalars that need no
     cast of the tensor, where the op's types were inferred before. None for
     anything else."""
-    v1 = x1._value if type(x1) is Tensor else _fast_input(x1)
+    v1 = x1._value if type(x1) is Tensor else inputs.leaf_of(x1, _KEPT_DTYPES)
     if v1 is None:
         return None
     t2 = type(x2)
@@ -372,7 +372,7 @@ def _fast_binary(name, x1, x2):
                 return None
         v2, entry = hit
     else:
-        v2 = x2._value if t2 is Tensor else _fast_input(x2)
+        v2 = x2._value if t2 is Tensor else inputs.leaf_of(x2, _KEPT_DTYPES)
         if v2 is None:
             return None
         entry = _FAST_PAIRS.get((name, v1.type.key, v2.type.key))
@@ -423,14 +423,6 @@ def _fast_pair(name, v1, v2):
             _FAST_PAIRS.clear()
         _FAST_PAIRS[(name, v1.type.key, v2.type.key)] = entry
     return entry
-
-
-def _fast_input(a):
-    """The leaf of NumPy array `a` as `convert_to_tensor` makes it, where no
-    cast is needed; None otherwise (and for anything else)."""
-    if type(a) is np.ndarray and a.dtype in _KEPT_DTYPES:
-        return inputs.leaf_of(a)
-    return None
 
 
 _FLOAT8_NOTE = ("float8 tensors are storage (as in Keras, which refuses implicit conversions "

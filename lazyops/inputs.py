@@ -65,10 +65,13 @@ def referencable(a):
     return a.dtype.isnative and a.flags.aligned
 
 
-def leaf_of(a):
+def leaf_of(a, kept=None):
     """The leaf referencing ndarray `a`: its live one where one exists and
     no checksum is due (it was checked when made), else a new one (see
-    `reference`); None where `a` is unaligned."""
+    `reference`); None where `a` is unaligned. With `kept` (dtypes): None
+    too for anything but an ndarray of one of them."""
+    if kept is not None and (type(a) is not np.ndarray or a.dtype not in kept):
+        return None
     ref = _LEAVES.get(id(a))
     if ref is not None:
         v = ref()
