@@ -33,6 +33,10 @@ def cases(n=1000, shape=(40, 30)):
         "full": [lo.max(x), lo.argmax(x), lo.any(x > 0.99), lo.exp(x) * 2],
         "full_clean": [lo.sum(c), lo.mean(lo.exp(c)), lo.argmax(c), lo.min(c), lo.argmin(c)],
         "full_int": [lo.sum(z), lo.min(z), lo.argmin(z), lo.prod(lo.sign(z))],
+        # float to int as NumPy on x86 (NaN and out of range: the least value
+        # where the GPU's conversion saturates)
+        "cast_int": [lo.cast(x * 3e9, "int32"), lo.cast(x * 300, "uint8"),
+                     lo.cast(x * 1e19, "int64")],
     }
 
 
