@@ -198,8 +198,9 @@ _reg("round", [ELEMENTWISE], 1, attrs={"decimals": "int"},
      promote=same)
 # A float's conversion to int32 or int64 as x86-64 makes it: truncated where
 # it fits, else (NaN, infinities, out of range) the least value. Written as
-# a select: LLVM's conversion of such a value is undefined, and folding a
-# constant one (a divisor the printer made a literal 0) left garbage.
+# a select: LLVM's conversion of such a value is undefined, and it folded a
+# constant one (after the printer made an operand a literal, as `isnan` of
+# an integer) to garbage.
 _TO_INT = "(np.{i}({x}) if {lo!r} <= {x} < {hi!r} else np.{i}({z}))"
 
 
